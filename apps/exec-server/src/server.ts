@@ -1,9 +1,4 @@
-import {
-  type ExecConnection,
-  ExecService,
-  type ExecServiceOptions,
-  encodeOutputNotification,
-} from '@tether/exec-session';
+import { type ExecConnection, ExecService, type ExecServiceOptions } from '@tether/exec-session';
 import { OutboundRouter } from '@tether/outbound-router';
 import { errorResponse, invalidRequest } from '@tether/protocol';
 import {
@@ -93,18 +88,13 @@ export async function startExecServer(options: ExecServerOptions = {}): Promise<
     router.addConnection(connection);
     const exec = service.connect({
       send: (message, onWritten) => {
-        // Output chunks are most of the traffic: while nothing is queued ahead of them and the
-        // socket keeps up, they are encoded without JSON.stringify and handed straight to its
-        // writer (same order). Once the socket falls behind they queue in the router like
-        // everything else, so its limits (and the 1013 close) apply to them.
-        if (!connection.writer.full && router.queuedMessages(connection.id) === 0) {
-          const frame = encodeOutputNotification(message);
-          if (frame !== undefined && !connection.writer.closed) {
-            connection.writer.write(frame, onWritten);
-            return;
-          }
-        }
         void router.toConnection(connection.id, message, onWritten ? { onWritten } : {});
+      },
+      // Output notifications, most of the traffic, come serialized in batches: the router hands
+      // them to the socket as one write while it keeps up, and queues them under the connection's
+      // bound (and its 1013 rule) once it falls behind.
+      sendEncoded: (frames, onWritten) => {
+        void router.toConnectionEncoded(connection.id, frames, onWritten ? { onWritten } : {});
       },
       drop: (reason) => {
         log.warn({ reason }, 'dropping exec-server connection');

@@ -11,9 +11,9 @@ import {
 let service: ExecService;
 afterEach(() => service?.shutdown());
 
-async function ready(): Promise<TestClient> {
+async function ready(options: { encoded?: boolean } = {}): Promise<TestClient> {
   service = newService();
-  const client = new TestClient(service);
+  const client = new TestClient(service, options);
   await client.initialize();
   return client;
 }
@@ -117,44 +117,50 @@ describe('handshake and lifecycle gate', () => {
 });
 
 describe('processes', () => {
-  it('numbers output, exited and closed with one seq and closes last', async () => {
-    const client = await ready();
-    const started = await client.call(
-      'process/start',
-      startParams('p', [
-        '/bin/sh',
-        '-c',
-        'printf out1; printf err1 >&2; sleep 0.05; printf out2; exit 3',
-      ]),
-    );
-    expect(started).toEqual({ processId: 'p', sandboxType: 'none' });
-    await client.waitClosed('p');
-    const events = client.messages
-      .filter((m) => m.kind === 'notification')
-      .map((m) => m as { method: string; params: { seq: number; processId: string } })
-      .filter((m) => m.params.processId === 'p');
-    expect(events.map((e) => e.params.seq)).toEqual(events.map((_, i) => i + 1));
-    expect(events.at(-1)?.method).toBe('process/closed');
-    const exited = client.notifications('process/exited', 'p')[0];
-    expect(exited).toMatchObject({ exitCode: 3, sandboxDenied: false });
-    const text = (stream: string) =>
-      client
-        .notifications('process/output', 'p')
-        .filter((p) => p.stream === stream)
-        .map((p) => Buffer.from(p.chunk as string, 'base64').toString())
-        .join('');
-    expect(text('stdout')).toBe('out1out2');
-    expect(text('stderr')).toBe('err1');
-    const read = await client.call<Record<string, unknown>>('process/read', { processId: 'p' });
-    expect(read).toMatchObject({
-      nextSeq: events.length + 1,
-      exited: true,
-      exitCode: 3,
-      closed: true,
-      failure: null,
-      sandboxDenied: false,
-    });
-  });
+  it.each([
+    ['serialized', true],
+    ['message objects', false],
+  ])(
+    'numbers output, exited and closed with one seq and closes last (notifications as %s)',
+    async (_, encoded) => {
+      const client = await ready({ encoded });
+      const started = await client.call(
+        'process/start',
+        startParams('p', [
+          '/bin/sh',
+          '-c',
+          'printf out1; printf err1 >&2; sleep 0.05; printf out2; exit 3',
+        ]),
+      );
+      expect(started).toEqual({ processId: 'p', sandboxType: 'none' });
+      await client.waitClosed('p');
+      const events = client.messages
+        .filter((m) => m.kind === 'notification')
+        .map((m) => m as { method: string; params: { seq: number; processId: string } })
+        .filter((m) => m.params.processId === 'p');
+      expect(events.map((e) => e.params.seq)).toEqual(events.map((_, i) => i + 1));
+      expect(events.at(-1)?.method).toBe('process/closed');
+      const exited = client.notifications('process/exited', 'p')[0];
+      expect(exited).toMatchObject({ exitCode: 3, sandboxDenied: false });
+      const text = (stream: string) =>
+        client
+          .notifications('process/output', 'p')
+          .filter((p) => p.stream === stream)
+          .map((p) => Buffer.from(p.chunk as string, 'base64').toString())
+          .join('');
+      expect(text('stdout')).toBe('out1out2');
+      expect(text('stderr')).toBe('err1');
+      const read = await client.call<Record<string, unknown>>('process/read', { processId: 'p' });
+      expect(read).toMatchObject({
+        nextSeq: events.length + 1,
+        exited: true,
+        exitCode: 3,
+        closed: true,
+        failure: null,
+        sandboxDenied: false,
+      });
+    },
+  );
 
   it('passes env exactly, honours arg0, and looks argv[0] up on PATH', async () => {
     const client = await ready();

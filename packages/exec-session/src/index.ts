@@ -46,7 +46,6 @@ export {
   DEFAULT_EXITED_PROCESS_TTL_MS,
   DEFAULT_NOTIFICATION_WINDOW_BYTES,
   defaultUnconfirmedWindowBytes,
-  encodeOutputNotification,
   type MessageSink,
   RESUMED_ELSEWHERE_MESSAGE,
   type ReadResult,

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import {
+  type EncodedFrame,
+  encodeMessage,
   type exec,
   internalError,
   invalidRequest,
@@ -9,6 +11,7 @@ import {
 } from '@tether/protocol';
 import { ManagedProcess, type ManagedProcessOptions, type ProcessSpec } from './managed-process.js';
 import { osErrorMessage } from './os-error.js';
+import { OutputNotificationEncoder } from './output-frame.js';
 import type { ProcessEvent } from './output-log.js';
 
 /** Where a session's notifications and responses go: the attached connection. */
@@ -18,6 +21,12 @@ export interface MessageSink {
    * with an error when it never will be.
    */
   send(message: Message, onWritten?: (error?: Error) => void): void;
+  /**
+   * Optional fast path for notifications: several messages already serialized, in order, with one
+   * `onWritten` once the last was written (or with an error when they never will be). Sinks
+   * without it get each notification through `send`.
+   */
+  sendEncoded?(frames: readonly EncodedFrame[], onWritten?: (error?: Error) => void): void;
 }
 
 export interface SessionOptions extends ManagedProcessOptions {
@@ -87,6 +96,8 @@ interface ProcessEntry {
   announced: boolean;
   waiters: Set<Waiter>;
   retentionTimer: NodeJS.Timeout | undefined;
+  /** Serializes this process's output notifications (made on first use). */
+  encoder: OutputNotificationEncoder | undefined;
 }
 
 type TableEntry = { state: 'starting' } | ({ state: 'running' } & ProcessEntry);
@@ -257,6 +268,7 @@ export class Session {
       announced: false,
       waiters: new Set(),
       retentionTimer: undefined,
+      encoder: undefined,
     };
     this.table.set(id, entry);
     process.onEvent((event) => this.onProcessEvent(entry, event));
@@ -544,20 +556,34 @@ export class Session {
    * the output stays unreleased, which is the safe side).
    */
   private sendBatch(attachment: Attachment, batch: Outgoing[]): void {
-    const last = batch.length - 1;
-    for (let i = 0; i < last; i++) {
-      const item = batch[i] as Outgoing;
-      attachment.sink.send(toNotification(item.event, item.entry.process.processId));
-    }
-    const final = batch[last] as Outgoing;
-    attachment.sink.send(toNotification(final.event, final.entry.process.processId), (error) => {
+    const done = (error?: Error) => {
       for (const item of batch) {
         attachment.inflightBytes -= item.bytes;
         if (!error) this.onWritten(attachment, item.entry, item.seq, item.bytes);
       }
       if (attachment.ready.size > 0) this.schedulePump(attachment);
-    });
+    };
+    const sink = attachment.sink;
+    if (sink.sendEncoded) {
+      sink.sendEncoded(batch.map(encodeOutgoing), done);
+      return;
+    }
+    const last = batch.length - 1;
+    for (let i = 0; i < last; i++) {
+      const item = batch[i] as Outgoing;
+      sink.send(toNotification(item.event, item.entry.process.processId));
+    }
+    const final = batch[last] as Outgoing;
+    sink.send(toNotification(final.event, final.entry.process.processId), done);
   }
+}
+
+/** The wire form of one outgoing notification (output chunks without a JSON string in between). */
+function encodeOutgoing(item: Outgoing): EncodedFrame {
+  const { entry, event } = item;
+  if (event.kind !== 'output') return encodeMessage(toNotification(event, entry.process.processId));
+  entry.encoder ??= new OutputNotificationEncoder(entry.process.processId);
+  return entry.encoder.encode(event.chunk);
 }
 
 interface Outgoing {
@@ -570,14 +596,3 @@ interface Outgoing {
 /** Frames per batch handed to the connection with one write callback. */
 const MAX_BATCH_FRAMES = 32;
 const MAX_BATCH_BYTES = 512 * 1024;
-
-/**
- * The wire form of a `process/output` notification, byte for byte what `encodeMessage` writes,
- * without running `JSON.stringify` over the base64 chunk (which needs no escaping and is most of
- * the frame): the hot path of output delivery. Returns undefined for any other message.
- */
-export function encodeOutputNotification(message: Message): string | undefined {
-  if (message.kind !== 'notification' || message.method !== 'process/output') return undefined;
-  const p = message.params as exec.ProcessOutputNotification;
-  return `{"method":"process/output","params":{"processId":${JSON.stringify(p.processId)},"seq":${p.seq},"stream":"${p.stream}","chunk":"${p.chunk}"}}`;
-}

@@ -1,7 +1,8 @@
+import type { EncodedFrame } from '@tether/protocol';
 import type { ConnectionWriter } from '@tether/transport';
 
 interface QueuedFrame {
-  frame: string;
+  frame: EncodedFrame;
   bytes: number;
   onWritten: ((error?: Error) => void) | undefined;
 }
@@ -38,14 +39,15 @@ export class OutboundQueue {
     return this.bytes + this.writer.bufferedBytes;
   }
 
-  enqueue(frame: string, onWritten?: (error?: Error) => void): void {
+  enqueue(frame: EncodedFrame, onWritten?: (error?: Error) => void): void {
     if (this.stopped) {
       onWritten?.(new Error('connection is gone'));
       return;
     }
     // string length is a cheap stand-in for UTF-8 bytes, exact for the ASCII JSON that dominates
-    this.frames.push({ frame, bytes: frame.length, onWritten });
-    this.bytes += frame.length;
+    const bytes = typeof frame === 'string' ? frame.length : frame.byteLength;
+    this.frames.push({ frame, bytes, onWritten });
+    this.bytes += bytes;
     this.pump();
   }
 

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { notification } from '@tether/protocol';
+import { type EncodedMessage, notification } from '@tether/protocol';
 import { type Connection, StreamLineWriter } from '@tether/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboundRouter } from './router.js';
@@ -110,6 +110,72 @@ describe('slow consumers on sockets', () => {
     await waitFor(() => got.length === 1);
     expect(s.router.has(c.connection.id)).toBe(true);
     c.ws.terminate();
+  });
+});
+
+/** A pre-serialized `t` notification, as a producer of encoded frames would hand it over. */
+function encodedTick(n: number, pad: string): EncodedMessage {
+  const bytes = Buffer.from(JSON.stringify({ method: 't', params: { n, pad } }), 'utf8');
+  return { byteLength: bytes.length, writeTo: (target, offset) => void bytes.copy(target, offset) };
+}
+
+describe('pre-encoded frames', () => {
+  it('keep their order with toConnection, straight to the writer and through the queue, with one callback per batch', async () => {
+    const s = await server();
+    const c = await s.connect();
+    const state = counter(c.ws);
+    c.ws.pause();
+    const pad = 'é'.repeat(1000);
+    let n = 0;
+    let batches = 0;
+    let callbacks = 0;
+    let queuedSeen = 0;
+    while (n < 6000) {
+      void s.router.toConnection(c.connection.id, notification('t', { n: n++, pad }));
+      batches += 1;
+      void s.router.toConnectionEncoded(
+        c.connection.id,
+        [encodedTick(n++, pad), encodedTick(n++, pad), encodedTick(n++, pad)],
+        { onWritten: () => (callbacks += 1) },
+      );
+      queuedSeen = Math.max(queuedSeen, s.router.queuedMessages(c.connection.id) ?? 0);
+    }
+    // the paused socket filled its writer, so later frames went through the router's queue
+    expect(queuedSeen).toBeGreaterThan(0);
+    c.ws.resume();
+    await waitFor(() => state.count === n && callbacks === batches);
+    expect(state.inOrder).toBe(true);
+    expect(s.router.has(c.connection.id)).toBe(true);
+    c.ws.terminate();
+  });
+
+  it('count toward the bound: a paused socket fed only encoded batches is cut with 1013', async () => {
+    const s = await server({ maxQueuedBytes: 256 * 1024, slowGraceMs: 200 });
+    const c = await s.connect();
+    const closed = closeEvent(c.ws);
+    c.ws.pause();
+    const pad = 'x'.repeat(4000);
+    let n = 0;
+    while (s.router.has(c.connection.id) && n < 200_000) {
+      for (let i = 0; i < 50; i++) {
+        void s.router.toConnectionEncoded(c.connection.id, [
+          encodedTick(n++, pad),
+          encodedTick(n++, pad),
+        ]);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(s.router.has(c.connection.id)).toBe(false);
+    c.ws.resume();
+    expect(await closed).toEqual({ code: 1013, reason: 'outbound queue full' });
+  });
+
+  it('report an unknown connection through the callback', async () => {
+    const s = await server();
+    const error = await new Promise<Error | undefined>((resolve) => {
+      void s.router.toConnectionEncoded(424_242, [encodedTick(0, '')], { onWritten: resolve });
+    });
+    expect(error?.message).toBe('unknown connection 424242');
   });
 });
 

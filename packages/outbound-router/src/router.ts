@@ -1,4 +1,4 @@
-import { encodeMessage, type Message } from '@tether/protocol';
+import { type EncodedFrame, encodeMessage, type Message } from '@tether/protocol';
 import { CloseCodes, type Connection, type Logger, silentLogger } from '@tether/transport';
 import { OutboundQueue } from './outbound-queue.js';
 
@@ -146,6 +146,39 @@ export class OutboundRouter {
     }
     const cache = new Map<Message, string>();
     return this.deliver(route, message, cache, options.onWritten);
+  }
+
+  /**
+   * Sends messages that are already serialized to one connection, in order (the hot path of a
+   * stream of output). While nothing is queued for the connection and its writer keeps up they go
+   * to the writer as one write; otherwise they queue like any other frame, so the connection's
+   * bound and the slow-consumer rule apply to them. No filter or opt-out is applied: the caller
+   * serialized them for this connection. `onWritten` fires once, after the last one.
+   */
+  toConnectionEncoded(
+    connectionId: number,
+    frames: readonly EncodedFrame[],
+    options: SendOptions = {},
+  ): Promise<void> {
+    const route = this.routes.get(connectionId);
+    if (!route) {
+      this.logger.debug({ connectionId }, 'dropping messages for unknown connection');
+      options.onWritten?.(new Error(`unknown connection ${connectionId}`));
+      return Promise.resolve();
+    }
+    const writer = route.connection.writer;
+    if (route.queue.length === 0 && !writer.full && !writer.closed) {
+      writer.writeMany(frames, options.onWritten);
+    } else {
+      const last = frames.length - 1;
+      for (let i = 0; i < frames.length; i++) {
+        route.queue.enqueue(frames[i] as EncodedFrame, i === last ? options.onWritten : undefined);
+      }
+      if (frames.length === 0) options.onWritten?.();
+    }
+    if (!route.connection.canDisconnect) return route.queue.waitForRoom(this.stdioLimit);
+    this.checkBound(route);
+    return Promise.resolve();
   }
 
   /**

@@ -1,4 +1,6 @@
 export * as app from './app/index.js';
+export type { EncodedFrame, EncodedMessage } from './encoded.js';
+export { frameByteLength, frameText, writeFrame } from './encoded.js';
 export {
   ErrorCode,
   internalError,

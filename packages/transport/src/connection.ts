@@ -1,6 +1,7 @@
 import {
   type DecodeFailure,
   decodeMessage,
+  type EncodedFrame,
   encodeMessage,
   errorResponse,
   type Message,
@@ -30,7 +31,12 @@ export const CloseCodes = {
  */
 export interface ConnectionWriter {
   /** Hands one serialized message to the socket. `onWritten` fires once it has been flushed. */
-  write(frame: string, onWritten?: (error?: Error) => void): void;
+  write(frame: EncodedFrame, onWritten?: (error?: Error) => void): void;
+  /**
+   * Hands several serialized messages to the socket in order, as one write (each is still its own
+   * websocket frame or line). `onWritten` fires once, when all of them have been flushed.
+   */
+  writeMany(frames: readonly EncodedFrame[], onWritten?: (error?: Error) => void): void;
   /** Bytes handed to the socket and not yet flushed to the OS. */
   readonly bufferedBytes: number;
   /** True while `bufferedBytes` is at or over the writer's high-water mark. */

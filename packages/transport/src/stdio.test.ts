@@ -60,6 +60,28 @@ describe('stdio transport', () => {
     input.end();
   });
 
+  it('writeMany writes one line per message, strings and pre-encoded ones alike', async () => {
+    const input = new PassThrough();
+    const output = new PassThrough();
+    const inbound = new Inbound({ logger });
+    const { connection } = startStdio(inbound, { input, output, logger });
+    const bytes = Buffer.from('{"method":"pre","params":{"s":"é"}}', 'utf8');
+    const encoded = {
+      byteLength: bytes.length,
+      writeTo: (target: Buffer, offset: number) => void bytes.copy(target, offset),
+    };
+    connection.writer.write('{"id":1,"result":{}}');
+    const error = await new Promise<Error | undefined>((resolve) =>
+      connection.writer.writeMany(['{"method":"a","params":{"s":"😀"}}', encoded], resolve),
+    );
+    expect(error).toBeUndefined();
+    connection.writer.write(encoded);
+    expect(output.read().toString()).toBe(
+      '{"id":1,"result":{}}\n{"method":"a","params":{"s":"😀"}}\n{"method":"pre","params":{"s":"é"}}\n{"method":"pre","params":{"s":"é"}}\n',
+    );
+    input.end();
+  });
+
   it('skips a line over the size limit and keeps reading', async () => {
     const input = new PassThrough();
     const inbound = new Inbound({ logger });

@@ -98,6 +98,91 @@ describe('websocket acceptor', () => {
     expect(await nextEvent(inbound)).toEqual({ type: 'closed', connectionId: id });
   });
 
+  it('writeMany sends each message as its own text frame, in order with write, at every length size', async () => {
+    const { listener, inbound } = await listen();
+    const ws = await client(listener.url);
+    const opened = await nextEvent(inbound);
+    if (opened.type !== 'opened') throw new Error('unreachable');
+    const received: Array<{ text: string; binary: boolean }> = [];
+    ws.on('message', (data, isBinary) =>
+      received.push({ text: data.toString(), binary: isBinary }),
+    );
+    // payloads with 7-bit, 16-bit and 64-bit length fields, multi-byte UTF-8, and a pre-encoded one
+    const small = '{"method":"a","params":{"s":"é😀"}}';
+    const medium = JSON.stringify({ method: 'b', params: { s: 'ü'.repeat(300) } });
+    const large = JSON.stringify({ method: 'c', params: { s: 'x'.repeat(70_000) } });
+    const preEncodedText = JSON.stringify({ method: 'd', params: { s: 'ñ'.repeat(40) } });
+    const preEncoded = Buffer.from(preEncodedText, 'utf8');
+    const encoded = {
+      byteLength: preEncoded.length,
+      writeTo: (target: Buffer, offset: number) => void preEncoded.copy(target, offset),
+    };
+    const writer = opened.connection.writer;
+    writer.write('{"id":1,"result":{}}');
+    const written = new Promise<Error | undefined>((resolve) =>
+      writer.writeMany([small, medium, large, encoded], resolve),
+    );
+    writer.write(encoded);
+    writer.write('{"id":2,"result":{}}');
+    expect(await written).toBeUndefined();
+    await waitFor(() => received.length === 7);
+    expect(received.map((m) => m.text)).toEqual([
+      '{"id":1,"result":{}}',
+      small,
+      medium,
+      large,
+      preEncodedText,
+      preEncodedText,
+      '{"id":2,"result":{}}',
+    ]);
+    expect(received.every((m) => !m.binary)).toBe(true);
+  });
+
+  it('writeMany never reuses a buffer the socket still holds: a paused peer gets every batch intact', async () => {
+    const { listener, inbound } = await listen({ writerHighWaterBytes: 64 * 1024 * 1024 });
+    const ws = await client(listener.url);
+    const opened = await nextEvent(inbound);
+    if (opened.type !== 'opened') throw new Error('unreachable');
+    const received: string[] = [];
+    ws.on('message', (data) => received.push(data.toString()));
+    ws.pause();
+    // 40 batches of 200 KB: far more than the kernel buffers hold, so most wait in the socket
+    const expected: string[] = [];
+    let callbacks = 0;
+    for (let b = 0; b < 40; b++) {
+      const batch: string[] = [];
+      for (let f = 0; f < 10; f++) {
+        const text = JSON.stringify({
+          method: 'm',
+          params: { b, f, s: String(b * 10 + f).repeat(4000) },
+        });
+        batch.push(text);
+        expected.push(text);
+      }
+      opened.connection.writer.writeMany(batch, (error) => {
+        if (!error) callbacks += 1;
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    expect(callbacks).toBeLessThan(40);
+    ws.resume();
+    await waitFor(() => received.length === expected.length && callbacks === 40);
+    expect(received).toEqual(expected);
+  });
+
+  it('writeMany on a closed websocket reports an error instead of writing', async () => {
+    const { listener, inbound } = await listen();
+    const ws = await client(listener.url);
+    const opened = await nextEvent(inbound);
+    if (opened.type !== 'opened') throw new Error('unreachable');
+    ws.close();
+    expect(await nextEvent(inbound)).toMatchObject({ type: 'closed' });
+    const error = await new Promise<Error | undefined>((resolve) =>
+      opened.connection.writer.writeMany(['{"method":"late"}'], resolve),
+    );
+    expect(error?.message).toBe('websocket is closed');
+  });
+
   it('gives connections ids that are never reused', async () => {
     const { listener, inbound } = await listen();
     const ids: number[] = [];

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { type EncodedFrame, frameByteLength, writeFrame } from '@tether/protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { authorizeUpgrade, type WebSocketAuth } from './auth.js';
 import {
@@ -45,6 +46,62 @@ export interface WebSocketListener {
   close(): Promise<void>;
 }
 
+/** Size of the reusable buffers `writeMany` builds its frames in. */
+const POOLED_BUFFER_BYTES = 1024 * 1024;
+/** How many of them are kept for reuse (process-wide): at most 4 MiB held while idle. */
+const MAX_POOLED_BUFFERS = 4;
+const pooledBuffers: Buffer[] = [];
+
+/**
+ * Unmasked, unfragmented websocket text frames (RFC 6455 section 5.2, server to client) for the
+ * messages, back to back, in a buffer taken from a small pool when they fit in one (a fresh
+ * allocation per write would fault in new pages for every batch until the GC frees the old ones).
+ * `release` gives the buffer back once the socket is done with it.
+ */
+function encodeTextFrames(frames: readonly EncodedFrame[]): { bytes: Buffer; release(): void } {
+  const lengths = new Array<number>(frames.length);
+  let total = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const length = frameByteLength(frames[i] as EncodedFrame);
+    lengths[i] = length;
+    total += frameHeaderBytes(length) + length;
+  }
+  const pooled =
+    total <= POOLED_BUFFER_BYTES
+      ? (pooledBuffers.pop() ?? Buffer.allocUnsafeSlow(POOLED_BUFFER_BYTES))
+      : undefined;
+  const out = pooled ? pooled.subarray(0, total) : Buffer.allocUnsafe(total);
+  let offset = 0;
+  for (let i = 0; i < frames.length; i++) {
+    const length = lengths[i] as number;
+    out[offset] = 0x81; // FIN, opcode 1 (text)
+    if (length < 126) {
+      out[offset + 1] = length;
+      offset += 2;
+    } else if (length < 65536) {
+      out[offset + 1] = 126;
+      out.writeUInt16BE(length, offset + 2);
+      offset += 4;
+    } else {
+      out[offset + 1] = 127;
+      out.writeUInt32BE(Math.floor(length / 2 ** 32), offset + 2);
+      out.writeUInt32BE(length >>> 0, offset + 6);
+      offset += 10;
+    }
+    offset += writeFrame(out, offset, frames[i] as EncodedFrame);
+  }
+  return {
+    bytes: out,
+    release: () => {
+      if (pooled && pooledBuffers.length < MAX_POOLED_BUFFERS) pooledBuffers.push(pooled);
+    },
+  };
+}
+
+function frameHeaderBytes(payloadLength: number): number {
+  return payloadLength < 126 ? 2 : payloadLength < 65536 ? 4 : 10;
+}
+
 class WebSocketWriter implements ConnectionWriter {
   private readonly waiters: Array<() => void> = [];
   private corked = false;
@@ -58,23 +115,56 @@ class WebSocketWriter implements ConnectionWriter {
     ws.once('close', () => this.wake());
   }
 
-  write(frame: string, onWritten?: (error?: Error) => void): void {
+  write(frame: EncodedFrame, onWritten?: (error?: Error) => void): void {
+    if (typeof frame !== 'string') {
+      this.writeMany([frame], onWritten);
+      return;
+    }
     if (this.closed) {
       onWritten?.(new Error('websocket is closed'));
       return;
     }
-    if (!this.corked) {
-      // every frame written in this tick leaves in one system call instead of one each
-      this.corked = true;
-      this.socket.cork();
-      process.nextTick(() => {
-        this.corked = false;
-        this.socket.uncork();
-      });
+    this.corkForTick();
+    this.ws.send(frame, (error) => this.written(onWritten, error ?? undefined));
+  }
+
+  /**
+   * Frames the messages itself, into one buffer, and writes it to the socket under the websocket.
+   * That is safe because `ws` writes every frame synchronously to the same socket (no
+   * per-message deflate, no Blob payloads: its sender never queues), so the order of `write` and
+   * `writeMany` calls is the order on the wire, and `ws.bufferedAmount` still counts these bytes.
+   */
+  writeMany(frames: readonly EncodedFrame[], onWritten?: (error?: Error) => void): void {
+    if (this.closed) {
+      onWritten?.(new Error('websocket is closed'));
+      return;
     }
-    this.ws.send(frame, (error) => {
-      onWritten?.(error ?? undefined);
-      if (this.waiters.length && !this.full) this.wake();
+    if (frames.length === 0) {
+      onWritten?.();
+      return;
+    }
+    this.corkForTick();
+    const encoded = encodeTextFrames(frames);
+    // the socket holds the buffer until this callback: only then may it be reused
+    this.socket.write(encoded.bytes, (error) => {
+      encoded.release();
+      this.written(onWritten, error ?? undefined);
+    });
+  }
+
+  private written(onWritten: ((error?: Error) => void) | undefined, error?: Error): void {
+    onWritten?.(error);
+    if (this.waiters.length && !this.full) this.wake();
+  }
+
+  /** Corks the socket until the end of this tick: every frame of the tick leaves in one writev. */
+  private corkForTick(): void {
+    if (this.corked) return;
+    this.corked = true;
+    this.socket.cork();
+    process.nextTick(() => {
+      this.corked = false;
+      this.socket.uncork();
     });
   }
 

@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { ErrorObject, Message, RequestId } from '@tether/protocol';
+import {
+  decodeMessage,
+  type ErrorObject,
+  frameText,
+  type Message,
+  type RequestId,
+} from '@tether/protocol';
 import { type ExecConnection, ExecService, type ExecServiceOptions } from '../connection.js';
 
 export interface Reply {
@@ -23,24 +29,48 @@ export class TestClient {
   private nextId = 1;
   private gone = false;
 
-  constructor(service: ExecService) {
+  /**
+   * `encoded` (default true): take notifications serialized, as the exec-server's socket
+   * connections do, and parse them back; false: take them as message objects, as an in-process
+   * sink without `sendEncoded` does.
+   */
+  constructor(service: ExecService, options: { encoded?: boolean } = {}) {
+    const send = (message: Message, onWritten?: (error?: Error) => void) =>
+      this.deliver([message], onWritten);
+    if (options.encoded === false) {
+      this.connection = service.connect({ send, drop: (reason) => this.onDropped(reason) });
+      return;
+    }
     this.connection = service.connect({
-      send: (message, onWritten) => {
-        if (this.gone) {
-          onWritten?.(new Error('connection is gone'));
-          return;
-        }
-        this.receive(message);
-        if (!onWritten) return;
-        const done = () => setImmediate(() => onWritten(this.gone ? new Error('gone') : undefined));
-        if (this.stalled) this.heldWrites.push(done);
-        else done();
-      },
-      drop: (reason) => {
-        this.dropped = reason;
-        this.disconnect();
-      },
+      send,
+      sendEncoded: (frames, onWritten) =>
+        this.deliver(
+          frames.map((frame) => {
+            const decoded = decodeMessage(frameText(frame));
+            if (!decoded.ok) throw new Error(`core wrote an invalid frame: ${frameText(frame)}`);
+            return decoded.message;
+          }),
+          onWritten,
+        ),
+      drop: (reason) => this.onDropped(reason),
     });
+  }
+
+  private onDropped(reason: string): void {
+    this.dropped = reason;
+    this.disconnect();
+  }
+
+  private deliver(messages: Message[], onWritten: ((error?: Error) => void) | undefined): void {
+    if (this.gone) {
+      onWritten?.(new Error('connection is gone'));
+      return;
+    }
+    for (const message of messages) this.receive(message);
+    if (!onWritten) return;
+    const done = () => setImmediate(() => onWritten(this.gone ? new Error('gone') : undefined));
+    if (this.stalled) this.heldWrites.push(done);
+    else done();
   }
 
   private receive(message: Message): void {
