@@ -500,10 +500,15 @@ export class Session {
     this.addUnconfirmed(attachment, { entry, seq, bytes, kind: 'notification' });
   }
 
+  /**
+   * Pumps once the current event-loop phase is over rather than after each callback: every read
+   * the poll phase delivered (often from many processes) is then sent in one pass, as larger
+   * writes, instead of one socket write per pipe read.
+   */
   private schedulePump(attachment: Attachment): void {
     if (attachment.pumpScheduled || attachment.pumping) return;
     attachment.pumpScheduled = true;
-    queueMicrotask(() => {
+    setImmediate(() => {
       attachment.pumpScheduled = false;
       this.pump(attachment);
     });
