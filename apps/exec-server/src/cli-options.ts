@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { OutputOverflow } from '@tether/exec-session';
 import {
+  parseDurationMs,
   WEB_SOCKET_AUTH_CLI_OPTIONS,
   type WebSocketAuthFlags,
   webSocketAuthFlagsFrom,
@@ -30,7 +31,7 @@ Options:
   -h, --help                      Print this help
 
 The bound ws:// URL is printed as one line on stdout once listening; logs go to stderr as JSON.
-Durations take ms, s or m suffixes (a bare number is seconds); sizes take B, KiB, MiB, GiB.`;
+Durations take ms, s, m or h suffixes (a bare number is seconds); sizes take B, KiB, MiB, GiB.`;
 
 export class UsageError extends Error {}
 
@@ -45,16 +46,14 @@ export interface CliOptions {
   logLevel: string;
 }
 
-/** Parses `60s`, `500ms`, `2m` or a bare number of seconds into milliseconds. */
+/** Parses `60s`, `500ms`, `2m`, `1h` or a bare number of seconds into milliseconds. */
 export function parseDuration(flag: string, value: string): number {
-  const match = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(value.trim());
-  if (!match)
+  const ms = parseDurationMs(value);
+  if (ms === undefined)
     throw new UsageError(
       `invalid value '${value}' for '--${flag}': expected a duration like 60s or 500ms`,
     );
-  const amount = Number(match[1]);
-  const unit = match[2] ?? 's';
-  return Math.round(unit === 'ms' ? amount : unit === 's' ? amount * 1000 : amount * 60_000);
+  return ms;
 }
 
 const SIZE_UNITS: Record<string, number> = {

@@ -22,6 +22,7 @@ export {
   type Readable,
   type TransportEvent,
 } from './connection.js';
+export { parseDurationMs } from './duration.js';
 export { BoundedQueue } from './inbound-queue.js';
 export {
   CONTROL_SOCKET_DIR,
