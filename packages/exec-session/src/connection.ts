@@ -108,10 +108,10 @@ function decodeParams(method: exec.RequestMethod, raw: unknown): Decoded {
       error: invalidParams(`invalid type: ${describeValue(input)}, expected struct ${struct}`),
     };
   }
-  const parsed = parseWith(exec.requests[method].params, input);
-  if (parsed.ok) return { ok: true, params: parsed.value };
   // serde's `from_value` messages name no path (`invalid type: …, expected a sequence`)
-  return { ok: false, error: invalidParams(parsed.message.replace(/ at `[^`]*`$/, '')) };
+  const parsed = parseWith(exec.requests[method].params, input, { pathSuffix: false });
+  if (parsed.ok) return { ok: true, params: parsed.value };
+  return { ok: false, error: invalidParams(parsed.message) };
 }
 
 /**

@@ -88,6 +88,21 @@ describe('describeZodError', () => {
     );
   });
 
+  it('leaves the path off type and variant messages when asked, as serde from_value does', () => {
+    const bare = (input: unknown) => {
+      const outcome = parseWith(schema, input, { pathSuffix: false });
+      if (outcome.ok) throw new Error('expected failure');
+      return outcome.message;
+    };
+    expect(bare({ threadId: 't', argv: 'true' })).toBe(
+      'invalid type: string "true", expected a sequence',
+    );
+    expect(bare({ threadId: 't', argv: ['x'], mode: 'c' })).toBe(
+      'unknown variant "c", expected one of `a`, `b`',
+    );
+    expect(bare({ argv: ['x'] })).toBe('missing field `threadId`');
+  });
+
   it('works without the input', () => {
     const result = schema.safeParse({});
     expect(result.success).toBe(false);

@@ -40,4 +40,4 @@ export {
 } from './jsonrpc.js';
 export type { ParseOutcome } from './validate.js';
 export { parseWith } from './validate.js';
-export { describeZodError } from './zod-message.js';
+export { type DescribeOptions, describeZodError } from './zod-message.js';

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { describeZodError } from './zod-message.js';
+import { type DescribeOptions, describeZodError } from './zod-message.js';
 
 export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; message: string };
 
@@ -10,8 +10,9 @@ export type ParseOutcome<T> = { ok: true; value: T } | { ok: false; message: str
 export function parseWith<S extends z.ZodType>(
   schema: S,
   input: unknown,
+  options: DescribeOptions = {},
 ): ParseOutcome<z.output<S>> {
   const result = schema.safeParse(input);
   if (result.success) return { ok: true, value: result.data };
-  return { ok: false, message: describeZodError(result.error, input) };
+  return { ok: false, message: describeZodError(result.error, input, options) };
 }

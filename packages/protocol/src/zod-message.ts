@@ -43,19 +43,31 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
   return current;
 }
 
+export interface DescribeOptions {
+  /** End type and variant messages with `` at `field` `` (default true). */
+  pathSuffix?: boolean;
+}
+
 /**
  * Turns a zod error into one short human message naming the field, in the style of the serde
  * messages the reference sends: ``missing field `threadId` ``,
  * ``invalid type: integer `5`, expected a string at `cwd` ``.
  *
- * `input` is the value that was parsed; it lets the message say what was found.
+ * `input` is the value that was parsed; it lets the message say what was found. With
+ * `{ pathSuffix: false }` the type and variant messages end without `` at `field` ``, as serde's
+ * `from_value` messages do (the exec-server's params errors name no path).
  */
-export function describeZodError(error: z.ZodError, input?: unknown): string {
+export function describeZodError(
+  error: z.ZodError,
+  input?: unknown,
+  options: DescribeOptions = {},
+): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid value';
   const path = issue.path;
   const field = fieldName(path);
   const at = field ? ` at \`${field}\`` : '';
+  const suffix = options.pathSuffix === false ? '' : at;
   switch (issue.code) {
     case 'invalid_type': {
       const found = valueAt(input, path);
@@ -64,12 +76,12 @@ export function describeZodError(error: z.ZodError, input?: unknown): string {
         return `missing field \`${String(last)}\``;
       }
       const expected = expectedNames[issue.expected] ?? issue.expected;
-      return `invalid type: ${typeName(found)}, expected ${expected}${at}`;
+      return `invalid type: ${typeName(found)}, expected ${expected}${suffix}`;
     }
     case 'invalid_value': {
       const found = valueAt(input, path);
-      const options = issue.values.map((v) => `\`${String(v)}\``).join(', ');
-      return `unknown variant ${typeName(found).replace(/^string /, '')}, expected one of ${options}${at}`;
+      const variants = issue.values.map((v) => `\`${String(v)}\``).join(', ');
+      return `unknown variant ${typeName(found).replace(/^string /, '')}, expected one of ${variants}${suffix}`;
     }
     case 'invalid_union': {
       const found = valueAt(input, path);
