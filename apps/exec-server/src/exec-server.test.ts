@@ -66,7 +66,10 @@ describe('websocket protocol', () => {
     client.send('this is not json{');
     client.send('[{"id":50,"method":"fs/getMetadata","params":{"path":"file:///tmp"}}]');
     client.send('{"id":null,"method":"fs/getMetadata","params":{"path":"file:///tmp"}}');
-    await client.waitFor(() => client.raw.length === 3);
+    // too long for V8 to quote in its message: the fault is found in the frame itself
+    const long = `{"id":7,"method":"fs/getMetadata","params":{"path":"${'x'.repeat(300)}"}} ]`;
+    client.send(long);
+    await client.waitFor(() => client.raw.length === 4);
     const local = client.ws as unknown as { _socket: { localAddress: string; localPort: number } };
     const peer = `${local._socket.localAddress}:${local._socket.localPort}`;
     const prefix = `failed to parse websocket JSON-RPC message from exec-server websocket ${peer}: `;
@@ -77,6 +80,13 @@ describe('websocket protocol', () => {
         error: {
           code: -32600,
           message: `${prefix}data did not match any variant of untagged enum RequestId`,
+        },
+        id: -1,
+      },
+      {
+        error: {
+          code: -32600,
+          message: `${prefix}trailing characters at line 1 column ${long.length}`,
         },
         id: -1,
       },

@@ -159,10 +159,11 @@ const QUOTED_SOURCE = /, "([\s\S]*)" is not valid JSON$/;
 const POSITION = /at position (\d+)/;
 
 /**
- * The serde-style reason for a frame the codec refused. For malformed JSON the text is recovered
- * from V8's message when it quotes all of it; otherwise the position V8 names is used.
+ * The serde-style reason for a frame the codec refused. For malformed JSON the frame's `text` (the
+ * transport passes it) is parsed again to name the fault like serde_json; without it the text is
+ * recovered from V8's message when that quotes all of it, else the position V8 names is used.
  */
-export function describeDecodeFailure(failure: DecodeFailure): string {
+export function describeDecodeFailure(failure: DecodeFailure, text?: string): string {
   switch (failure.kind) {
     case 'batch':
     case 'not-an-object':
@@ -171,6 +172,8 @@ export function describeDecodeFailure(failure: DecodeFailure): string {
     case 'invalid-id':
       return 'data did not match any variant of untagged enum RequestId';
     case 'malformed-json': {
+      const exact = text === undefined ? undefined : serdeJsonError(text);
+      if (exact) return exact;
       const v8 = failure.message.replace(/^invalid JSON: /, '');
       const quoted = QUOTED_SOURCE.exec(v8);
       if (quoted?.[1] !== undefined && !v8.includes('"...')) {

@@ -116,7 +116,7 @@ export async function startExecServer(options: ExecServerOptions = {}): Promise<
         case 'invalid': {
           const handler = handlers.get(event.connectionId);
           if (!handler) break;
-          const reason = describeDecodeFailure(event.failure);
+          const reason = describeDecodeFailure(event.failure, event.text);
           const message = `failed to parse websocket JSON-RPC message from exec-server websocket ${handler.connection.peer}: ${reason}`;
           void router.toConnection(event.connectionId, errorResponse(-1, invalidRequest(message)));
           break;

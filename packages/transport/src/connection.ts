@@ -63,7 +63,13 @@ export interface Connection {
 export type TransportEvent =
   | { type: 'opened'; connection: Connection }
   | { type: 'message'; connectionId: number; message: Message }
-  | { type: 'invalid'; connectionId: number; failure: DecodeFailure }
+  | {
+      type: 'invalid';
+      connectionId: number;
+      failure: DecodeFailure;
+      /** The frame as text, for malformed JSON (so a reply can point at the fault in it). */
+      text?: string;
+    }
   | { type: 'closed'; connectionId: number };
 
 let nextConnectionId = 0;
@@ -110,12 +116,19 @@ export class Inbound {
   frame(connection: Connection, reader: Readable, data: string | Uint8Array): void {
     const decoded = decodeMessage(data);
     if (!decoded.ok) {
+      const failure = decoded.failure;
+      const text =
+        failure.kind !== 'malformed-json'
+          ? undefined
+          : typeof data === 'string'
+            ? data
+            : Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8');
       this.enqueue(connection.id, reader, () =>
-        this.events.push({
-          type: 'invalid',
-          connectionId: connection.id,
-          failure: decoded.failure,
-        }),
+        this.events.push(
+          text === undefined
+            ? { type: 'invalid', connectionId: connection.id, failure }
+            : { type: 'invalid', connectionId: connection.id, failure, text },
+        ),
       );
       return;
     }

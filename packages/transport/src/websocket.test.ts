@@ -89,8 +89,11 @@ describe('websocket acceptor', () => {
     expect(await nextEvent(inbound)).toMatchObject({
       type: 'invalid',
       failure: { kind: 'malformed-json' },
+      text: '{not json',
     });
-    expect(await nextEvent(inbound)).toMatchObject({ type: 'invalid', failure: { kind: 'batch' } });
+    const batch = await nextEvent(inbound);
+    expect(batch).toMatchObject({ type: 'invalid', failure: { kind: 'batch' } });
+    expect(batch).not.toHaveProperty('text');
     // the connection survived the bad frames
     opened.connection.writer.write('{"id":1,"result":{}}');
     expect(await nextMessage(ws)).toEqual({ id: 1, result: {} });
