@@ -95,6 +95,17 @@ describe('websocket protocol', () => {
     expect(sessionId).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('has its spawn helper running before the first client connects, and stops it on close', async () => {
+    const running = await start();
+    const helpers = await running.service.spawnHelpers();
+    expect(helpers).toHaveLength(1);
+    const pid = helpers[0]?.helperPid as number;
+    expect(pidAlive(pid)).toBe(true);
+    await running.close();
+    server = undefined;
+    expect(await waitUntil(() => !pidAlive(pid))).toBe(true);
+  });
+
   it('drops a connection that sends an unknown notification', async () => {
     const { url } = await start();
     const client = await connect(url);

@@ -72,15 +72,26 @@ export async function startExecServer(options: ExecServerOptions = {}): Promise<
   });
   // fork children from a small helper: the server's own fork cost would grow with its memory
   const service = new ExecService({ spawnHelper: true, ...options, logger });
-  const listener = await startWebSocket(inbound, {
-    host: options.host ?? '127.0.0.1',
-    port: options.port ?? 0,
-    logger,
-    maxPayload: options.maxPayload ?? DEFAULT_MAX_MESSAGE_BYTES,
-    writerHighWaterBytes: options.writerHighWaterBytes ?? DEFAULT_WRITER_HIGH_WATER_BYTES,
-    ...(options.auth ? { auth: options.auth } : {}),
-    ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
-  });
+  // boot the helper while binding, and before accepting connections: the first process/start
+  // should not wait for a Node process to start
+  const helpers = service.startSpawnHelpers();
+  let listener: WebSocketListener;
+  try {
+    listener = await startWebSocket(inbound, {
+      host: options.host ?? '127.0.0.1',
+      port: options.port ?? 0,
+      logger,
+      maxPayload: options.maxPayload ?? DEFAULT_MAX_MESSAGE_BYTES,
+      writerHighWaterBytes: options.writerHighWaterBytes ?? DEFAULT_WRITER_HIGH_WATER_BYTES,
+      ...(options.auth ? { auth: options.auth } : {}),
+      ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
+    });
+    await helpers;
+  } catch (error) {
+    // the helper is already running: stop it, or a failed start would leave it behind
+    service.shutdown();
+    throw error;
+  }
 
   const handlers = new Map<number, { connection: Connection; exec: ExecConnection }>();
   const open = (connection: Connection) => {

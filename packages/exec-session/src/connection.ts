@@ -123,22 +123,15 @@ export class ExecService {
   readonly environmentInfo: exec.EnvironmentInfo;
   readonly logger: ExecLogger;
   private spawners: Promise<Array<Spawner | undefined>> | undefined;
+  private readonly helperCount: number;
 
   constructor(options: ExecServiceOptions = {}) {
     this.logger = options.logger ?? quietLogger;
-    const helpers = options.spawnHelpers ?? 1;
+    this.helperCount = options.spawnHelper ? Math.max(1, options.spawnHelpers ?? 1) : 0;
     let turn = 0;
     const spawner = options.spawnHelper
       ? async () => {
-          this.spawners ??= Promise.all(
-            Array.from({ length: Math.max(1, helpers) }, () =>
-              Spawner.start().catch((error: unknown) => {
-                this.logger.warn({ err: error }, 'spawn helper failed to start; forking directly');
-                return undefined;
-              }),
-            ),
-          );
-          const pool = await this.spawners;
+          const pool = await this.startSpawnHelpers();
           turn = (turn + 1) % pool.length;
           return pool[turn];
         }
@@ -157,6 +150,23 @@ export class ExecService {
   /** A handler for one new connection. */
   connect(sink: ConnectionSink): ExecConnection {
     return new ExecConnection(this, sink);
+  }
+
+  /**
+   * Starts the spawn helpers now rather than on the first `process/start` (which would otherwise
+   * wait for a Node process to boot). Resolves once they are ready; a helper that fails to start is
+   * logged and replaced by forking from the server. Nothing to do without `spawnHelper`.
+   */
+  startSpawnHelpers(): Promise<Array<Spawner | undefined>> {
+    this.spawners ??= Promise.all(
+      Array.from({ length: this.helperCount }, () =>
+        Spawner.start().catch((error: unknown) => {
+          this.logger.warn({ err: error }, 'spawn helper failed to start; forking directly');
+          return undefined;
+        }),
+      ),
+    );
+    return this.spawners;
   }
 
   /** The spawn helpers, once they run (for diagnostics and measurements). */
