@@ -60,4 +60,4 @@ export {
   FALLBACK_PATH,
   resolveProgram,
 } from './spawn-support.js';
-export { type SpawnedChild, Spawner, type SpawnRequest } from './spawner.js';
+export { type ChildOutput, type SpawnedChild, Spawner, type SpawnRequest } from './spawner.js';

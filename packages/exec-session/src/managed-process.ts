@@ -65,7 +65,7 @@ export class ManagedProcess {
   private readonly child: ChildProcess | undefined;
   private readonly pty: IPty | undefined;
   private readonly stdin: Writable | undefined;
-  private readonly readers: Readable[] = [];
+  private readonly readers: Array<{ pause(): unknown; resume(): unknown; destroy(): unknown }> = [];
   private readonly listeners = new Set<Listener>();
   private paused = false;
   private ptyPoll: NodeJS.Timeout | undefined;
@@ -384,23 +384,18 @@ export class ManagedProcess {
     const maybeClosed = () => {
       if (open === 0 && exitCode !== undefined) this.markClosed();
     };
-    for (const [stream, name] of [
+    for (const [output, name] of [
       [spawned.stdout, 'stdout'],
       [spawned.stderr, 'stderr'],
     ] as const) {
-      const ended = () => {
-        open -= 1;
-        stream.destroy();
-        maybeClosed();
-      };
-      stream.on('error', () => {});
-      if (stream.readableEnded) {
-        ended();
-        continue;
-      }
-      stream.on('data', (data: Buffer) => this.onOutput(name, data));
-      stream.once('end', ended);
-      stream.resume();
+      output.read(
+        (data) => this.onOutput(name, data),
+        () => {
+          open -= 1;
+          output.destroy();
+          maybeClosed();
+        },
+      );
     }
     spawned.onExit((code, signal) => {
       exitCode = exitCodeFor(code, signal);

@@ -1,14 +1,17 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OutputSlabs } from './output-slabs.js';
 
 /**
- * The helper's source (CommonJS, run with `node -e`). It forks children on the server's behalf:
- * for each request it opens one unix-socket connection per stdio stream back to the server, writes
- * a header line naming the request and the stream, then spawns the child with those sockets as its
- * stdio (detached: its own process group), closes its own copies and reports the pid; later the exit.
+ * The helper's source (CommonJS, run with `node -e`). It forks children on the server's behalf. It
+ * listens on a private unix socket; for each spawn request the server opens one connection per
+ * stdio stream, starting with a fixed-size header that names the request and the stream, and sends
+ * the request itself over the IPC channel (the two may arrive in either order). Once it has both,
+ * the helper spawns the child with those connections as its stdio (detached: its own process
+ * group), closes its own copies and reports the pid; later the exit.
  */
 const HELPER_SOURCE = `
 const { spawn } = require('node:child_process');
@@ -16,31 +19,35 @@ const net = require('node:net');
 const socketPath = process.argv[1];
 const send = (message) => { if (process.connected) process.send(message); };
 // fixed-size header: 15 digits of request id and a stream code (i, o or e)
-const CODES = { stdin: 'i', stdout: 'o', stderr: 'e' };
-const header = (id, name) => String(id).padStart(15, '0') + CODES[name];
-function connect(id, name) {
-  return new Promise((resolve, reject) => {
-    const socket = net.createConnection(socketPath);
-    socket.once('error', reject);
-    socket.once('connect', () => socket.write(header(id, name), () => { socket.pause(); resolve(socket); }));
-  });
-}
-async function start(m) {
-  const names = m.stdin ? ['stdin', 'stdout', 'stderr'] : ['stdout', 'stderr'];
-  let sockets;
-  try {
-    sockets = await Promise.all(names.map((name) => connect(m.id, name)));
-  } catch (error) {
-    send({ type: 'error', id: m.id, code: error.code, message: error.message });
-    return;
+const STREAMS = { i: 'stdin', o: 'stdout', e: 'stderr' };
+const requests = new Map();
+function requestFor(id) {
+  let request = requests.get(id);
+  if (!request) {
+    request = { message: undefined, sockets: {}, count: 0 };
+    requests.set(id, request);
   }
-  const byName = Object.fromEntries(names.map((name, i) => [name, sockets[i]]));
-  const close = () => { for (const socket of sockets) socket.destroy(); };
+  return request;
+}
+function drop(id) {
+  const request = requests.get(id);
+  if (!request) return;
+  requests.delete(id);
+  for (const socket of Object.values(request.sockets)) socket.destroy();
+}
+function maybeStart(id) {
+  const request = requests.get(id);
+  if (!request || !request.message || request.count < (request.message.stdin ? 3 : 2)) return;
+  requests.delete(id);
+  start(request.message, request.sockets);
+}
+function start(m, sockets) {
+  const close = () => { for (const socket of Object.values(sockets)) socket.destroy(); };
   let child;
   try {
     child = spawn(m.file, m.args, {
       cwd: m.cwd, env: m.env, argv0: m.argv0, detached: true,
-      stdio: [byName.stdin || 'ignore', byName.stdout, byName.stderr],
+      stdio: [sockets.stdin || 'ignore', sockets.stdout, sockets.stderr],
     });
   } catch (error) {
     close();
@@ -53,13 +60,136 @@ async function start(m) {
   child.once('spawn', () => send({ type: 'spawned', id: m.id, pid: child.pid }));
   child.once('exit', (code, signal) => send({ type: 'exit', id: m.id, code, signal }));
 }
-process.on('message', (m) => { if (m && m.type === 'spawn') start(m); });
+const server = net.createServer({ pauseOnConnect: true }, (socket) => {
+  socket.on('error', () => {});
+  const onReadable = () => {
+    const header = socket.read(16);
+    if (header === null) {
+      if (socket.readableEnded) socket.destroy();
+      return;
+    }
+    socket.off('readable', onReadable);
+    const text = header.toString('latin1');
+    const name = STREAMS[text[15]];
+    const id = Number(text.slice(0, 15));
+    const request = name ? requestFor(id) : undefined;
+    if (!request || request.sockets[name]) {
+      socket.destroy();
+      return;
+    }
+    request.sockets[name] = socket;
+    request.count += 1;
+    maybeStart(id);
+  };
+  socket.on('readable', onReadable);
+});
+server.once('error', (error) => {
+  send({ type: 'failed', message: error.message });
+  process.exit(1);
+});
+server.listen(socketPath, () => send({ type: 'ready' }));
+process.on('message', (m) => {
+  if (!m) return;
+  if (m.type === 'spawn') {
+    requestFor(m.id).message = m;
+    maybeStart(m.id);
+  } else if (m.type === 'cancel') {
+    drop(m.id);
+  }
+});
 process.on('disconnect', () => process.exit(0));
-send({ type: 'ready' });
 `;
 
-const HEADER_BYTES = 16;
-const STREAM_BY_CODE: Record<string, string> = { i: 'stdin', o: 'stdout', e: 'stderr' };
+const CODE_BY_STREAM = { stdin: 'i', stdout: 'o', stderr: 'e' } as const;
+type StreamName = keyof typeof CODE_BY_STREAM;
+const header = (id: number, name: StreamName) =>
+  `${String(id).padStart(15, '0')}${CODE_BY_STREAM[name]}`;
+
+/**
+ * A child's stdout or stderr: a unix-socket connection read straight into slabs of its own
+ * ({@link OutputSlabs}), without a stream's queue and without a copy. Nothing is read before
+ * {@link ChildOutput.read}.
+ */
+export class ChildOutput {
+  private readonly socket: Socket;
+  /** Dropped at the end, so an unused slab does not live as long as the process is kept. */
+  private slabs: OutputSlabs | undefined = new OutputSlabs();
+  private onData: ((data: Buffer) => void) | undefined;
+  private onEnd: (() => void) | undefined;
+  private ended = false;
+
+  /** @internal */
+  constructor(path: string, requestHeader: string) {
+    this.socket = connect({
+      path,
+      onread: {
+        // asked for once when the connection opens, then after every read
+        buffer: () => this.currentSlabs().space(),
+        callback: (bytes: number) => {
+          const data = this.currentSlabs().commit(bytes);
+          this.onData?.(data);
+          return true;
+        },
+      },
+    });
+    // stays paused (not reading) until read(): the child's output waits in the kernel
+    this.socket.pause();
+    this.socket.on('error', () => this.finish());
+    this.socket.once('end', () => this.finish());
+    this.socket.write(requestHeader);
+  }
+
+  /** @internal */
+  get connection(): Socket {
+    return this.socket;
+  }
+
+  /**
+   * Starts reading. `onData` gets each read (a buffer of its own, to keep); `onEnd` runs once, at
+   * the end of the output or on a read error.
+   */
+  read(onData: (data: Buffer) => void, onEnd: () => void): void {
+    this.onData = onData;
+    this.onEnd = onEnd;
+    if (this.ended) {
+      this.onEnd = undefined;
+      onEnd();
+      return;
+    }
+    this.socket.resume();
+  }
+
+  /** Stops reading (the child blocks once the kernel's buffer is full). */
+  pause(): void {
+    this.socket.pause();
+  }
+
+  resume(): void {
+    if (this.onData && !this.ended) this.socket.resume();
+  }
+
+  /** Lets go of the connection without reading the rest (and without calling `onEnd`). */
+  destroy(): void {
+    this.ended = true;
+    this.onEnd = undefined;
+    this.socket.destroy();
+    this.slabs = undefined;
+  }
+
+  /** The slabs (new ones if a read ever came after destroy(), which would only waste a slab). */
+  private currentSlabs(): OutputSlabs {
+    if (this.slabs === undefined) this.slabs = new OutputSlabs();
+    return this.slabs;
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    const onEnd = this.onEnd;
+    this.onEnd = undefined;
+    onEnd?.();
+  }
+}
 
 export interface SpawnRequest {
   file: string;
@@ -70,32 +200,33 @@ export interface SpawnRequest {
   stdin: boolean;
 }
 
-/**
- * A child started by the helper: its pid, its stdio as sockets, and its exit. The sockets are
- * half-open capable: a reader must treat `end` (or `readableEnded` already true) as the stream's
- * close and destroy the socket itself.
- */
+/** A child started by the helper: its pid, its stdio, and its exit. */
 export interface SpawnedChild {
   pid: number;
+  /** A writable connection to the child's stdin (with `stdin: true`). */
   stdin: Socket | undefined;
-  stdout: Socket;
-  stderr: Socket;
+  stdout: ChildOutput;
+  stderr: ChildOutput;
   /** Calls `listener` once with the exit (at once if it already happened). */
   onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void;
 }
 
 interface Pending {
-  request: SpawnRequest;
   pid: number | undefined;
-  sockets: Map<string, Socket>;
+  /** Connections not yet established. */
+  connecting: number;
+  stdin: Socket | undefined;
+  stdout: ChildOutput;
+  stderr: ChildOutput;
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   exitListener: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
-  settle: ((error?: Error) => void) | undefined;
+  settle: (error?: Error) => void;
   settled: boolean;
 }
 
 type HelperMessage =
   | { type: 'ready' }
+  | { type: 'failed'; message: string }
   | { type: 'spawned'; id: number; pid: number }
   | { type: 'error'; id: number; code?: string; message: string }
   | { type: 'exit'; id: number; code: number | null; signal: NodeJS.Signals | null };
@@ -105,49 +236,57 @@ type HelperMessage =
  * page tables of the process that calls it, so its cost grows with that process's memory; a server
  * holding retained output would pay more for every spawn, on its main thread. The helper stays
  * small and forks on its own thread of execution; the child's stdio are unix-socket connections
- * straight to the server (the helper never reads them).
+ * the server opens to the helper, which hands its ends to the child (the helper never reads them).
  */
 export class Spawner {
-  private readonly server: Server;
   private readonly helper: ChildProcess;
   private readonly dir: string;
+  private readonly path: string;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
   private alive = true;
 
-  private constructor(server: Server, helper: ChildProcess, dir: string) {
-    this.server = server;
+  private constructor(helper: ChildProcess, dir: string, path: string) {
     this.helper = helper;
     this.dir = dir;
-    server.on('connection', (socket) => this.accept(socket));
+    this.path = path;
     helper.on('message', (message: HelperMessage) => this.onMessage(message));
     helper.once('exit', () => this.onHelperGone());
   }
 
-  /** Starts the helper; resolves once it is ready. */
+  /** Starts the helper; resolves once it listens. */
   static async start(): Promise<Spawner> {
     const dir = mkdtempSync(join(tmpdir(), 'tether-spawner-'));
     const path = join(dir, 'spawner.sock');
-    const server = createServer({ allowHalfOpen: true });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(path, () => resolve());
-    });
     const helper = spawn(process.execPath, ['-e', HELPER_SOURCE, path], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     });
-    await new Promise<void>((resolve, reject) => {
-      helper.once('error', reject);
-      helper.once('exit', (code) => reject(new Error(`spawn helper exited with ${code}`)));
-      helper.once('message', () => resolve());
-    });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        helper.once('error', reject);
+        helper.once('exit', (code) => reject(new Error(`spawn helper exited with ${code}`)));
+        helper.once('message', (message: HelperMessage) => {
+          if (message.type === 'ready') resolve();
+          else
+            reject(
+              new Error(
+                `spawn helper failed: ${'message' in message ? message.message : message.type}`,
+              ),
+            );
+        });
+      });
+    } catch (error) {
+      helper.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+      throw error;
+    }
     helper.removeAllListeners('exit');
     helper.removeAllListeners('error');
+    helper.removeAllListeners('message');
     helper.on('error', () => {});
     helper.channel?.unref();
     helper.unref();
-    server.unref();
-    return new Spawner(server, helper, dir);
+    return new Spawner(helper, dir, path);
   }
 
   get isAlive(): boolean {
@@ -162,41 +301,62 @@ export class Spawner {
   spawn(request: SpawnRequest): Promise<SpawnedChild> {
     if (!this.alive) return Promise.reject(new Error('spawn helper is gone'));
     const id = this.nextId++;
-    const entry: Pending = {
-      request,
-      pid: undefined,
-      sockets: new Map(),
-      exit: undefined,
-      exitListener: undefined,
-      settle: undefined,
-      settled: false,
-    };
-    this.pending.set(id, entry);
     return new Promise<SpawnedChild>((resolve, reject) => {
-      entry.settle = (error) => {
-        if (entry.settled) return;
-        entry.settled = true;
-        if (error) {
-          this.pending.delete(id);
-          for (const socket of entry.sockets.values()) socket.destroy();
-          reject(error);
-          return;
-        }
-        resolve({
-          pid: entry.pid as number,
-          stdin: entry.sockets.get('stdin'),
-          stdout: entry.sockets.get('stdout') as Socket,
-          stderr: entry.sockets.get('stderr') as Socket,
-          onExit: (listener) => {
-            if (entry.exit) {
-              this.pending.delete(id);
-              listener(entry.exit.code, entry.exit.signal);
-            } else {
-              entry.exitListener = listener;
-            }
-          },
-        });
+      const stdout = new ChildOutput(this.path, header(id, 'stdout'));
+      const stderr = new ChildOutput(this.path, header(id, 'stderr'));
+      let stdin: Socket | undefined;
+      if (request.stdin) {
+        stdin = connect(this.path);
+        stdin.on('error', () => {});
+        stdin.write(header(id, 'stdin'));
+      }
+      const connections = [stdout.connection, stderr.connection, ...(stdin ? [stdin] : [])];
+      const entry: Pending = {
+        pid: undefined,
+        connecting: connections.length,
+        stdin,
+        stdout,
+        stderr,
+        exit: undefined,
+        exitListener: undefined,
+        settled: false,
+        settle: (error) => {
+          if (entry.settled) return;
+          entry.settled = true;
+          if (error) {
+            this.pending.delete(id);
+            if (this.helper.connected) this.helper.send({ type: 'cancel', id });
+            stdout.destroy();
+            stderr.destroy();
+            stdin?.destroy();
+            reject(error);
+            return;
+          }
+          resolve({
+            pid: entry.pid as number,
+            stdin,
+            stdout,
+            stderr,
+            onExit: (listener) => {
+              if (entry.exit) {
+                this.pending.delete(id);
+                listener(entry.exit.code, entry.exit.signal);
+              } else {
+                entry.exitListener = listener;
+              }
+            },
+          });
+        },
       };
+      this.pending.set(id, entry);
+      for (const connection of connections) {
+        connection.once('connect', () => {
+          entry.connecting -= 1;
+          this.maybeReady(entry);
+        });
+        // a connection that fails before the child runs fails the spawn
+        connection.once('error', (error) => entry.settle(error));
+      }
       this.helper.send({
         type: 'spawn',
         id,
@@ -214,44 +374,15 @@ export class Spawner {
   close(): void {
     this.alive = false;
     this.helper.kill('SIGKILL');
-    this.server.close();
     rmSync(this.dir, { recursive: true, force: true });
   }
 
-  /**
-   * Reads the fixed-size header of a new stdio connection in paused mode, exactly its 16 bytes, so
-   * whatever follows stays buffered for the process's reader, and files the socket under its
-   * request. (The connection is half-open capable: an early EOF only marks it ended.)
-   */
-  private accept(socket: Socket): void {
-    socket.on('error', () => {});
-    const onReadable = () => {
-      const header = socket.read(HEADER_BYTES) as Buffer | null;
-      if (header === null) {
-        if (socket.readableEnded) socket.destroy();
-        return;
-      }
-      socket.off('readable', onReadable);
-      const text = header.toString('latin1');
-      const name = STREAM_BY_CODE[text[15] as string];
-      const entry = this.pending.get(Number(text.slice(0, 15)));
-      if (!entry || entry.settled || !name) {
-        socket.destroy();
-        return;
-      }
-      entry.sockets.set(name, socket);
-      this.maybeReady(entry);
-    };
-    socket.on('readable', onReadable);
-  }
-
   private maybeReady(entry: Pending): void {
-    const expected = entry.request.stdin ? 3 : 2;
-    if (entry.pid !== undefined && entry.sockets.size === expected) entry.settle?.();
+    if (entry.pid !== undefined && entry.connecting === 0) entry.settle();
   }
 
   private onMessage(message: HelperMessage): void {
-    if (message.type === 'ready') return;
+    if (message.type === 'ready' || message.type === 'failed') return;
     const entry = this.pending.get(message.id);
     if (!entry) return;
     switch (message.type) {
@@ -262,7 +393,7 @@ export class Spawner {
       case 'error': {
         const error: NodeJS.ErrnoException = new Error(message.message);
         if (message.code) error.code = message.code;
-        entry.settle?.(error);
+        entry.settle(error);
         return;
       }
       case 'exit':
@@ -279,7 +410,7 @@ export class Spawner {
     this.alive = false;
     for (const [id, entry] of this.pending) {
       if (!entry.settled) {
-        entry.settle?.(new Error('spawn helper exited'));
+        entry.settle(new Error('spawn helper exited'));
       } else if (entry.exitListener) {
         // the exit status died with the helper: report the exit without a code
         this.pending.delete(id);
