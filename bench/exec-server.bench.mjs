@@ -246,3 +246,9 @@ const rows = kinds.map((kind) => {
 });
 console.log(`medians of ${runs} interleaved runs`);
 console.table(rows);
+// the spread behind the medians of the two 100 x 1 MB columns, run by run
+for (const kind of kinds) {
+  const r = results[kind];
+  const list = (values) => values.map((v) => v.toFixed(0)).join(' ');
+  console.log(`${kind} 100 x 1 MB ms, each run: fresh ${list(r.hm)}; again ${list(r.hmAgain)}`);
+}
