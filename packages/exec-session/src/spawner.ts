@@ -215,9 +215,6 @@ interface Pending {
   pid: number | undefined;
   /** Connections not yet established. */
   connecting: number;
-  stdin: Socket | undefined;
-  stdout: ChildOutput;
-  stderr: ChildOutput;
   exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   exitListener: ((code: number | null, signal: NodeJS.Signals | null) => void) | undefined;
   settle: (error?: Error) => void;
@@ -314,9 +311,6 @@ export class Spawner {
       const entry: Pending = {
         pid: undefined,
         connecting: connections.length,
-        stdin,
-        stdout,
-        stderr,
         exit: undefined,
         exitListener: undefined,
         settled: false,
