@@ -117,3 +117,49 @@ export const FsCanonicalizeResult = z.looseObject({
   path: FileUri,
 });
 export type FsCanonicalizeResult = z.infer<typeof FsCanonicalizeResult>;
+
+/** A non-negative integer (`u64`/`usize` on the reference; safe integers here). */
+const Uint = z.int().nonnegative();
+
+/**
+ * `fs/open`: opens a regular file for positional reads under a client-chosen handle id (at most 32
+ * bytes of UTF-8, unique on the connection; the empty string is a valid id). Handles belong to the
+ * connection: at most 128 at once, all closed when it closes (they do not survive a resume).
+ */
+export const FsOpenParams = z.looseObject({
+  handleId: z.string(),
+  path: FileUri,
+  sandbox,
+});
+export type FsOpenParams = z.infer<typeof FsOpenParams>;
+
+export const FsOpenResult = z.looseObject({
+  handleId: z.string(),
+});
+export type FsOpenResult = z.infer<typeof FsOpenResult>;
+
+/**
+ * `fs/readBlock`: up to `len` bytes (1 to 1 MiB) at `offset` of an open file. The handle stays open
+ * at end of file; `eof` is true when fewer than `len` bytes were left.
+ */
+export const FsReadBlockParams = z.looseObject({
+  handleId: z.string(),
+  offset: Uint,
+  len: Uint,
+});
+export type FsReadBlockParams = z.infer<typeof FsReadBlockParams>;
+
+export const FsReadBlockResult = z.looseObject({
+  chunk: Base64,
+  eof: z.boolean(),
+});
+export type FsReadBlockResult = z.infer<typeof FsReadBlockResult>;
+
+/** `fs/close`: closing an unknown (or already closed) handle is not an error. */
+export const FsCloseParams = z.looseObject({
+  handleId: z.string(),
+});
+export type FsCloseParams = z.infer<typeof FsCloseParams>;
+
+export const FsCloseResult = z.looseObject({});
+export type FsCloseResult = z.infer<typeof FsCloseResult>;

@@ -2,12 +2,18 @@ import type { z } from 'zod';
 import {
   FsCanonicalizeParams,
   FsCanonicalizeResult,
+  FsCloseParams,
+  FsCloseResult,
   FsCopyParams,
   FsCopyResult,
   FsCreateDirectoryParams,
   FsCreateDirectoryResult,
   FsGetMetadataParams,
   FsGetMetadataResult,
+  FsOpenParams,
+  FsOpenResult,
+  FsReadBlockParams,
+  FsReadBlockResult,
   FsReadDirectoryParams,
   FsReadDirectoryResult,
   FsReadFileParams,
@@ -24,6 +30,7 @@ import {
   InitializeParams,
   InitializeResult,
 } from './handshake.js';
+import { HttpRequestBodyDeltaNotification, HttpRequestParams, HttpRequestResult } from './http.js';
 import {
   ProcessClosedNotification,
   ProcessExitedNotification,
@@ -44,12 +51,18 @@ export { Base64, base64Error, isBase64 } from './base64.js';
 export {
   FsCanonicalizeParams,
   FsCanonicalizeResult,
+  FsCloseParams,
+  FsCloseResult,
   FsCopyParams,
   FsCopyResult,
   FsCreateDirectoryParams,
   FsCreateDirectoryResult,
   FsGetMetadataParams,
   FsGetMetadataResult,
+  FsOpenParams,
+  FsOpenResult,
+  FsReadBlockParams,
+  FsReadBlockResult,
   FsReadDirectoryEntry,
   FsReadDirectoryParams,
   FsReadDirectoryResult,
@@ -69,6 +82,13 @@ export {
   InitializeResult,
   ShellInfo,
 } from './handshake.js';
+export {
+  HttpHeader,
+  HttpRequestBodyDeltaNotification,
+  HttpRequestParams,
+  HttpRequestResult,
+  httpRequestProblem,
+} from './http.js';
 export {
   ProcessClosedNotification,
   ProcessEnvInherit,
@@ -117,6 +137,10 @@ export const requests = {
   'fs/remove': { params: FsRemoveParams, result: FsRemoveResult },
   'fs/copy': { params: FsCopyParams, result: FsCopyResult },
   'fs/canonicalize': { params: FsCanonicalizeParams, result: FsCanonicalizeResult },
+  'fs/open': { params: FsOpenParams, result: FsOpenResult },
+  'fs/readBlock': { params: FsReadBlockParams, result: FsReadBlockResult },
+  'fs/close': { params: FsCloseParams, result: FsCloseResult },
+  'http/request': { params: HttpRequestParams, result: HttpRequestResult },
 } as const;
 
 /**
@@ -132,6 +156,7 @@ export const notifications = {
   'process/output': ProcessOutputNotification,
   'process/exited': ProcessExitedNotification,
   'process/closed': ProcessClosedNotification,
+  'http/request/bodyDelta': HttpRequestBodyDeltaNotification,
 } as const;
 
 export type RequestMethod = keyof typeof requests;

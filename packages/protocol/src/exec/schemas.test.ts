@@ -242,11 +242,16 @@ describe('fs', () => {
       'fs/remove': { path: 'file:///a' },
       'fs/copy': { sourcePath: 'file:///a', destinationPath: 'file:///b', recursive: false },
       'fs/canonicalize': { path: 'file:///a' },
+      'fs/open': { handleId: 'h', path: 'file:///a' },
+      'fs/readBlock': { handleId: 'h', offset: 0, len: 1 },
+      'fs/close': { handleId: 'h' },
     };
     const fsMethods = Object.keys(requests).filter((m) => m.startsWith('fs/'));
     expect(fsMethods.sort()).toEqual(Object.keys(minimal).sort());
     for (const method of fsMethods) {
       if (!isRequestMethod(method)) throw new Error(method);
+      // handle reads and closes name a handle, not a path: no sandbox context
+      if (method === 'fs/readBlock' || method === 'fs/close') continue;
       const schema = requests[method].params;
       for (const sandbox of [undefined, null, { permissionProfile: {} }]) {
         const input = sandbox === undefined ? minimal[method] : { ...minimal[method], sandbox };
@@ -274,13 +279,17 @@ describe('method tables', () => {
     expect(Object.keys(requests).sort()).toEqual([
       'environment/info',
       'fs/canonicalize',
+      'fs/close',
       'fs/copy',
       'fs/createDirectory',
       'fs/getMetadata',
+      'fs/open',
+      'fs/readBlock',
       'fs/readDirectory',
       'fs/readFile',
       'fs/remove',
       'fs/writeFile',
+      'http/request',
       'initialize',
       'process/read',
       'process/signal',
@@ -289,6 +298,7 @@ describe('method tables', () => {
       'process/write',
     ]);
     expect(Object.keys(notifications).sort()).toEqual([
+      'http/request/bodyDelta',
       'process/closed',
       'process/exited',
       'process/output',

@@ -26,7 +26,7 @@ const DELIBERATELY_UNKNOWN = ['bogus/notification', 'nope/method'];
 
 /** Server messages for -32602 our schemas reproduce verbatim as a zod issue message. */
 const VERBATIM_PARAM_ERRORS =
-  /^(argv must not be empty|invalid URI: |Invalid symbol \d+, offset \d+\.|Invalid padding|Invalid last symbol|Invalid input length)/;
+  /^(argv must not be empty|invalid URI: |http\/request |Invalid symbol \d+, offset \d+\.|Invalid padding|Invalid last symbol|Invalid input length)/;
 
 /** The recorder shortens base64 payloads over 160 chars to this (not valid base64). */
 const PLACEHOLDER = /^<base64 \d+ bytes sha256:[0-9a-f]+>$/;
@@ -283,8 +283,10 @@ describe('exec-server transcripts', () => {
     expect([...uncovered].sort()).toEqual(DELIBERATELY_UNKNOWN);
     expect(accepted).toBeGreaterThan(50);
     // -32602 answers: bad-inputs.jsonl has 9 (process/start ×6, process/read, process/write ×2),
-    // fs.jsonl has 1 (fs/readFile with a relative path).
-    expect(rejected).toBe(10);
+    // fs.jsonl has 1 (fs/readFile with a relative path), fs-handles.jsonl has 5 (a relative path,
+    // a missing handleId, null params ×3), http-request.jsonl has 9 (a missing requestId, null
+    // params, a bad method, URL ×3, header name, header value, body base64).
+    expect(rejected).toBe(24);
     expect(placeholders).toBeGreaterThan(0);
   });
 });
