@@ -8,12 +8,14 @@ import {
   isRpcError,
   type Message,
   methodNotFound,
+  notification,
   parseWith,
   type RequestId,
   type RequestMessage,
   response,
 } from '@tether/protocol';
 import { describeEnvironment } from './environment.js';
+import { FileHandles } from './file-handles.js';
 import {
   canonicalizeMethod,
   copyMethod,
@@ -25,6 +27,7 @@ import {
   uriToPath,
   writeFileMethod,
 } from './fs-methods.js';
+import { HttpRequests } from './http-request.js';
 import { SessionRegistry, type SessionRegistryOptions } from './registry.js';
 import { type Attachment, type MessageSink, RESUMED_ELSEWHERE_MESSAGE } from './session.js';
 import { Spawner } from './spawner.js';
@@ -80,6 +83,10 @@ const PARAMS_STRUCT: Record<exec.RequestMethod, string | undefined> = {
   'fs/remove': 'FsRemoveParams',
   'fs/copy': 'FsCopyParams',
   'fs/canonicalize': 'FsCanonicalizeParams',
+  'fs/open': 'WireFsOpenParams',
+  'fs/readBlock': 'FsReadBlockParams',
+  'fs/close': 'FsCloseParams',
+  'http/request': 'HttpRequestParams',
 };
 
 function describeValue(value: unknown): string {
@@ -195,10 +202,18 @@ export class ExecConnection {
   private initialized = false;
   private closed = false;
   private readonly chains = new Map<string, Promise<void>>();
+  /** `fs/open` handles: the connection's own, closed with it (they do not follow a resume). */
+  private readonly files = new FileHandles();
+  /** `http/request` calls in flight, aborted when the connection closes. */
+  private readonly http: HttpRequests;
 
   constructor(service: ExecService, sink: ConnectionSink) {
     this.service = service;
     this.sink = sink;
+    this.http = new HttpRequests((params, onWritten) => {
+      if (!this.closed) sink.send(notification('http/request/bodyDelta', params), onWritten);
+      else onWritten(new Error('connection closed'));
+    });
   }
 
   /** The session this connection is attached to, once `initialize` succeeded. */
@@ -233,6 +248,8 @@ export class ExecConnection {
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.files.closeAll();
+    this.http.closeAll();
     if (this.attachment) this.service.registry.detach(this.attachment);
   }
 
@@ -268,7 +285,11 @@ export class ExecConnection {
       this.initialize(id, decoded.params as exec.InitializeParams);
       return;
     }
-    const kind = method.startsWith('fs/') ? 'filesystem' : 'exec';
+    const kind = method.startsWith('fs/')
+      ? 'filesystem'
+      : method.startsWith('http/')
+        ? 'http'
+        : 'exec';
     const attachment = this.attachment;
     if (!attachment) {
       this.fail(id, invalidRequest(`client must call initialize before using ${kind} methods`));
@@ -422,6 +443,25 @@ export class ExecConnection {
         return;
       case 'fs/canonicalize':
         run(() => canonicalizeMethod(params as exec.FsCanonicalizeParams));
+        return;
+      case 'fs/open':
+        run(() => this.files.open(params as exec.FsOpenParams));
+        return;
+      case 'fs/readBlock':
+        run(() => this.files.readBlock(params as exec.FsReadBlockParams));
+        return;
+      case 'fs/close':
+        run(() => this.files.close(params as exec.FsCloseParams));
+        return;
+      case 'http/request':
+        this.http.run(params as exec.HttpRequestParams).then(
+          ({ result, stream }) => {
+            // the result goes out before the first body delta
+            this.reply(id, result);
+            stream?.();
+          },
+          (error: unknown) => this.failWith(id, error),
+        );
         return;
     }
   }

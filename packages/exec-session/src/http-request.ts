@@ -1,0 +1,318 @@
+import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import { type exec, internalError, RpcError } from '@tether/protocol';
+
+/** Timeout of the whole exchange when `timeoutMs` is absent (`null` means none). */
+export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
+/** Redirects followed before giving up. */
+export const MAX_HTTP_REDIRECTS = 10;
+/**
+ * Largest body returned in one `http/request` result (32 MiB; its base64 stays under the
+ * connection's 64 MiB outbound limit). Larger bodies need `streamResponse`.
+ */
+export const MAX_BUFFERED_HTTP_BODY_BYTES = 32 * 1024 * 1024;
+/** Streamed body bytes handed to the connection but not yet written before reading pauses. */
+const STREAM_WINDOW_BYTES = 1024 * 1024;
+
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+/** Headers that do not follow a redirect to another origin. */
+const CREDENTIAL_HEADERS = new Set(['authorization', 'cookie', 'proxy-authorization']);
+
+/** Sends one `http/request/bodyDelta` notification; `onWritten` fires once it is on the socket. */
+export type BodyDeltaSender = (
+  params: exec.HttpRequestBodyDeltaNotification,
+  onWritten: (error?: Error) => void,
+) => void;
+
+/** Only visible ASCII (and tab) response header values are reported, as on the reference. */
+function visibleAscii(value: string): boolean {
+  for (let i = 0; i < value.length; i += 1) {
+    const code = value.charCodeAt(i);
+    if ((code < 0x20 && code !== 0x09) || code > 0x7e) return false;
+  }
+  return true;
+}
+
+interface Outgoing {
+  method: string;
+  url: URL;
+  /** Lower-case name → values, in order (a repeated name sends one line per value). */
+  headers: Map<string, string[]>;
+  body: Buffer | undefined;
+}
+
+/** The request to make (the params were validated by the protocol schema). */
+function prepare(params: exec.HttpRequestParams): Outgoing {
+  const url = new URL(params.url);
+  const headers = new Map<string, string[]>();
+  for (const { name, value } of params.headers ?? []) {
+    const key = name.toLowerCase();
+    // Node writes header strings as latin1: hand it the UTF-8 bytes the client meant
+    const wire = Buffer.from(value, 'utf8').toString('latin1');
+    headers.set(key, [...(headers.get(key) ?? []), wire]);
+  }
+  if (!headers.has('accept')) headers.set('accept', ['*/*']);
+  const body =
+    params.bodyBase64 === undefined || params.bodyBase64 === null
+      ? undefined
+      : Buffer.from(params.bodyBase64, 'base64');
+  return { method: params.method, url, headers, body };
+}
+
+/** The request to make after a redirect response, or undefined when it is not one to follow. */
+function redirected(previous: Outgoing, response: IncomingMessage): Outgoing | undefined {
+  const status = response.statusCode ?? 0;
+  const location = response.headers.location;
+  if (!REDIRECTS.has(status) || location === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(location, previous.url);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return undefined;
+  const headers = new Map(previous.headers);
+  let { method, body } = previous;
+  if (status <= 303) {
+    // 301/302/303 turn into a GET without a body (HEAD stays HEAD); 307/308 replay the request
+    if (method !== 'GET' && method !== 'HEAD') method = 'GET';
+    body = undefined;
+    headers.delete('content-type');
+    headers.delete('content-length');
+  }
+  if (url.origin !== previous.url.origin) {
+    for (const name of CREDENTIAL_HEADERS) headers.delete(name);
+  }
+  if (!(previous.url.protocol === 'https:' && url.protocol === 'http:')) {
+    const referer = new URL(previous.url);
+    referer.username = '';
+    referer.password = '';
+    referer.hash = '';
+    headers.set('referer', [referer.href]);
+  }
+  return { method, url, headers, body };
+}
+
+function responseHeaders(response: IncomingMessage): exec.HttpHeader[] {
+  const raw = response.rawHeaders;
+  const headers: exec.HttpHeader[] = [];
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as string;
+    const value = raw[i + 1] as string;
+    if (visibleAscii(value)) headers.push({ name: name.toLowerCase(), value });
+  }
+  return headers;
+}
+
+/** One request in flight: aborting it stops the exchange wherever it is. */
+interface InFlight {
+  request: ClientRequest | undefined;
+  response: IncomingMessage | undefined;
+  abort(reason: Error): void;
+}
+
+class HttpFailure extends Error {}
+
+/**
+ * The `http/request` calls of one connection. Requests run concurrently; each one's timeout covers
+ * the whole exchange (redirects and body included). A streamed body is read only as fast as the
+ * connection writes it (at most 1 MiB handed over and not yet written), and everything in flight
+ * is aborted when the connection closes ({@link closeAll}).
+ */
+export class HttpRequests {
+  private readonly inFlight = new Set<InFlight>();
+  private closed = false;
+
+  constructor(private readonly sendDelta: BodyDeltaSender) {}
+
+  /** Requests in flight (streams included). */
+  get size(): number {
+    return this.inFlight.size;
+  }
+
+  /**
+   * Runs one request. Resolves with the result to send; with `streamResponse`, call `stream()`
+   * once that result was handed to the connection, and the body follows as notifications.
+   */
+  async run(
+    params: exec.HttpRequestParams,
+  ): Promise<{ result: exec.HttpRequestResult; stream?: () => void }> {
+    let outgoing = prepare(params);
+    const timeoutMs = params.timeoutMs === undefined ? DEFAULT_HTTP_TIMEOUT_MS : params.timeoutMs;
+    const target = outgoing.url.href;
+    let failed: Error | undefined;
+    const flight: InFlight = {
+      request: undefined,
+      response: undefined,
+      abort: (reason) => {
+        failed ??= reason;
+        flight.request?.destroy(reason);
+        flight.response?.destroy(reason);
+      },
+    };
+    if (this.closed) throw new RpcError(internalError('http/request failed: connection closed'));
+    this.inFlight.add(flight);
+    const timer =
+      timeoutMs === null
+        ? undefined
+        : setTimeout(() => flight.abort(new HttpFailure('operation timed out')), timeoutMs);
+    const finish = () => {
+      if (timer) clearTimeout(timer);
+      this.inFlight.delete(flight);
+    };
+    let response: IncomingMessage;
+    try {
+      for (let hops = 0; ; hops += 1) {
+        response = await this.send(outgoing, flight, () => failed);
+        const next = redirected(outgoing, response);
+        if (next === undefined) break;
+        response.resume();
+        if (hops >= MAX_HTTP_REDIRECTS) {
+          throw new RpcError(
+            internalError(`http/request failed: error following redirect for url (${target})`),
+          );
+        }
+        outgoing = next;
+      }
+    } catch (error) {
+      finish();
+      if (error instanceof RpcError) throw error;
+      throw new RpcError(
+        internalError(`http/request failed: error sending request for url (${target})`),
+        { cause: error },
+      );
+    }
+    const head = { status: response.statusCode ?? 0, headers: responseHeaders(response) };
+    if (params.streamResponse) {
+      response.pause();
+      return {
+        result: { ...head, bodyBase64: '' },
+        stream: () => this.stream(params.requestId, response, flight, finish),
+      };
+    }
+    try {
+      const body = await readBody(response, () => failed);
+      return { result: { ...head, bodyBase64: body.toString('base64') } };
+    } catch (error) {
+      throw new RpcError(
+        internalError(`failed to read http/request response body: ${(error as Error).message}`),
+        { cause: error },
+      );
+    } finally {
+      finish();
+    }
+  }
+
+  /** Aborts every request and stream (the connection is gone). */
+  closeAll(): void {
+    this.closed = true;
+    for (const flight of this.inFlight) flight.abort(new HttpFailure('connection closed'));
+    this.inFlight.clear();
+  }
+
+  private send(
+    outgoing: Outgoing,
+    flight: InFlight,
+    failure: () => Error | undefined,
+  ): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const already = failure();
+      if (already) {
+        reject(already);
+        return;
+      }
+      // a repeated name goes out as one line per value; Node wants single values (`host`) as strings
+      const headers: Record<string, string | string[]> = {};
+      for (const [name, values] of outgoing.headers) {
+        headers[name] = values.length === 1 ? (values[0] as string) : values;
+      }
+      if (outgoing.body !== undefined) headers['content-length'] = String(outgoing.body.length);
+      const make = outgoing.url.protocol === 'https:' ? httpsRequest : httpRequest;
+      let req: ClientRequest;
+      try {
+        req = make(outgoing.url, { method: outgoing.method, headers });
+      } catch (error) {
+        reject(error);
+        return;
+      }
+      // Node upper-cases the method; HTTP methods are case-sensitive, so send it as given
+      req.method = outgoing.method;
+      flight.request = req;
+      req.once('response', (res) => {
+        // errors are handled where the body is read; this keeps a stray one from being fatal
+        res.on('error', () => {});
+        flight.response = res;
+        resolve(res);
+      });
+      // `on`, not `once`: aborting after the response came emits another error
+      req.on('error', (error) => reject(failure() ?? error));
+      req.end(outgoing.body);
+    });
+  }
+
+  private stream(
+    requestId: string,
+    response: IncomingMessage,
+    flight: InFlight,
+    finish: () => void,
+  ): void {
+    let seq = 1;
+    let unwritten = 0;
+    let ended = false;
+    const done = (error: string | null) => {
+      if (ended) return;
+      ended = true;
+      finish();
+      if (this.closed) return;
+      this.sendDelta({ requestId, seq, deltaBase64: '', done: true, error }, () => {});
+    };
+    response.on('data', (chunk: Buffer) => {
+      if (ended || this.closed) return;
+      unwritten += chunk.length;
+      this.sendDelta(
+        { requestId, seq, deltaBase64: chunk.toString('base64'), done: false, error: null },
+        (error) => {
+          unwritten -= chunk.length;
+          if (error) flight.abort(error);
+          else if (unwritten < STREAM_WINDOW_BYTES && response.isPaused()) response.resume();
+        },
+      );
+      seq += 1;
+      if (unwritten >= STREAM_WINDOW_BYTES) response.pause();
+    });
+    response.once('end', () => done(null));
+    response.on('error', () => done('error decoding response body'));
+    response.once('close', () => {
+      if (!response.complete) done('error decoding response body');
+    });
+    response.resume();
+  }
+}
+
+function readBody(response: IncomingMessage, failure: () => Error | undefined): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    response.on('data', (chunk: Buffer) => {
+      bytes += chunk.length;
+      if (bytes > MAX_BUFFERED_HTTP_BODY_BYTES) {
+        response.destroy(
+          new HttpFailure(
+            `the body exceeds ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+          ),
+        );
+        return;
+      }
+      chunks.push(chunk);
+    });
+    response.once('end', () => resolve(Buffer.concat(chunks, bytes)));
+    response.on('error', (error) =>
+      reject(
+        error instanceof HttpFailure ? error : new HttpFailure('error decoding response body'),
+      ),
+    );
+    response.once('close', () => {
+      if (!response.complete) reject(failure() ?? new HttpFailure('error decoding response body'));
+    });
+  });
+}
