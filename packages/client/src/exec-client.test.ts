@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type ExecServer, startExecServer } from '@tether/exec-server';
@@ -106,5 +108,77 @@ describe('ExecServerClient against tether-exec-server', () => {
       code: -32004,
     });
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads a file through a handle and makes HTTP requests, buffered and streamed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'client-remote-'));
+    const data = randomBytes(2 * 1024 * 1024 + 5);
+    writeFileSync(join(dir, 'data.bin'), data);
+    let release: (() => void) | undefined;
+    const http = createServer((req, res) => {
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+        res.write('data: first\n\n');
+        release = () => res.end('data: last\n\n');
+        return;
+      }
+      if (req.url === '/broken') {
+        res.writeHead(200);
+        res.write('part');
+        setTimeout(() => res.destroy(), 20);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        res.writeHead(200, { 'X-Echo': req.headers['x-test'] ?? '' });
+        res.end(`${req.method} ${Buffer.concat(chunks).toString()}`);
+      });
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      server = await startExecServer();
+      const client = await connect(server.url);
+      const file = await client.fs.open(join(dir, 'data.bin'));
+      expect(await file.read(1, 3)).toEqual({ data: data.subarray(1, 4), eof: false });
+      const blocks: Buffer[] = [];
+      for await (const block of file.blocks(512 * 1024)) blocks.push(block);
+      expect(Buffer.concat(blocks).equals(data)).toBe(true);
+      await file.close();
+      await expect(file.read(0, 1)).rejects.toMatchObject({ code: -32004 });
+
+      const echoed = await client.http(`${base}/echo`, {
+        method: 'POST',
+        headers: { 'X-Test': 'yes' },
+        body: 'payload',
+      });
+      expect(echoed.status).toBe(200);
+      expect(echoed.headers).toContainEqual({ name: 'x-echo', value: 'yes' });
+      expect(echoed.body.toString()).toBe('POST payload');
+
+      const streamed = await client.httpStream(`${base}/stream`, { timeoutMs: null });
+      expect(streamed.status).toBe(200);
+      const pieces: string[] = [];
+      for await (const piece of streamed.body) {
+        pieces.push(piece.toString());
+        // the first event came while the server still held the response open
+        if (pieces.length === 1) release?.();
+      }
+      expect(pieces.join('')).toBe('data: first\n\ndata: last\n\n');
+
+      const broken = await client.httpStream(`${base}/broken`);
+      const got: Buffer[] = [];
+      await expect(
+        (async () => {
+          for await (const piece of broken.body) got.push(piece);
+        })(),
+      ).rejects.toThrow('http/request body failed: error decoding response body');
+      expect(Buffer.concat(got).toString()).toBe('part');
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,12 @@
 import { decodeMessage, type ErrorObject, exec, type RequestId } from '@tether/protocol';
 import WebSocket from 'ws';
+import {
+  ExecFile,
+  HttpBodyStream,
+  type HttpRequestOptions,
+  type HttpResponse,
+  httpParams,
+} from './exec-remote.js';
 
 /** A JSON-RPC error answered by the exec-server. */
 export class ExecServerError extends Error {
@@ -190,6 +197,9 @@ export class ExecServerClient {
   private readonly processes = new Map<string, ExecProcess>();
   private nextId = 1;
   private writeIds = 1;
+  private handleIds = 1;
+  private httpIds = 1;
+  private readonly httpStreams = new Map<string, HttpBodyStream>();
   private paused = false;
   private closedByUser = false;
   /** Resolves when the current connection closes (code). */
@@ -218,6 +228,9 @@ export class ExecServerClient {
         const error = new Error(`exec-server connection closed (${code})`);
         for (const pending of this.pending.values()) pending.reject(error);
         this.pending.clear();
+        // requests and their streams belong to the connection: the server aborted them
+        for (const stream of this.httpStreams.values()) stream.fail(error);
+        this.httpStreams.clear();
         resolve(code);
       });
     });
@@ -249,6 +262,13 @@ export class ExecServerClient {
       return;
     }
     if (message.kind !== 'notification') return;
+    if (message.method === 'http/request/bodyDelta') {
+      const delta = message.params as exec.HttpRequestBodyDeltaNotification;
+      const stream = this.httpStreams.get(delta.requestId);
+      stream?.accept(delta);
+      if (stream?.finished) this.httpStreams.delete(delta.requestId);
+      return;
+    }
     const params = message.params as { processId?: string; seq?: number } | undefined;
     const process = params?.processId ? this.processes.get(params.processId) : undefined;
     if (!process) return;
@@ -394,7 +414,47 @@ export class ExecServerClient {
       this.request('fs/canonicalize', { path: exec.pathToFileUri(path) }).then((r) =>
         exec.fileUriToPath(r.path),
       ),
+    /** Opens a regular file for block reads (the handle lives as long as this connection). */
+    open: async (path: string): Promise<ExecFile> => {
+      const handleId = `f${this.handleIds++}`;
+      await this.request('fs/open', { handleId, path: exec.pathToFileUri(path) });
+      return new ExecFile(this, handleId);
+    },
   };
+
+  /** An HTTP request made from the exec-server's machine; the whole body in the result. */
+  async http(
+    url: string,
+    options: HttpRequestOptions = {},
+  ): Promise<HttpResponse & { body: Buffer }> {
+    const requestId = `h${this.httpIds++}`;
+    const result = await this.request('http/request', httpParams(url, options, requestId, false));
+    return {
+      status: result.status,
+      headers: result.headers,
+      body: Buffer.from(result.bodyBase64, 'base64'),
+    };
+  }
+
+  /**
+   * An HTTP request whose body streams: resolves with status and headers, then `body` yields the
+   * body as it arrives (and throws if it breaks off or the connection drops).
+   */
+  async httpStream(
+    url: string,
+    options: HttpRequestOptions = {},
+  ): Promise<HttpResponse & { body: AsyncIterable<Buffer> }> {
+    const requestId = `h${this.httpIds++}`;
+    const stream = new HttpBodyStream();
+    this.httpStreams.set(requestId, stream);
+    try {
+      const result = await this.request('http/request', httpParams(url, options, requestId, true));
+      return { status: result.status, headers: result.headers, body: stream };
+    } catch (error) {
+      this.httpStreams.delete(requestId);
+      throw error;
+    }
+  }
 
   /** Drops the connection without a close frame (as a network failure would). */
   drop(): void {

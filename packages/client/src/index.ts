@@ -12,3 +12,8 @@ export {
   ExecServerError,
   type ProcessOutputEvent,
 } from './exec-client.js';
+export {
+  ExecFile,
+  type HttpRequestOptions,
+  type HttpResponse,
+} from './exec-remote.js';
