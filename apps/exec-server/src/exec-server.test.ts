@@ -1,6 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ExecServer, type ExecServerOptions, startExecServer } from './server.js';
 import { startParams, WsClient } from './test-support/ws-client.js';
@@ -132,6 +136,62 @@ describe('websocket protocol', () => {
     await client.call('process/terminate', { processId: 'cat' });
     await client.waitFor(() => cat.complete);
     expect(cat.exitCode).toBe(137);
+  });
+});
+
+describe('file handles and http/request over a websocket', () => {
+  it('reads a file in blocks through fs/open and streams an HTTP body as bodyDelta', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'exec-ws-'));
+    const file = join(dir, 'data.bin');
+    const data = randomBytes(3 * 1024 * 1024 + 17);
+    writeFileSync(file, data);
+    const http = createServer((_req, res) => {
+      res.writeHead(200, { 'Content-Type': 'application/octet-stream' });
+      res.end(data);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      const { url } = await start();
+      const client = await connect(url);
+      await client.initialize();
+      await client.call('fs/open', { handleId: 'f', path: `file://${file}` });
+      const blocks: Buffer[] = [];
+      for (let offset = 0, eof = false; !eof; ) {
+        const block = await client.call('fs/readBlock', {
+          handleId: 'f',
+          offset,
+          len: 1024 * 1024,
+        });
+        const chunk = Buffer.from(block.chunk as string, 'base64');
+        blocks.push(chunk);
+        offset += chunk.length;
+        eof = block.eof as boolean;
+      }
+      expect(sha(Buffer.concat(blocks))).toBe(sha(data));
+      await client.call('fs/close', { handleId: 'f' });
+
+      client.keepRaw = true;
+      const port = (http.address() as AddressInfo).port;
+      const result = await client.call('http/request', {
+        requestId: 'dl',
+        method: 'GET',
+        url: `http://127.0.0.1:${port}/data`,
+        streamResponse: true,
+      });
+      expect(result).toMatchObject({ status: 200, bodyBase64: '' });
+      const deltas = () =>
+        (client.raw as Array<{ method?: string; params?: Record<string, unknown> }>)
+          .filter((m) => m.method === 'http/request/bodyDelta')
+          .map((m) => m.params as { seq: number; deltaBase64: string; done: boolean });
+      await client.waitFor(() => deltas().some((d) => d.done));
+      expect(deltas().map((d) => d.seq)).toEqual(deltas().map((_, i) => i + 1));
+      const body = Buffer.concat(deltas().map((d) => Buffer.from(d.deltaBase64, 'base64')));
+      expect(sha(body)).toBe(sha(data));
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
