@@ -181,4 +181,51 @@ describe('ExecServerClient against tether-exec-server', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('holds a streamed HTTP body back while nobody reads it, and loses nothing', async () => {
+    const total = 32 * 1024 * 1024;
+    let finished = false;
+    const http = createServer((_req, res) => {
+      res.writeHead(200);
+      let sent = 0;
+      const pump = () => {
+        while (sent < total) {
+          const piece = Buffer.alloc(64 * 1024, (sent / (64 * 1024)) & 0xff);
+          sent += piece.length;
+          if (!res.write(piece)) {
+            res.once('drain', pump);
+            return;
+          }
+        }
+        res.end(() => {
+          finished = true;
+        });
+      };
+      pump();
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    try {
+      server = await startExecServer();
+      const client = await connect(server.url, { highWaterBytes: 1024 * 1024 });
+      const port = (http.address() as AddressInfo).port;
+      const response = await client.httpStream(`http://127.0.0.1:${port}/`, { timeoutMs: null });
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // the client stopped reading its socket, the server its HTTP response: the sender waits
+      expect(finished).toBe(false);
+      let bytes = 0;
+      let intact = true;
+      for await (const piece of response.body) {
+        for (let i = 0; i < piece.length; i += 4096) {
+          if (piece[i] !== (Math.floor((bytes + i) / (64 * 1024)) & 0xff)) intact = false;
+        }
+        bytes += piece.length;
+      }
+      expect(bytes).toBe(total);
+      expect(intact).toBe(true);
+      expect(finished).toBe(true);
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
 });

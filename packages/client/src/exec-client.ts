@@ -265,8 +265,11 @@ export class ExecServerClient {
     if (message.method === 'http/request/bodyDelta') {
       const delta = message.params as exec.HttpRequestBodyDeltaNotification;
       const stream = this.httpStreams.get(delta.requestId);
-      stream?.accept(delta);
-      if (stream?.finished) this.httpStreams.delete(delta.requestId);
+      if (!stream) return;
+      stream.accept(delta);
+      // a finished body stays counted until it is read, so its bytes keep holding the socket back
+      if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(delta.requestId);
+      this.checkFlow();
       return;
     }
     const params = message.params as { processId?: string; seq?: number } | undefined;
@@ -294,6 +297,7 @@ export class ExecServerClient {
     const limit = this.options.highWaterBytes ?? 16 * 1024 * 1024;
     let buffered = 0;
     for (const process of this.processes.values()) buffered += process.bufferedBytes;
+    for (const stream of this.httpStreams.values()) buffered += stream.bufferedBytes;
     if (!this.paused && buffered > limit) {
       this.paused = true;
       this.ws.pause();
@@ -445,7 +449,10 @@ export class ExecServerClient {
     options: HttpRequestOptions = {},
   ): Promise<HttpResponse & { body: AsyncIterable<Buffer> }> {
     const requestId = `h${this.httpIds++}`;
-    const stream = new HttpBodyStream();
+    const stream = new HttpBodyStream(() => {
+      if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(requestId);
+      this.checkFlow();
+    });
     this.httpStreams.set(requestId, stream);
     try {
       const result = await this.request('http/request', httpParams(url, options, requestId, true));

@@ -95,17 +95,31 @@ export function httpParams(
 export class HttpBodyStream {
   private readonly early = new Map<number, exec.HttpRequestBodyDeltaNotification>();
   private readonly ready: Buffer[] = [];
+  private readyBytes = 0;
   private next = 1;
   private done = false;
+  private iterated = false;
   private failure: Error | undefined;
   private waiter: (() => void) | undefined;
+
+  /** `onConsumed` runs whenever the reader took bytes (the client's flow control listens). */
+  constructor(private readonly onConsumed: () => void = () => {}) {}
+
+  /** Bytes received and not yet taken by the reader. */
+  get bufferedBytes(): number {
+    return this.readyBytes;
+  }
 
   accept(delta: exec.HttpRequestBodyDeltaNotification): void {
     this.early.set(delta.seq, delta);
     for (let d = this.early.get(this.next); d; d = this.early.get(this.next)) {
       this.early.delete(this.next);
       this.next += 1;
-      if (d.deltaBase64.length > 0) this.ready.push(Buffer.from(d.deltaBase64, 'base64'));
+      if (d.deltaBase64.length > 0) {
+        const piece = Buffer.from(d.deltaBase64, 'base64');
+        this.ready.push(piece);
+        this.readyBytes += piece.length;
+      }
       if (d.done) {
         this.done = true;
         if (d.error !== null) this.failure = new Error(`http/request body failed: ${d.error}`);
@@ -130,10 +144,15 @@ export class HttpBodyStream {
     waiter?.();
   }
 
+  /** The body, once: a second iteration throws. */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    if (this.iterated) throw new Error('an http/request body can be read only once');
+    this.iterated = true;
     for (;;) {
       const piece = this.ready.shift();
       if (piece) {
+        this.readyBytes -= piece.length;
+        this.onConsumed();
         yield piece;
         continue;
       }

@@ -202,6 +202,8 @@ export class ExecConnection {
   private initialized = false;
   private closed = false;
   private readonly chains = new Map<string, Promise<void>>();
+  /** Calls naming the same file handle run one after another, as on the reference. */
+  private readonly handleChains = new Map<string, Promise<void>>();
   /** `fs/open` handles: the connection's own, closed with it (they do not follow a resume). */
   private readonly files = new FileHandles();
   /** `http/request` calls in flight, aborted when the connection closes. */
@@ -332,11 +334,20 @@ export class ExecConnection {
 
   /** Runs `task` after the earlier tasks naming the same process have started. */
   private ordered(processId: string, task: () => Promise<void> | void): void {
-    const previous = this.chains.get(processId) ?? Promise.resolve();
+    this.inOrder(this.chains, processId, task);
+  }
+
+  /** Runs `task` once the earlier tasks under the same key are done (or, for sync ones, ran). */
+  private inOrder(
+    chains: Map<string, Promise<void>>,
+    key: string,
+    task: () => Promise<void> | void,
+  ): void {
+    const previous = chains.get(key) ?? Promise.resolve();
     const next = previous.then(task).catch(() => {});
-    this.chains.set(processId, next);
+    chains.set(key, next);
     next.then(() => {
-      if (this.chains.get(processId) === next) this.chains.delete(processId);
+      if (chains.get(key) === next) chains.delete(key);
     });
   }
 
@@ -347,14 +358,13 @@ export class ExecConnection {
     params: unknown,
   ): void {
     const session = attachment.session;
-    const run = (work: () => Promise<unknown> | unknown) => {
+    const run = (work: () => Promise<unknown> | unknown): Promise<void> =>
       Promise.resolve()
         .then(work)
         .then(
           (result) => this.reply(id, result),
           (error: unknown) => this.failWith(id, error),
         );
-    };
     switch (method) {
       case 'environment/info':
         this.reply(id, this.service.environmentInfo);
@@ -444,20 +454,26 @@ export class ExecConnection {
       case 'fs/canonicalize':
         run(() => canonicalizeMethod(params as exec.FsCanonicalizeParams));
         return;
-      case 'fs/open':
-        run(() => this.files.open(params as exec.FsOpenParams));
+      case 'fs/open': {
+        const p = params as exec.FsOpenParams;
+        this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.open(p)));
         return;
-      case 'fs/readBlock':
-        run(() => this.files.readBlock(params as exec.FsReadBlockParams));
+      }
+      case 'fs/readBlock': {
+        const p = params as exec.FsReadBlockParams;
+        this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.readBlock(p)));
         return;
-      case 'fs/close':
-        run(() => this.files.close(params as exec.FsCloseParams));
+      }
+      case 'fs/close': {
+        const p = params as exec.FsCloseParams;
+        this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.close(p)));
         return;
+      }
       case 'http/request':
         this.http.run(params as exec.HttpRequestParams).then(
-          ({ result, stream }) => {
+          ({ result, stream, written }) => {
             // the result goes out before the first body delta
-            this.reply(id, result);
+            this.reply(id, result, () => written());
             stream?.();
           },
           (error: unknown) => this.failWith(id, error),

@@ -1,8 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MAX_BUFFERED_HTTP_BODY_BYTES, MAX_HTTP_REDIRECTS } from './http-request.js';
-import { newService, TestClient } from './test-support/harness.js';
+import {
+  MAX_BUFFERED_HTTP_BODY_BYTES,
+  MAX_HTTP_REDIRECTS,
+  MAX_HTTP_REQUESTS_IN_FLIGHT,
+} from './http-request.js';
+import { newService, TestClient, waitUntil } from './test-support/harness.js';
 
 type Route = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 
@@ -328,20 +333,29 @@ describe('http/request', () => {
     await client.waitFor(() => streamed(client, 'e').length > 0);
     // let the delta's write be confirmed, so that only the close itself can stop the stream
     await new Promise((resolve) => setTimeout(resolve, 50));
-    const before = client.messages.length;
     client.disconnect();
-    const deadline = Date.now() + 10_000;
-    while (!closed && Date.now() < deadline)
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(closed).toBe(true);
-    expect(client.messages.length).toBe(before);
+    expect(await waitUntil(() => closed)).toBe(true);
+  });
+
+  it('aborts a request still waiting for its response when the connection closes', async () => {
+    let closed = false;
+    routes.set('/hang', (req) => {
+      req.socket.on('close', () => {
+        closed = true;
+      });
+    });
+    const client = await connected();
+    const reply = client.request('http/request', get('/hang', { timeoutMs: null }));
+    await waitUntil(() => seen.has('/hang'));
+    client.disconnect();
+    expect(await waitUntil(() => closed)).toBe(true);
+    void reply;
   });
 
   it('follows redirects as the reference does', async () => {
     routes.set('/moved', (_req, _body, res) => res.writeHead(302, { Location: '/landing' }).end());
     routes.set('/kept', (_req, _body, res) => res.writeHead(307, { Location: '/landing' }).end());
     routes.set('/landing', (req, body, res) => res.end(`${req.method} ${body.toString()}`));
-    routes.set('/loop', (_req, _body, res) => res.writeHead(302, { Location: '/loop' }).end());
     const client = await connected();
     const text = (result: unknown) =>
       Buffer.from((result as HttpResult).bodyBase64, 'base64').toString();
@@ -351,11 +365,38 @@ describe('http/request', () => {
     expect(sentHeaders('/landing')).toContainEqual(['referer', `${base}/moved`]);
     // 307: the same request again
     expect(text(await client.call('http/request', get('/kept', post)))).toBe('POST data');
+    let loops = 0;
+    routes.set('/loop', (_req, _body, res) => {
+      loops += 1;
+      res.writeHead(302, { Location: '/loop' }).end();
+    });
     expect((await client.request('http/request', get('/loop'))).error).toEqual({
       code: -32603,
       message: `http/request failed: error following redirect for url (${base}/loop)`,
     });
-    expect(MAX_HTTP_REDIRECTS).toBe(10);
+    // the first request and the redirects followed
+    expect(loops).toBe(MAX_HTTP_REDIRECTS + 1);
+    // 303 turns even a PUT into a GET; HEAD stays HEAD
+    routes.set('/see-other', (_req, _body, res) =>
+      res.writeHead(303, { Location: '/landing' }).end(),
+    );
+    expect(
+      text(await client.call('http/request', get('/see-other', { ...post, method: 'PUT' }))),
+    ).toBe('GET ');
+    const head = (await client.call('http/request', get('/moved', { method: 'HEAD' }))) as unknown;
+    expect((head as HttpResult).status).toBe(200);
+    expect(seen.get('/landing')?.method).toBe('HEAD');
+    // a redirect whose body never ends is closed, not read to its end
+    let redirectClosed = false;
+    routes.set('/moved-slowly', (_req, _body, res) => {
+      res.writeHead(302, { Location: '/landing' });
+      res.write('a body that never ends');
+      res.on('close', () => {
+        redirectClosed = true;
+      });
+    });
+    expect(text(await client.call('http/request', get('/moved-slowly')))).toBe('GET ');
+    expect(await waitUntil(() => redirectClosed)).toBe(true);
     client.disconnect();
   });
 
@@ -372,16 +413,89 @@ describe('http/request', () => {
       get('/away', {
         headers: [
           { name: 'Authorization', value: 'Bearer secret' },
+          { name: 'Cookie', value: 'session=secret' },
           { name: 'X-Kept', value: 'yes' },
         ],
       }),
     )) as unknown as HttpResult;
     const headers = JSON.parse(Buffer.from(result.bodyBase64, 'base64').toString());
     expect(headers.authorization).toBeUndefined();
+    expect(headers.cookie).toBeUndefined();
     expect(headers['x-kept']).toBe('yes');
     client.disconnect();
     other.closeAllConnections();
     await new Promise((resolve) => other.close(resolve));
+  });
+
+  it('holds buffered bodies against one budget per connection until their results are written', async () => {
+    const size = 20 * 1024 * 1024;
+    routes.set('/twenty', (_req, _body, res) => res.end(Buffer.alloc(size, 1)));
+    const client = await connected();
+    client.stalled = true; // results are handed over but not written
+    const first = await client.request('http/request', get('/twenty'));
+    expect(Buffer.from((first.result as HttpResult).bodyBase64, 'base64').length).toBe(size);
+    expect((await client.request('http/request', get('/twenty'))).error).toEqual({
+      code: -32603,
+      message: `failed to read http/request response body: response bodies buffered for this connection exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+    });
+    client.drain(); // the first result is written: its share is free again
+    const third = await client.request('http/request', get('/twenty'));
+    expect(Buffer.from((third.result as HttpResult).bodyBase64, 'base64').length).toBe(size);
+    client.disconnect();
+  });
+
+  it(`allows ${MAX_HTTP_REQUESTS_IN_FLIGHT} requests in flight per connection`, async () => {
+    const waiting: Array<() => void> = [];
+    routes.set('/held', (_req, _body, res) => waiting.push(() => res.end('ok')));
+    const client = await connected();
+    const replies = Array.from({ length: MAX_HTTP_REQUESTS_IN_FLIGHT }, () =>
+      client.request('http/request', get('/held', { timeoutMs: null })),
+    );
+    await waitUntil(() => waiting.length === MAX_HTTP_REQUESTS_IN_FLIGHT);
+    expect((await client.request('http/request', get('/held'))).error).toEqual({
+      code: -32600,
+      message: `at most ${MAX_HTTP_REQUESTS_IN_FLIGHT} http requests may be in flight per connection`,
+    });
+    for (const release of waiting.splice(0)) release();
+    expect((await Promise.all(replies)).every((r) => r.result)).toBe(true);
+    client.disconnect();
+  });
+
+  it('answers a response it cannot take (101 Switching Protocols) with an error, not silence', async () => {
+    const upgrading = (_req: IncomingMessage, socket: Duplex) => {
+      socket.end('HTTP/1.1 101 Switching Protocols\r\nConnection: upgrade\r\nUpgrade: x\r\n\r\n');
+    };
+    server.on('upgrade', upgrading);
+    const client = await connected();
+    const reply = await client.request(
+      'http/request',
+      get('/up', {
+        timeoutMs: null,
+        headers: [
+          { name: 'Connection', value: 'upgrade' },
+          { name: 'Upgrade', value: 'x' },
+        ],
+      }),
+    );
+    server.off('upgrade', upgrading);
+    expect(reply.error).toEqual({
+      code: -32603,
+      message: `http/request failed: error sending request for url (${base}/up)`,
+    });
+    client.disconnect();
+  });
+
+  it('treats a timeout too long for a timer as none, rather than firing at once', async () => {
+    routes.set('/short-wait', (_req, _body, res) => setTimeout(() => res.end('waited'), 100));
+    const client = await connected();
+    const result = await client.call(
+      'http/request',
+      get('/short-wait', { timeoutMs: 3_000_000_000 }),
+    );
+    expect(Buffer.from((result as unknown as HttpResult).bodyBase64, 'base64').toString()).toBe(
+      'waited',
+    );
+    client.disconnect();
   });
 
   it('refuses to buffer a body over the limit and points at streamResponse', async () => {
@@ -392,7 +506,7 @@ describe('http/request', () => {
     const client = await connected();
     expect((await client.request('http/request', get('/huge'))).error).toEqual({
       code: -32603,
-      message: `failed to read http/request response body: the body exceeds ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+      message: `failed to read http/request response body: response bodies buffered for this connection exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
     });
     client.disconnect();
   });

@@ -1,16 +1,20 @@
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { type exec, internalError, RpcError } from '@tether/protocol';
+import { type exec, internalError, invalidRequest, RpcError } from '@tether/protocol';
 
 /** Timeout of the whole exchange when `timeoutMs` is absent (`null` means none). */
 export const DEFAULT_HTTP_TIMEOUT_MS = 30_000;
 /** Redirects followed before giving up. */
 export const MAX_HTTP_REDIRECTS = 10;
 /**
- * Largest body returned in one `http/request` result (32 MiB; its base64 stays under the
- * connection's 64 MiB outbound limit). Larger bodies need `streamResponse`.
+ * Buffered response bodies one connection may hold until their results are written (32 MiB; their
+ * base64 stays under the connection's 64 MiB outbound limit). Larger bodies need `streamResponse`.
  */
 export const MAX_BUFFERED_HTTP_BODY_BYTES = 32 * 1024 * 1024;
+/** Requests (streams included) one connection may have in flight. */
+export const MAX_HTTP_REQUESTS_IN_FLIGHT = 64;
+/** The longest delay `setTimeout` keeps (2^31 - 1 ms). */
+const MAX_TIMER_MS = 2_147_483_647;
 /** Streamed body bytes handed to the connection but not yet written before reading pauses. */
 const STREAM_WINDOW_BYTES = 1024 * 1024;
 
@@ -113,15 +117,29 @@ interface InFlight {
 
 class HttpFailure extends Error {}
 
+/** What {@link HttpRequests.run} resolves with. */
+export interface HttpOutcome {
+  result: exec.HttpRequestResult;
+  /** With `streamResponse`: call once the result was handed to the connection. */
+  stream?: () => void;
+  /** Call once the result was written (or will never be): frees its share of the body budget. */
+  written(): void;
+}
+
 /**
- * The `http/request` calls of one connection. Requests run concurrently; each one's timeout covers
- * the whole exchange (redirects and body included). A streamed body is read only as fast as the
- * connection writes it (at most 1 MiB handed over and not yet written), and everything in flight
- * is aborted when the connection closes ({@link closeAll}).
+ * The `http/request` calls of one connection. Requests run concurrently (at most
+ * {@link MAX_HTTP_REQUESTS_IN_FLIGHT}); each one's timeout covers the whole exchange (redirects and
+ * body included). Buffered bodies share one budget per connection
+ * ({@link MAX_BUFFERED_HTTP_BODY_BYTES}) until their result is written, so results cannot outgrow
+ * the connection's outbound queue. A streamed body is read only as fast as the connection writes
+ * it (at most 1 MiB handed over and not yet written). Everything in flight is aborted when the
+ * connection closes ({@link closeAll}).
  */
 export class HttpRequests {
   private readonly inFlight = new Set<InFlight>();
   private closed = false;
+  /** Bytes of buffered bodies read and not yet written to the connection. */
+  private buffered = 0;
 
   constructor(private readonly sendDelta: BodyDeltaSender) {}
 
@@ -130,15 +148,25 @@ export class HttpRequests {
     return this.inFlight.size;
   }
 
-  /**
-   * Runs one request. Resolves with the result to send; with `streamResponse`, call `stream()`
-   * once that result was handed to the connection, and the body follows as notifications.
-   */
-  async run(
-    params: exec.HttpRequestParams,
-  ): Promise<{ result: exec.HttpRequestResult; stream?: () => void }> {
+  /** Bytes of buffered response bodies held for this connection. */
+  get bufferedBytes(): number {
+    return this.buffered;
+  }
+
+  /** Runs one request (the params were validated by the protocol schema). */
+  async run(params: exec.HttpRequestParams): Promise<HttpOutcome> {
+    if (this.closed) throw new RpcError(internalError('http/request failed: connection closed'));
+    if (this.inFlight.size >= MAX_HTTP_REQUESTS_IN_FLIGHT) {
+      throw new RpcError(
+        invalidRequest(
+          `at most ${MAX_HTTP_REQUESTS_IN_FLIGHT} http requests may be in flight per connection`,
+        ),
+      );
+    }
     let outgoing = prepare(params);
-    const timeoutMs = params.timeoutMs === undefined ? DEFAULT_HTTP_TIMEOUT_MS : params.timeoutMs;
+    const requested = params.timeoutMs === undefined ? DEFAULT_HTTP_TIMEOUT_MS : params.timeoutMs;
+    // setTimeout fires at once beyond 2^31 - 1 ms (24.8 days): treat that as no timeout
+    const timeoutMs = requested !== null && requested <= MAX_TIMER_MS ? requested : null;
     const target = outgoing.url.href;
     let failed: Error | undefined;
     const flight: InFlight = {
@@ -150,7 +178,6 @@ export class HttpRequests {
         flight.response?.destroy(reason);
       },
     };
-    if (this.closed) throw new RpcError(internalError('http/request failed: connection closed'));
     this.inFlight.add(flight);
     const timer =
       timeoutMs === null
@@ -166,7 +193,8 @@ export class HttpRequests {
         response = await this.send(outgoing, flight, () => failed);
         const next = redirected(outgoing, response);
         if (next === undefined) break;
-        response.resume();
+        // the redirect's own body is not wanted: close it rather than read it to its end
+        response.destroy();
         if (hops >= MAX_HTTP_REDIRECTS) {
           throw new RpcError(
             internalError(`http/request failed: error following redirect for url (${target})`),
@@ -188,12 +216,24 @@ export class HttpRequests {
       return {
         result: { ...head, bodyBase64: '' },
         stream: () => this.stream(params.requestId, response, flight, finish),
+        written: () => {},
       };
     }
+    let held = 0;
+    const release = () => {
+      this.buffered -= held;
+      held = 0;
+    };
     try {
-      const body = await readBody(response, () => failed);
-      return { result: { ...head, bodyBase64: body.toString('base64') } };
+      const body = await readBody(response, (bytes) => {
+        if (this.buffered + bytes > MAX_BUFFERED_HTTP_BODY_BYTES) return false;
+        this.buffered += bytes;
+        held += bytes;
+        return true;
+      });
+      return { result: { ...head, bodyBase64: body.toString('base64') }, written: release };
     } catch (error) {
+      release();
       throw new RpcError(
         internalError(`failed to read http/request response body: ${(error as Error).message}`),
         { cause: error },
@@ -238,7 +278,9 @@ export class HttpRequests {
       // Node upper-cases the method; HTTP methods are case-sensitive, so send it as given
       req.method = outgoing.method;
       flight.request = req;
+      let answered = false;
       req.once('response', (res) => {
+        answered = true;
         // errors are handled where the body is read; this keeps a stray one from being fatal
         res.on('error', () => {});
         flight.response = res;
@@ -246,6 +288,10 @@ export class HttpRequests {
       });
       // `on`, not `once`: aborting after the response came emits another error
       req.on('error', (error) => reject(failure() ?? error));
+      // closed with neither a response nor an error: a 101 or a CONNECT nobody takes over
+      req.once('close', () => {
+        if (!answered) reject(failure() ?? new HttpFailure('closed without a response'));
+      });
       req.end(outgoing.body);
     });
   }
@@ -266,6 +312,15 @@ export class HttpRequests {
       if (this.closed) return;
       this.sendDelta({ requestId, seq, deltaBase64: '', done: true, error }, () => {});
     };
+    if (this.closed) {
+      finish();
+      return;
+    }
+    if (response.destroyed) {
+      // aborted (timed out) between the result and now: its close event has come and gone
+      done('error decoding response body');
+      return;
+    }
     response.on('data', (chunk: Buffer) => {
       if (ended || this.closed) return;
       unwritten += chunk.length;
@@ -289,20 +344,21 @@ export class HttpRequests {
   }
 }
 
-function readBody(response: IncomingMessage, failure: () => Error | undefined): Promise<Buffer> {
+/** Reads a whole body; `reserve` says whether `bytes` more may be held. */
+function readBody(response: IncomingMessage, reserve: (bytes: number) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let bytes = 0;
     response.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-      if (bytes > MAX_BUFFERED_HTTP_BODY_BYTES) {
+      if (!reserve(chunk.length)) {
         response.destroy(
           new HttpFailure(
-            `the body exceeds ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+            `response bodies buffered for this connection exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
           ),
         );
         return;
       }
+      bytes += chunk.length;
       chunks.push(chunk);
     });
     response.once('end', () => resolve(Buffer.concat(chunks, bytes)));
@@ -312,7 +368,7 @@ function readBody(response: IncomingMessage, failure: () => Error | undefined): 
       ),
     );
     response.once('close', () => {
-      if (!response.complete) reject(failure() ?? new HttpFailure('error decoding response body'));
+      if (!response.complete) reject(new HttpFailure('error decoding response body'));
     });
   });
 }
