@@ -116,7 +116,10 @@ function decodeParams(method: exec.RequestMethod, raw: unknown): Decoded {
     };
   }
   // serde's `from_value` messages name no path (`invalid type: …, expected a sequence`)
-  const parsed = parseWith(exec.requests[method].params, input, { pathSuffix: false });
+  const parsed = parseWith(exec.requests[method].params, input, {
+    pathSuffix: false,
+    flavor: 'exec-server',
+  });
   if (parsed.ok) return { ok: true, params: parsed.value };
   return { ok: false, error: invalidParams(parsed.message) };
 }

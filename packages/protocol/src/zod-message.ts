@@ -46,6 +46,20 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 export interface DescribeOptions {
   /** End type and variant messages with `` at `field` `` (default true). */
   pathSuffix?: boolean;
+  /**
+   * `exec-server`: the words of the exec-server's params decoder. Found values are named as serde
+   * names them (`number`, `map`, `sequence`, ``boolean `true` ``), integers are expected as `u64`,
+   * and an integer out of range (negative, fractional, too large) is `invalid number`.
+   */
+  flavor?: 'exec-server';
+}
+
+/** The exec-server decoder's name for a found value. */
+function execTypeName(value: unknown): string {
+  if (typeof value === 'number') return 'number';
+  if (Array.isArray(value)) return 'sequence';
+  if (typeof value === 'object' && value !== null) return 'map';
+  return typeName(value);
 }
 
 /**
@@ -75,6 +89,15 @@ export function describeZodError(
       if (found === undefined && last !== undefined) {
         return `missing field \`${String(last)}\``;
       }
+      if (options.flavor === 'exec-server') {
+        if (issue.expected === 'int' || issue.expected === 'number') {
+          return typeof found === 'number'
+            ? 'invalid number'
+            : `invalid type: ${execTypeName(found)}, expected u64`;
+        }
+        const expected = expectedNames[issue.expected] ?? issue.expected;
+        return `invalid type: ${execTypeName(found)}, expected ${expected}${suffix}`;
+      }
       const expected = expectedNames[issue.expected] ?? issue.expected;
       return `invalid type: ${typeName(found)}, expected ${expected}${suffix}`;
     }
@@ -92,11 +115,19 @@ export function describeZodError(
       return issue.message;
     case 'too_small':
       if (!issue.message.startsWith('Too small')) return issue.message;
+      if (options.flavor === 'exec-server' && issue.origin === 'number') return 'invalid number';
       if (issue.origin === 'array' && issue.minimum === 1) {
         return `\`${field || 'value'}\` must not be empty`;
       }
       return `${field ? `\`${field}\`` : 'value'} is too small: ${issue.message}`;
     default:
+      if (
+        options.flavor === 'exec-server' &&
+        issue.code === 'too_big' &&
+        (issue.origin === 'number' || issue.origin === 'int')
+      ) {
+        return 'invalid number';
+      }
       if (issue.code === 'invalid_format' && !issue.message.startsWith('Invalid')) {
         return issue.message;
       }

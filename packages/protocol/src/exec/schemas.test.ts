@@ -1,4 +1,5 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
+import { parseWith } from '../validate.js';
 import * as exec from './index.js';
 import {
   clientNotifications,
@@ -330,5 +331,49 @@ describe('method tables', () => {
       'stdout' | 'stderr' | 'pty'
     >();
     expectTypeOf<ParamsOf<'process/read'>['afterSeq']>().toEqualTypeOf<number | null | undefined>();
+  });
+});
+
+describe("the exec-server decoder's words (flavor: 'exec-server')", () => {
+  // every expectation below is what codex 0.169.0 answered for the same params
+  const message = (method: RequestMethod, params: unknown) => {
+    const parsed = parseWith(requests[method].params, params, {
+      pathSuffix: false,
+      flavor: 'exec-server',
+    });
+    return parsed.ok ? undefined : parsed.message;
+  };
+  const read = (afterSeq: unknown) => message('process/read', { processId: 'x', afterSeq });
+
+  it('says invalid number for an integer out of range, and expects u64 otherwise', () => {
+    expect(read(-1)).toBe('invalid number');
+    expect(read(1.5)).toBe('invalid number');
+    expect(read(2 ** 64)).toBe('invalid number');
+    expect(read('0')).toBe('invalid type: string "0", expected u64');
+    expect(read(true)).toBe('invalid type: boolean `true`, expected u64');
+    expect(read(null)).toBeUndefined();
+    expect(message('fs/readBlock', { handleId: 'h', offset: 0, len: -1 })).toBe('invalid number');
+    expect(
+      message('http/request', { requestId: 'r', method: 'GET', url: 'http://a/', timeoutMs: -5 }),
+    ).toBe('invalid number');
+  });
+
+  it('names found values as serde does', () => {
+    const close = (handleId: unknown) => message('fs/close', { handleId });
+    expect(close(5)).toBe('invalid type: number, expected a string');
+    expect(close(1.5)).toBe('invalid type: number, expected a string');
+    expect(close(true)).toBe('invalid type: boolean `true`, expected a string');
+    expect(close(null)).toBe('invalid type: null, expected a string');
+    expect(close({})).toBe('invalid type: map, expected a string');
+    expect(close([])).toBe('invalid type: sequence, expected a string');
+    expect(
+      message('process/start', {
+        processId: 'x',
+        argv: 'true',
+        cwd: 'file:///t',
+        env: {},
+        tty: false,
+      }),
+    ).toBe('invalid type: string "true", expected a sequence');
   });
 });
