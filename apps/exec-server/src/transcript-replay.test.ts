@@ -1,0 +1,186 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { createRequire } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type ExecServer, startExecServer } from './server.js';
+
+/**
+ * Replays the requests of the transcripts recorded against codex 0.169.0 (the protocol package's
+ * fixtures) against tether-exec-server, one request at a time, and compares each answer with the
+ * reference's: error objects exactly, results by their members. Transcripts that need several
+ * connections, timing (TTL, resume) or frame limits are covered by their own tests instead.
+ */
+
+const require = createRequire(import.meta.url);
+const FIXTURES = join(
+  dirname(require.resolve('@tether/protocol/package.json')),
+  'fixtures/transcripts/exec-server',
+);
+const REPLAYED = [
+  'bad-inputs.jsonl',
+  'exit-before-output.jsonl',
+  'fs-handles.jsonl',
+  'fs.jsonl',
+  'handshake.jsonl',
+  'http-request.jsonl',
+  'pipe-process-ordering.jsonl',
+  'pipe-stdin.jsonl',
+  'read-longpoll.jsonl',
+  'terminate.jsonl',
+  'tty-process.jsonl',
+];
+/** The port the HTTP transcript's local server has in the recording. */
+const RECORDED_HTTP_HOST = '127.0.0.1:18080';
+
+let server: ExecServer;
+let http: Server;
+let httpHost: string;
+
+beforeAll(async () => {
+  server = await startExecServer();
+  // the routes http-request.jsonl was recorded with: METHOD PATH BODY, a stream, a broken body,
+  // a slow answer
+  http = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      if (req.url === '/stream') {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.write('data: one\n\n');
+        setTimeout(() => res.end('data: two\n\ndata: end\n\n'), 100);
+      } else if (req.url === '/abort') {
+        res.writeHead(200);
+        res.write('partial');
+        setTimeout(() => res.destroy(), 50);
+      } else if (req.url === '/slow') {
+        setTimeout(() => res.end('late'), 1000);
+      } else {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.end(`${req.method} ${req.url} ${Buffer.concat(chunks).toString()}`);
+      }
+    });
+  });
+  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  httpHost = `127.0.0.1:${(http.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  http.closeAllConnections();
+  await new Promise((resolve) => http.close(resolve));
+  await server.close();
+});
+
+interface Frame {
+  direction: '>' | '<';
+  text: string;
+}
+
+/** The default connection's frames (labelled lines belong to other connections). */
+function frames(file: string): Frame[] {
+  const out: Frame[] = [];
+  for (const line of readFileSync(join(FIXTURES, file), 'utf8').split('\n')) {
+    const match = /^([<>]) (.*)$/.exec(line);
+    if (match) out.push({ direction: match[1] as '>' | '<', text: match[2] as string });
+  }
+  return out;
+}
+
+function parse(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** An answer reduced to what must match: the error object, or the result's member names. */
+function shape(answer: Record<string, unknown> | undefined): string {
+  if (answer === undefined) return 'no answer';
+  if (answer.error !== undefined) return JSON.stringify(answer.error);
+  const result = answer.result;
+  return `result {${Object.keys(typeof result === 'object' && result !== null ? result : {})
+    .sort()
+    .join(', ')}}`;
+}
+
+async function replay(
+  file: string,
+): Promise<Array<{ request: string; reference: string; tether: string }>> {
+  const scratch = mkdtempSync(join(tmpdir(), 'replay-'));
+  if (file === 'fs-handles.jsonl') {
+    // made by the recorder before the transcript starts
+    writeFileSync(join(scratch, 'a.txt'), 'hello world, this is a file\n');
+    mkdirSync(join(scratch, 'dir'));
+  }
+  const local = (text: string) =>
+    text.replaceAll('$SCRATCH', scratch).replaceAll(RECORDED_HTTP_HOST, httpHost);
+  const recorded = new Map<unknown, Record<string, unknown>>();
+  for (const frame of frames(file)) {
+    const value = frame.direction === '<' ? parse(frame.text) : undefined;
+    if (value && value.id !== undefined && value.id !== -1) recorded.set(value.id, value);
+  }
+  const ws = new WebSocket(server.url, { perMessageDeflate: false });
+  await new Promise((resolve, reject) => {
+    ws.once('open', resolve);
+    ws.once('error', reject);
+  });
+  const answers = new Map<unknown, Record<string, unknown>>();
+  let wake = () => {};
+  ws.on('message', (data: Buffer) => {
+    const value = parse(data.toString('utf8'));
+    if (value && value.id !== undefined) answers.set(value.id, value);
+    wake();
+  });
+  ws.on('close', () => wake());
+  const differences: Array<{ request: string; reference: string; tether: string }> = [];
+  for (const frame of frames(file)) {
+    if (frame.direction !== '>') continue;
+    const text = local(frame.text);
+    const request = parse(text);
+    ws.send(text);
+    if (request === undefined || request.id === undefined || request.id === null) {
+      // a notification or a malformed frame: give the server a moment, answers are not compared
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      continue;
+    }
+    const deadline = Date.now() + 10_000;
+    while (!answers.has(request.id) && ws.readyState === WebSocket.OPEN && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+    const reference = shape(recorded.get(request.id)).replaceAll(RECORDED_HTTP_HOST, httpHost);
+    const tether = shape(answers.get(request.id)).replaceAll(scratch, '$SCRATCH');
+    if (reference !== tether) differences.push({ request: frame.text, reference, tether });
+  }
+  ws.terminate();
+  rmSync(scratch, { recursive: true, force: true });
+  return differences;
+}
+
+describe('the reference transcripts replayed against tether-exec-server', () => {
+  it('replays every single-connection transcript there is', () => {
+    // a new single-connection transcript must be added to REPLAYED (or left out on purpose here)
+    const multi = [
+      'double-attach.jsonl',
+      'frame-limits.jsonl',
+      'large-output.jsonl',
+      'resume-after-ttl.jsonl',
+      'resume-late-within-ttl.jsonl',
+      'resume-within-ttl.jsonl',
+    ];
+    const all = readdirSync(FIXTURES).filter((name) => name.endsWith('.jsonl'));
+    expect([...REPLAYED, ...multi].sort()).toEqual(all.sort());
+  });
+
+  it.each(REPLAYED)('%s: every answer matches the reference', async (file) => {
+    expect(await replay(file)).toEqual([]);
+  });
+});
