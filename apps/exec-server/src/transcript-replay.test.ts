@@ -1,4 +1,13 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import {
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
@@ -24,6 +33,7 @@ const REPLAYED = [
   'bad-inputs.jsonl',
   'exit-before-output.jsonl',
   'fs-handles.jsonl',
+  'fs-write-walk.jsonl',
   'fs.jsonl',
   'handshake.jsonl',
   'http-request.jsonl',
@@ -99,11 +109,23 @@ function parse(text: string): Record<string, unknown> | undefined {
   }
 }
 
-/** An answer reduced to what must match: the error object, or the result's member names. */
-function shape(answer: Record<string, unknown> | undefined): string {
+/** Methods whose whole result is the same on every run (directory order aside). */
+const DETERMINISTIC = new Set(['fs/readFile', 'fs/readBlock', 'fs/walk', 'fs/readDirectory']);
+
+/**
+ * An answer reduced to what must match: the error object; the whole result for the methods whose
+ * result does not vary between runs (a directory listing sorted, since its order is the
+ * directory's); otherwise the result's member names.
+ */
+function shape(method: string, answer: Record<string, unknown> | undefined): string {
   if (answer === undefined) return 'no answer';
   if (answer.error !== undefined) return JSON.stringify(answer.error);
   const result = answer.result;
+  if (DETERMINISTIC.has(method)) {
+    if (method !== 'fs/readDirectory') return JSON.stringify(result);
+    const entries = (result as { entries: Array<{ fileName: string }> }).entries;
+    return JSON.stringify([...entries].sort((a, b) => (a.fileName < b.fileName ? -1 : 1)));
+  }
   return `result {${Object.keys(typeof result === 'object' && result !== null ? result : {})
     .sort()
     .join(', ')}}`;
@@ -113,10 +135,25 @@ async function replay(
   file: string,
 ): Promise<Array<{ request: string; reference: string; tether: string }>> {
   const scratch = mkdtempSync(join(tmpdir(), 'replay-'));
+  // what the recorder made before the transcript starts (its notes say so)
   if (file === 'fs-handles.jsonl') {
-    // made by the recorder before the transcript starts
     writeFileSync(join(scratch, 'a.txt'), 'hello world, this is a file\n');
     mkdirSync(join(scratch, 'dir'));
+  }
+  if (file === 'fs-write-walk.jsonl') {
+    const tree = join(scratch, 'tree');
+    mkdirSync(join(tree, 'a/b'), { recursive: true });
+    mkdirSync(join(tree, '.hidden'));
+    writeFileSync(join(tree, 'f1'), 'x');
+    writeFileSync(join(tree, 'a/f2'), 'yy');
+    writeFileSync(join(tree, 'a/b/f3'), 'zzz');
+    writeFileSync(join(tree, '.hidden/h'), 'h');
+    writeFileSync(join(tree, 'B'), 'upper');
+    symlinkSync(join(tree, 'a'), join(tree, 'link'));
+    symlinkSync(join(tree, 'f1'), join(tree, 'flink'));
+    symlinkSync(join(tree, 'nowhere'), join(tree, 'dangling'));
+    execFileSync('mkfifo', [join(tree, 'fifo')]);
+    writeFileSync(join(scratch, 'existing'), 'old content here');
   }
   const local = (text: string) =>
     text.replaceAll('$SCRATCH', scratch).replaceAll(RECORDED_HTTP_HOST, httpHost);
@@ -156,8 +193,12 @@ async function replay(
         setTimeout(resolve, 100);
       });
     }
-    const reference = shape(recorded.get(request.id)).replaceAll(RECORDED_HTTP_HOST, httpHost);
-    const tether = shape(answers.get(request.id)).replaceAll(scratch, '$SCRATCH');
+    const method = String(request.method);
+    const reference = shape(method, recorded.get(request.id)).replaceAll(
+      RECORDED_HTTP_HOST,
+      httpHost,
+    );
+    const tether = shape(method, answers.get(request.id)).replaceAll(scratch, '$SCRATCH');
     if (reference !== tether) differences.push({ request: frame.text, reference, tether });
   }
   ws.terminate();

@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -147,6 +147,27 @@ describe('ExecServerClient against tether-exec-server', () => {
       expect(Buffer.concat(blocks).equals(data)).toBe(true);
       await file.close();
       await expect(file.read(0, 1)).rejects.toMatchObject({ code: -32004 });
+
+      const copy = await client.fs.open(join(dir, 'copy.bin'), { mode: 'replace' });
+      for (let offset = 0; offset < data.length; offset += 1024 * 1024) {
+        await copy.write(offset, data.subarray(offset, offset + 1024 * 1024));
+      }
+      await copy.close();
+      expect(readFileSync(join(dir, 'copy.bin')).equals(data)).toBe(true);
+      const walked = await client.fs.walk(dir, {
+        maxDepth: 1,
+        maxDirectories: 10,
+        maxEntries: 10,
+        followDirectorySymlinks: false,
+      });
+      expect(walked).toEqual({
+        entries: [
+          { path: join(dir, 'copy.bin'), kind: 'file' },
+          { path: join(dir, 'data.bin'), kind: 'file' },
+        ],
+        errors: [],
+        truncated: false,
+      });
 
       const echoed = await client.http(`${base}/echo`, {
         method: 'POST',

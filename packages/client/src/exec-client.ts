@@ -418,11 +418,37 @@ export class ExecServerClient {
       this.request('fs/canonicalize', { path: exec.pathToFileUri(path) }).then((r) =>
         exec.fileUriToPath(r.path),
       ),
-    /** Opens a regular file for block reads (the handle lives as long as this connection). */
-    open: async (path: string): Promise<ExecFile> => {
+    /**
+     * Opens a regular file for block reads, or with `mode: 'replace'` creates or truncates it for
+     * block writes (the handle lives as long as this connection).
+     */
+    open: async (path: string, options: { mode?: exec.FsOpenMode } = {}): Promise<ExecFile> => {
       const handleId = `f${this.handleIds++}`;
-      await this.request('fs/open', { handleId, path: exec.pathToFileUri(path) });
+      await this.request('fs/open', {
+        handleId,
+        path: exec.pathToFileUri(path),
+        ...(options.mode ? { mode: options.mode } : {}),
+      });
       return new ExecFile(this, handleId);
+    },
+    /** A breadth-first listing under `path` (see `fs/walk` for the limits), paths as local paths. */
+    walk: async (
+      path: string,
+      options: exec.WalkOptions,
+    ): Promise<{
+      entries: Array<{ path: string; kind: 'file' | 'directory' }>;
+      errors: Array<{ path: string; message: string }>;
+      truncated: boolean;
+    }> => {
+      const result = await this.request('fs/walk', { path: exec.pathToFileUri(path), options });
+      return {
+        entries: result.entries.map((e) => ({ path: exec.fileUriToPath(e.path), kind: e.kind })),
+        errors: result.errors.map((e) => ({
+          path: exec.fileUriToPath(e.path),
+          message: e.message,
+        })),
+        truncated: result.truncated,
+      };
     },
   };
 

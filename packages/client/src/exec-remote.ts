@@ -12,8 +12,9 @@ export interface ExecRequester {
 export const MAX_READ_BLOCK_BYTES = 1024 * 1024;
 
 /**
- * A file opened on the exec-server with `fs/open`. It belongs to the connection that opened it: a
- * dropped connection closes it on the server (reads then fail with "unknown file handle").
+ * A file opened on the exec-server with `fs/open`, for block reads or (`mode: 'replace'`) block
+ * writes. It belongs to the connection that opened it: a dropped connection closes it on the
+ * server (calls then fail with "unknown file handle").
  */
 export class ExecFile {
   constructor(
@@ -29,6 +30,16 @@ export class ExecFile {
       len: length,
     });
     return { data: Buffer.from(result.chunk, 'base64'), eof: result.eof };
+  }
+
+  /** Writes all of `data` (1 byte to 1 MiB) at `offset` (a file opened with `mode: 'replace'`). */
+  async write(offset: number, data: Buffer | string): Promise<void> {
+    const bytes = typeof data === 'string' ? Buffer.from(data) : data;
+    await this.client.request('fs/writeBlock', {
+      handleId: this.handleId,
+      offset,
+      chunk: bytes.toString('base64'),
+    });
   }
 
   /** The file from `offset` to its end, block by block. */

@@ -27,6 +27,7 @@ import {
   uriToPath,
   writeFileMethod,
 } from './fs-methods.js';
+import { walkMethod } from './fs-walk.js';
 import { HttpRequests } from './http-request.js';
 import { SessionRegistry, type SessionRegistryOptions } from './registry.js';
 import { type Attachment, type MessageSink, RESUMED_ELSEWHERE_MESSAGE } from './session.js';
@@ -85,7 +86,9 @@ const PARAMS_STRUCT: Record<exec.RequestMethod, string | undefined> = {
   'fs/canonicalize': 'FsCanonicalizeParams',
   'fs/open': 'WireFsOpenParams',
   'fs/readBlock': 'FsReadBlockParams',
+  'fs/writeBlock': 'FsWriteBlockParams',
   'fs/close': 'FsCloseParams',
+  'fs/walk': 'WireFsWalkParams',
   'http/request': 'HttpRequestParams',
 };
 
@@ -467,6 +470,14 @@ export class ExecConnection {
         this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.readBlock(p)));
         return;
       }
+      case 'fs/writeBlock': {
+        const p = params as exec.FsWriteBlockParams;
+        this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.writeBlock(p)));
+        return;
+      }
+      case 'fs/walk':
+        run(() => walkMethod(params as exec.FsWalkParams));
+        return;
       case 'fs/close': {
         const p = params as exec.FsCloseParams;
         this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.close(p)));

@@ -1,10 +1,13 @@
 import { execFileSync } from 'node:child_process';
 import {
+  chmodSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   readlinkSync,
   rmSync,
+  statSync,
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
@@ -239,5 +242,97 @@ describe('fs/open, fs/readBlock, fs/close', () => {
     resumed.disconnect();
     process.off('warning', onWarning);
     expect(collected).toEqual([]);
+  });
+
+  it('replace mode creates or truncates at open and writes blocks at any offset', async () => {
+    const existing = join(scratch, 'existing.txt');
+    writeFileSync(existing, 'old content here');
+    chmodSync(existing, 0o640);
+    const client = await connected();
+    const err = async (method: string, params: unknown) =>
+      (await client.request(method, params)).error;
+    const write = (handleId: string, offset: number, text: string) =>
+      client.request('fs/writeBlock', {
+        handleId,
+        offset,
+        chunk: Buffer.from(text).toString('base64'),
+      });
+    expect(
+      (await client.request('fs/open', { handleId: 'n', path: uri('new.txt'), mode: 'replace' }))
+        .result,
+    ).toEqual({ handleId: 'n' });
+    expect(readFileSync(join(scratch, 'new.txt'), 'utf8')).toBe('');
+    expect((await write('n', 0, 'hello')).result).toEqual({});
+    expect((await write('n', 5, ' world')).result).toEqual({});
+    await client.call('fs/close', { handleId: 'n' });
+    expect(readFileSync(join(scratch, 'new.txt'), 'utf8')).toBe('hello world');
+
+    // truncated at open, its mode kept; a write past the end leaves zeros before it
+    await client.call('fs/open', { handleId: 'e', path: uri('existing.txt'), mode: 'replace' });
+    expect(readFileSync(existing, 'utf8')).toBe('');
+    await write('e', 3, 'NEW');
+    expect(readFileSync(existing)).toEqual(Buffer.from('\0\0\0NEW'));
+    expect(statSync(existing).mode & 0o777).toBe(0o640);
+    // reading a replace handle fails, and the failure closes it
+    expect(await err('fs/readBlock', { handleId: 'e', offset: 0, len: 1 })).toEqual({
+      code: -32603,
+      message: 'Bad file descriptor (os error 9)',
+    });
+    expect((await write('e', 0, 'x')).error).toEqual({
+      code: -32004,
+      message: 'unknown file handle `e`',
+    });
+    // writing a read handle fails and leaves it open
+    await client.call('fs/open', { handleId: 'r', path: uri('existing.txt') });
+    expect((await write('r', 0, 'x')).error).toEqual({
+      code: -32603,
+      message: 'Bad file descriptor (os error 9)',
+    });
+    expect(
+      block((await client.request('fs/readBlock', { handleId: 'r', offset: 3, len: 3 })).result),
+    ).toEqual({ text: 'NEW', eof: false });
+
+    const tooLong = {
+      code: -32600,
+      message: 'file write block length must be between 1 and 1048576',
+    };
+    expect(await err('fs/writeBlock', { handleId: 'r', offset: 0, chunk: '' })).toEqual(tooLong);
+    expect(
+      await err('fs/writeBlock', {
+        handleId: 'r',
+        offset: 0,
+        chunk: Buffer.alloc(1048577).toString('base64'),
+      }),
+    ).toEqual(tooLong);
+    expect(await err('fs/writeBlock', { handleId: 'none', offset: 0, chunk: 'eA==' })).toEqual({
+      code: -32004,
+      message: 'unknown file handle `none`',
+    });
+    expect(
+      await err('fs/open', { handleId: 'm', path: uri('missing/x.txt'), mode: 'replace' }),
+    ).toEqual({ code: -32004, message: 'No such file or directory (os error 2)' });
+    expect(await err('fs/open', { handleId: 'd', path: uri('dir'), mode: 'replace' })).toEqual({
+      code: -32603,
+      message: 'Is a directory (os error 21)',
+    });
+    expect(
+      await err('fs/open', { handleId: 'z', path: 'file:///dev/null', mode: 'replace' }),
+    ).toEqual({ code: -32600, message: 'path `/dev/null` is not a file' });
+    expect(await err('fs/open', { handleId: 'y', path: uri('x'), mode: 'REPLACE' })).toEqual({
+      code: -32602,
+      message: 'unknown variant `REPLACE`, expected `read` or `replace`',
+    });
+    client.disconnect();
+  });
+
+  it('does not hang replacing a FIFO that nobody reads', async () => {
+    const fifo = join(scratch, 'fifo-w');
+    execFileSync('mkfifo', [fifo]);
+    const client = await connected();
+    expect(
+      (await client.request('fs/open', { handleId: 'f', path: uri('fifo-w'), mode: 'replace' }))
+        .error,
+    ).toEqual({ code: -32603, message: 'No such device or address (os error 6)' });
+    client.disconnect();
   });
 });

@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { type FileHandle, open, stat } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 import { type exec, invalidRequest, notFound, RpcError } from '@tether/protocol';
 import { uriToPath } from './fs-methods.js';
 import { fsErrorObject } from './os-error.js';
@@ -10,14 +10,17 @@ export const MAX_OPEN_FILE_HANDLES = 128;
 export const MAX_FILE_HANDLE_ID_BYTES = 32;
 /** Largest `fs/readBlock` length (1 MiB). */
 export const MAX_READ_BLOCK_BYTES = 1024 * 1024;
+/** Largest `fs/writeBlock` chunk, decoded (1 MiB). */
+export const MAX_WRITE_BLOCK_BYTES = 1024 * 1024;
 
 function fsFailure(error: unknown): RpcError {
   return error instanceof RpcError ? error : new RpcError(fsErrorObject(error), { cause: error });
 }
 
-/** An open file and the reads using it: it closes once it was closed and no read uses it. */
+/** An open file and the reads and writes using it: it closes once closed and unused. */
 interface OpenFile {
   readonly file: FileHandle;
+  /** Reads and writes in flight. */
   reads: number;
   closing: boolean;
 }
@@ -59,15 +62,16 @@ export class FileHandles {
       );
     }
     const path = uriToPath(params.path);
+    const replace = params.mode === 'replace';
     this.handles.set(id, undefined);
     let file: FileHandle | undefined;
     try {
-      // stat first: opening a FIFO for reading would block until a writer shows up
-      if (!(await stat(path)).isFile()) {
-        throw new RpcError(invalidRequest(`path \`${path}\` is not a file`));
-      }
-      file = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
-      // the path may have been replaced between the stat and the open
+      // O_NONBLOCK: a FIFO opens at once (or, for writing with no reader, fails with ENXIO)
+      // instead of waiting for its other end; what is not a regular file is refused just after
+      const flags = replace
+        ? constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC
+        : constants.O_RDONLY;
+      file = await open(path, flags | constants.O_NONBLOCK, 0o666);
       if (!(await file.stat()).isFile()) {
         throw new RpcError(invalidRequest(`path \`${path}\` is not a file`));
       }
@@ -113,6 +117,41 @@ export class FileHandles {
       closeWhenIdle(entry);
     }
     return { chunk: buffer.toString('base64', 0, filled), eof: filled < len };
+  }
+
+  /**
+   * Writes all of `chunk` at `offset`. A failed write leaves the handle open (a read handle
+   * answers EBADF, as on the reference).
+   */
+  async writeBlock(params: exec.FsWriteBlockParams): Promise<exec.FsWriteBlockResult> {
+    const data = Buffer.from(params.chunk, 'base64');
+    if (data.length < 1 || data.length > MAX_WRITE_BLOCK_BYTES) {
+      throw new RpcError(
+        invalidRequest(`file write block length must be between 1 and ${MAX_WRITE_BLOCK_BYTES}`),
+      );
+    }
+    const entry = this.handles.get(params.handleId);
+    if (entry === undefined) {
+      throw new RpcError(notFound(`unknown file handle \`${params.handleId}\``));
+    }
+    entry.reads += 1;
+    try {
+      for (let written = 0; written < data.length; ) {
+        const { bytesWritten } = await entry.file.write(
+          data,
+          written,
+          data.length - written,
+          params.offset + written,
+        );
+        written += bytesWritten;
+      }
+    } catch (error) {
+      throw fsFailure(error);
+    } finally {
+      entry.reads -= 1;
+      closeWhenIdle(entry);
+    }
+    return {};
   }
 
   /** Closing an unknown handle is not an error. */

@@ -12,6 +12,7 @@ import {
   unlink,
   writeFile,
 } from 'node:fs/promises';
+import { join } from 'node:path';
 import { exec, invalidRequest, RpcError } from '@tether/protocol';
 import { fsErrorObject } from './os-error.js';
 
@@ -84,23 +85,42 @@ export function getMetadataMethod(
   });
 }
 
+/**
+ * A directory's entries in the directory's own order (opendir; readdir would sort), as the
+ * reference lists them: a symlink is described by what it points to, and one that points nowhere
+ * is left out.
+ */
+export async function listDirectory(path: string): Promise<exec.FsReadDirectoryEntry[]> {
+  const dir = await opendir(path);
+  const entries: exec.FsReadDirectoryEntry[] = [];
+  for await (const entry of dir) {
+    if (entry.isSymbolicLink()) {
+      try {
+        const target = await stat(join(path, entry.name));
+        entries.push({
+          fileName: entry.name,
+          isDirectory: target.isDirectory(),
+          isFile: target.isFile(),
+        });
+      } catch {
+        // dangling (or unreadable) link: not listed
+      }
+      continue;
+    }
+    entries.push({
+      fileName: entry.name,
+      isDirectory: entry.isDirectory(),
+      isFile: entry.isFile(),
+    });
+  }
+  return entries;
+}
+
 export function readDirectoryMethod(
   params: exec.FsReadDirectoryParams,
 ): Promise<exec.FsReadDirectoryResult> {
   const path = uriToPath(params.path);
-  return io(async () => {
-    // opendir keeps the directory's own order, like the reference (readdir would sort)
-    const dir = await opendir(path);
-    const entries: exec.FsReadDirectoryEntry[] = [];
-    for await (const entry of dir) {
-      entries.push({
-        fileName: entry.name,
-        isDirectory: entry.isDirectory(),
-        isFile: entry.isFile(),
-      });
-    }
-    return { entries };
-  });
+  return io(async () => ({ entries: await listDirectory(path) }));
 }
 
 export function removeMethod(params: exec.FsRemoveParams): Promise<exec.FsRemoveResult> {

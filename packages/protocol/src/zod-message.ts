@@ -54,6 +54,14 @@ export interface DescribeOptions {
   flavor?: 'exec-server';
 }
 
+/** serde's list of expected variants: `` `a` ``, `` `a` or `b` ``, `` one of `a`, `b`, `c` ``. */
+function serdeOneOf(values: string[]): string {
+  const quoted = values.map((v) => `\`${v}\``);
+  if (quoted.length <= 1) return quoted[0] ?? 'no variant';
+  if (quoted.length === 2) return `${quoted[0]} or ${quoted[1]}`;
+  return `one of ${quoted.join(', ')}`;
+}
+
 /** The exec-server decoder's name for a found value. */
 function execTypeName(value: unknown): string {
   if (typeof value === 'number') return 'number';
@@ -90,6 +98,8 @@ export function describeZodError(
         return `missing field \`${String(last)}\``;
       }
       if (options.flavor === 'exec-server') {
+        // a schema's own wording (`expected struct WalkOptions`) is kept
+        if (!issue.message.startsWith('Invalid input')) return issue.message;
         if (issue.expected === 'int' || issue.expected === 'number') {
           return typeof found === 'number'
             ? 'invalid number'
@@ -103,6 +113,15 @@ export function describeZodError(
     }
     case 'invalid_value': {
       const found = valueAt(input, path);
+      if (options.flavor === 'exec-server') {
+        // serde's words for a unit enum: a string names a variant, anything else is the wrong type
+        const last = path[path.length - 1];
+        if (found === undefined && last !== undefined) return `missing field \`${String(last)}\``;
+        if (typeof found !== 'string') {
+          return `invalid type: ${execTypeName(found)}, expected string or map`;
+        }
+        return `unknown variant \`${found}\`, expected ${serdeOneOf(issue.values.map(String))}`;
+      }
       const variants = issue.values.map((v) => `\`${String(v)}\``).join(', ');
       return `unknown variant ${typeName(found).replace(/^string /, '')}, expected one of ${variants}${suffix}`;
     }

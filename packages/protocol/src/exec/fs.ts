@@ -121,14 +121,20 @@ export type FsCanonicalizeResult = z.infer<typeof FsCanonicalizeResult>;
 /** A non-negative integer (`u64`/`usize` on the reference; safe integers here). */
 const Uint = z.int().nonnegative();
 
+/** `fs/open` mode: `read` (the default) or `replace` (create or truncate, then write blocks). */
+export const FsOpenMode = z.enum(['read', 'replace']);
+export type FsOpenMode = z.infer<typeof FsOpenMode>;
+
 /**
- * `fs/open`: opens a regular file for positional reads under a client-chosen handle id (at most 32
- * bytes of UTF-8, unique on the connection; the empty string is a valid id). Handles belong to the
+ * `fs/open`: opens a regular file under a client-chosen handle id (at most 32 bytes of UTF-8,
+ * unique on the connection; the empty string is a valid id), for positional reads, or with
+ * `mode: "replace"` created or truncated at once for positional writes. Handles belong to the
  * connection: at most 128 at once, all closed when it closes (they do not survive a resume).
  */
 export const FsOpenParams = z.looseObject({
   handleId: z.string(),
   path: FileUri,
+  mode: FsOpenMode.optional(),
   sandbox,
 });
 export type FsOpenParams = z.infer<typeof FsOpenParams>;
@@ -163,3 +169,66 @@ export type FsCloseParams = z.infer<typeof FsCloseParams>;
 
 export const FsCloseResult = z.looseObject({});
 export type FsCloseResult = z.infer<typeof FsCloseResult>;
+
+/** `fs/writeBlock`: writes `chunk` (1 byte to 1 MiB, base64) at `offset` of a `replace` handle. */
+export const FsWriteBlockParams = z.looseObject({
+  handleId: z.string(),
+  offset: Uint,
+  chunk: Base64,
+});
+export type FsWriteBlockParams = z.infer<typeof FsWriteBlockParams>;
+
+export const FsWriteBlockResult = z.looseObject({});
+export type FsWriteBlockResult = z.infer<typeof FsWriteBlockResult>;
+
+/**
+ * `fs/walk` limits, all required: `maxDepth` levels below the root (0 lists the root's entries
+ * only, at most 64), `maxDirectories` read (the root included, 1 to 10,000), `maxEntries` looked at
+ * (1 to 50,000). `pruneHiddenDirectories` lists dot-directories without entering them.
+ */
+export const WalkOptions = z.looseObject(
+  {
+    maxDepth: Uint,
+    maxDirectories: Uint,
+    maxEntries: Uint,
+    followDirectorySymlinks: z.boolean(),
+    pruneHiddenDirectories: z.boolean().optional(),
+  },
+  {
+    error: (issue) =>
+      issue.code === 'invalid_type' && issue.input === null
+        ? 'invalid type: null, expected struct WalkOptions'
+        : undefined,
+  },
+);
+export type WalkOptions = z.infer<typeof WalkOptions>;
+
+export const FsWalkParams = z.looseObject({
+  path: FileUri,
+  options: WalkOptions,
+  sandbox,
+});
+export type FsWalkParams = z.infer<typeof FsWalkParams>;
+
+export const WalkEntry = z.looseObject({
+  path: FileUri,
+  kind: z.enum(['file', 'directory']),
+});
+export type WalkEntry = z.infer<typeof WalkEntry>;
+
+export const WalkError = z.looseObject({
+  path: FileUri,
+  message: z.string(),
+});
+export type WalkError = z.infer<typeof WalkError>;
+
+/**
+ * Breadth-first, names sorted within each directory; symlinks only when followed and only to
+ * directories; files and directories only. `truncated` when a limit cut the walk short.
+ */
+export const FsWalkResult = z.looseObject({
+  entries: z.array(WalkEntry),
+  errors: z.array(WalkError),
+  truncated: z.boolean(),
+});
+export type FsWalkResult = z.infer<typeof FsWalkResult>;

@@ -20,6 +20,10 @@ import {
   FsReadFileResult,
   FsRemoveParams,
   FsRemoveResult,
+  FsWalkParams,
+  FsWalkResult,
+  FsWriteBlockParams,
+  FsWriteBlockResult,
   FsWriteFileParams,
   FsWriteFileResult,
 } from './fs.js';
@@ -59,6 +63,7 @@ export {
   FsCreateDirectoryResult,
   FsGetMetadataParams,
   FsGetMetadataResult,
+  FsOpenMode,
   FsOpenParams,
   FsOpenResult,
   FsReadBlockParams,
@@ -70,8 +75,15 @@ export {
   FsReadFileResult,
   FsRemoveParams,
   FsRemoveResult,
+  FsWalkParams,
+  FsWalkResult,
+  FsWriteBlockParams,
+  FsWriteBlockResult,
   FsWriteFileParams,
   FsWriteFileResult,
+  WalkEntry,
+  WalkError,
+  WalkOptions,
 } from './fs.js';
 export {
   EnvironmentInfo,
@@ -139,7 +151,9 @@ export const requests = {
   'fs/canonicalize': { params: FsCanonicalizeParams, result: FsCanonicalizeResult },
   'fs/open': { params: FsOpenParams, result: FsOpenResult },
   'fs/readBlock': { params: FsReadBlockParams, result: FsReadBlockResult },
+  'fs/writeBlock': { params: FsWriteBlockParams, result: FsWriteBlockResult },
   'fs/close': { params: FsCloseParams, result: FsCloseResult },
+  'fs/walk': { params: FsWalkParams, result: FsWalkResult },
   'http/request': { params: HttpRequestParams, result: HttpRequestResult },
 } as const;
 

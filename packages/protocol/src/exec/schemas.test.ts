@@ -245,14 +245,20 @@ describe('fs', () => {
       'fs/canonicalize': { path: 'file:///a' },
       'fs/open': { handleId: 'h', path: 'file:///a' },
       'fs/readBlock': { handleId: 'h', offset: 0, len: 1 },
+      'fs/writeBlock': { handleId: 'h', offset: 0, chunk: 'eA==' },
       'fs/close': { handleId: 'h' },
+      'fs/walk': {
+        path: 'file:///a',
+        options: { maxDepth: 1, maxDirectories: 1, maxEntries: 1, followDirectorySymlinks: false },
+      },
     };
     const fsMethods = Object.keys(requests).filter((m) => m.startsWith('fs/'));
     expect(fsMethods.sort()).toEqual(Object.keys(minimal).sort());
     for (const method of fsMethods) {
       if (!isRequestMethod(method)) throw new Error(method);
       // handle reads and closes name a handle, not a path: no sandbox context
-      if (method === 'fs/readBlock' || method === 'fs/close') continue;
+      if (method === 'fs/readBlock' || method === 'fs/writeBlock' || method === 'fs/close')
+        continue;
       const schema = requests[method].params;
       for (const sandbox of [undefined, null, { permissionProfile: {} }]) {
         const input = sandbox === undefined ? minimal[method] : { ...minimal[method], sandbox };
@@ -289,6 +295,8 @@ describe('method tables', () => {
       'fs/readDirectory',
       'fs/readFile',
       'fs/remove',
+      'fs/walk',
+      'fs/writeBlock',
       'fs/writeFile',
       'http/request',
       'initialize',
@@ -375,5 +383,30 @@ describe("the exec-server decoder's words (flavor: 'exec-server')", () => {
         tty: false,
       }),
     ).toBe('invalid type: string "true", expected a sequence');
+  });
+
+  it('words enums and nested structs as serde does', () => {
+    const open = (mode: unknown) => message('fs/open', { handleId: 'h', path: 'file:///a', mode });
+    expect(open('REPLACE')).toBe('unknown variant `REPLACE`, expected `read` or `replace`');
+    expect(open(null)).toBe('invalid type: null, expected string or map');
+    expect(open('replace')).toBeUndefined();
+    const signal = (value: unknown) => message('process/signal', { processId: 'x', signal: value });
+    expect(signal('nope')).toBe('unknown variant `nope`, expected `interrupt`');
+    expect(signal(5)).toBe('invalid type: number, expected string or map');
+    const policy = { ignoreDefaultExcludes: true, exclude: [], set: {}, includeOnly: [] };
+    expect(
+      message('process/start', {
+        processId: 'x',
+        argv: ['a'],
+        cwd: 'file:///t',
+        env: {},
+        tty: false,
+        envPolicy: { inherit: 'most', ...policy },
+      }),
+    ).toBe('unknown variant `most`, expected one of `core`, `all`, `none`');
+    const walk = (options: unknown) => message('fs/walk', { path: 'file:///a', options });
+    expect(walk(null)).toBe('invalid type: null, expected struct WalkOptions');
+    expect(walk(undefined)).toBe('missing field `options`');
+    expect(walk({ maxDepth: 1 })).toBe('missing field `maxDirectories`');
   });
 });

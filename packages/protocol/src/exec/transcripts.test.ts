@@ -285,8 +285,9 @@ describe('exec-server transcripts', () => {
     // -32602 answers: bad-inputs.jsonl has 9 (process/start ×6, process/read, process/write ×2),
     // fs.jsonl has 1 (fs/readFile with a relative path), fs-handles.jsonl has 5 (a relative path,
     // a missing handleId, null params ×3), http-request.jsonl has 9 (a missing requestId, null
-    // params, a bad method, URL ×3, header name, header value, body base64).
-    expect(rejected).toBe(24);
+    // params, a bad method, URL ×3, header name, header value, body base64), fs-write-walk.jsonl
+    // has 8 (chunk base64, open mode ×2, null params ×2, walk options missing, null, incomplete).
+    expect(rejected).toBe(32);
     expect(placeholders).toBeGreaterThan(0);
   });
 });
