@@ -249,4 +249,39 @@ describe('ExecServerClient against tether-exec-server', () => {
       await new Promise((resolve) => http.close(resolve));
     }
   });
+
+  it('does not stall on a streamed body nobody reads yet, or one given up part way', async () => {
+    const big = Buffer.alloc(8 * 1024 * 1024, 7);
+    const http = createServer((req, res) => {
+      res.writeHead(200);
+      res.end(req.url === '/small' ? 'small' : big);
+    });
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
+    try {
+      server = await startExecServer();
+      const client = await connect(server.url, { highWaterBytes: 1024 * 1024 });
+      // A's body is over the high-water mark and unread while B is awaited: B still arrives
+      const a = await client.httpStream(`${base}/big`);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const b = await client.httpStream(`${base}/big`);
+      const length = async (body: AsyncIterable<Buffer>) => {
+        let n = 0;
+        for await (const piece of body) n += piece.length;
+        return n;
+      };
+      expect(await length(a.body)).toBe(big.length);
+      expect(await length(b.body)).toBe(big.length);
+      // a reader that stops early gives the rest up; the connection goes on
+      const c = await client.httpStream(`${base}/big`);
+      for await (const _piece of c.body) break;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect((await client.http(`${base}/small`)).body.toString()).toBe('small');
+      const process = await client.start(params('after', ['echo', 'still flowing']));
+      expect((await process.collect()).output.toString()).toBe('still flowing\n');
+    } finally {
+      http.closeAllConnections();
+      await new Promise((resolve) => http.close(resolve));
+    }
+  });
 });

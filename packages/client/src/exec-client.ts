@@ -138,7 +138,12 @@ export class ExecProcess {
         continue;
       }
       if (this.failure) throw this.failure;
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      this.client.readerWaiting(1);
+      try {
+        await new Promise<void>((resolve) => this.waiters.push(resolve));
+      } finally {
+        this.client.readerWaiting(-1);
+      }
     }
   }
 
@@ -200,6 +205,7 @@ export class ExecServerClient {
   private handleIds = 1;
   private httpIds = 1;
   private readonly httpStreams = new Map<string, HttpBodyStream>();
+  private waitingReaders = 0;
   private paused = false;
   private closedByUser = false;
   /** Resolves when the current connection closes (code). */
@@ -292,16 +298,28 @@ export class ExecServerClient {
     }
   }
 
-  /** Stops reading the socket while iterators lag behind (the server then holds output back). */
+  /** A reader (process events, HTTP body) started (+1) or stopped (-1) waiting for data. */
+  readerWaiting(delta: 1 | -1): void {
+    this.waitingReaders += delta;
+    this.checkFlow();
+  }
+
+  /**
+   * Stops reading the socket while iterators lag behind (the server then holds output back), but
+   * not while a request awaits its answer or a reader waits for data.
+   */
   checkFlow(): void {
     const limit = this.options.highWaterBytes ?? 16 * 1024 * 1024;
     let buffered = 0;
     for (const process of this.processes.values()) buffered += process.bufferedBytes;
     for (const stream of this.httpStreams.values()) buffered += stream.bufferedBytes;
-    if (!this.paused && buffered > limit) {
+    // never while a request awaits its answer or a reader waits for data: either may come behind
+    // the unread output on the same socket, and whoever holds that output may be waiting for it
+    const awaiting = this.pending.size > 0 || this.waitingReaders > 0;
+    if (!this.paused && buffered > limit && !awaiting) {
       this.paused = true;
       this.ws.pause();
-    } else if (this.paused && buffered <= limit / 2) {
+    } else if (this.paused && (buffered <= limit / 2 || awaiting)) {
       this.paused = false;
       this.ws.resume();
     }
@@ -322,7 +340,19 @@ export class ExecServerClient {
         reject(new Error('exec-server connection is not open'));
         return;
       }
-      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      this.pending.set(id, {
+        resolve: (value) => {
+          this.pending.delete(id);
+          this.checkFlow();
+          (resolve as (value: unknown) => void)(value);
+        },
+        reject: (error) => {
+          this.pending.delete(id);
+          this.checkFlow();
+          reject(error);
+        },
+      });
+      this.checkFlow();
       this.ws.send(JSON.stringify({ id, method, params }));
     });
   }
@@ -475,9 +505,12 @@ export class ExecServerClient {
     options: HttpRequestOptions = {},
   ): Promise<HttpResponse & { body: AsyncIterable<Buffer> }> {
     const requestId = `h${this.httpIds++}`;
-    const stream = new HttpBodyStream(() => {
-      if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(requestId);
-      this.checkFlow();
+    const stream = new HttpBodyStream({
+      consumed: () => {
+        if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(requestId);
+        this.checkFlow();
+      },
+      waiting: (delta) => this.readerWaiting(delta),
     });
     this.httpStreams.set(requestId, stream);
     try {

@@ -110,11 +110,21 @@ export class HttpBodyStream {
   private next = 1;
   private done = false;
   private iterated = false;
+  /** The reader stopped early: what still arrives is dropped. */
+  private abandoned = false;
   private failure: Error | undefined;
   private waiter: (() => void) | undefined;
 
-  /** `onConsumed` runs whenever the reader took bytes (the client's flow control listens). */
-  constructor(private readonly onConsumed: () => void = () => {}) {}
+  /**
+   * The client's flow control listens: `consumed` runs whenever the reader took bytes, `waiting`
+   * when it starts (+1) and stops (-1) waiting for more.
+   */
+  constructor(
+    private readonly hooks: { consumed(): void; waiting(delta: 1 | -1): void } = {
+      consumed: () => {},
+      waiting: () => {},
+    },
+  ) {}
 
   /** Bytes received and not yet taken by the reader. */
   get bufferedBytes(): number {
@@ -126,7 +136,7 @@ export class HttpBodyStream {
     for (let d = this.early.get(this.next); d; d = this.early.get(this.next)) {
       this.early.delete(this.next);
       this.next += 1;
-      if (d.deltaBase64.length > 0) {
+      if (d.deltaBase64.length > 0 && !this.abandoned) {
         const piece = Buffer.from(d.deltaBase64, 'base64');
         this.ready.push(piece);
         this.readyBytes += piece.length;
@@ -155,23 +165,44 @@ export class HttpBodyStream {
     waiter?.();
   }
 
-  /** The body, once: a second iteration throws. */
+  /**
+   * The body, once: a second iteration throws. A reader that stops early (`break`) gives the rest
+   * up: it is dropped as it arrives rather than held.
+   */
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     if (this.iterated) throw new Error('an http/request body can be read only once');
     this.iterated = true;
-    for (;;) {
-      const piece = this.ready.shift();
-      if (piece) {
-        this.readyBytes -= piece.length;
-        this.onConsumed();
-        yield piece;
-        continue;
+    let complete = false;
+    try {
+      for (;;) {
+        const piece = this.ready.shift();
+        if (piece) {
+          this.readyBytes -= piece.length;
+          this.hooks.consumed();
+          yield piece;
+          continue;
+        }
+        if (this.failure) throw this.failure;
+        if (this.done) {
+          complete = true;
+          return;
+        }
+        this.hooks.waiting(1);
+        try {
+          await new Promise<void>((resolve) => {
+            this.waiter = resolve;
+          });
+        } finally {
+          this.hooks.waiting(-1);
+        }
       }
-      if (this.failure) throw this.failure;
-      if (this.done) return;
-      await new Promise<void>((resolve) => {
-        this.waiter = resolve;
-      });
+    } finally {
+      if (!complete) {
+        this.abandoned = true;
+        this.ready.length = 0;
+        this.readyBytes = 0;
+        this.hooks.consumed();
+      }
     }
   }
 }

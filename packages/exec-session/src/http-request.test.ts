@@ -6,6 +6,7 @@ import {
   MAX_BUFFERED_HTTP_BODY_BYTES,
   MAX_HTTP_REDIRECTS,
   MAX_HTTP_REQUESTS_IN_FLIGHT,
+  STREAM_WINDOW_BYTES,
 } from './http-request.js';
 import { newService, TestClient, waitUntil } from './test-support/harness.js';
 
@@ -274,10 +275,12 @@ describe('http/request', () => {
     client.disconnect();
   });
 
-  it('reads a streamed body only as fast as the connection writes it, losing nothing', async () => {
+  it('reads streamed bodies only as fast as the connection writes them, one window for all, losing nothing', async () => {
     const total = 24 * 1024 * 1024;
-    let finished = false;
-    routes.set('/big-stream', (_req, _body, res) => {
+    const streams = ['s0', 's1', 's2'];
+    const finished = new Set<string>();
+    routes.set('/big-stream', (req, _body, res) => {
+      const name = new URL(req.url ?? '', 'http://x').searchParams.get('n') ?? '';
       res.writeHead(200);
       let sent = 0;
       const pump = () => {
@@ -289,29 +292,33 @@ describe('http/request', () => {
             return;
           }
         }
-        res.end(() => {
-          finished = true;
-        });
+        res.end(() => finished.add(name));
       };
       pump();
     });
     const client = await connected();
     client.stalled = true; // the socket stops draining
-    await client.call(
-      'http/request',
-      get('/big-stream', { requestId: 'big', streamResponse: true, timeoutMs: null }),
-    );
-    await client.waitFor(() => streamed(client, 'big').length > 0);
+    for (const name of streams) {
+      await client.call(
+        'http/request',
+        get(`/big-stream?n=${name}`, { requestId: name, streamResponse: true, timeoutMs: null }),
+      );
+    }
+    await client.waitFor(() => streams.every((name) => streamed(client, name).length > 0));
     await new Promise((resolve) => setTimeout(resolve, 500));
-    // held back: a window's worth was handed over, and the server cannot finish writing
-    expect(streamed(client, 'big').length).toBeLessThan(4 * 1024 * 1024);
-    expect(finished).toBe(false);
+    // held back: one shared window (plus a read per stream) was handed over, and no server
+    // could finish writing
+    const handed = streams.reduce((sum, name) => sum + streamed(client, name).length, 0);
+    expect(handed).toBeLessThan(STREAM_WINDOW_BYTES + streams.length * 256 * 1024);
+    expect(finished.size).toBe(0);
     client.drain();
-    await client.waitFor(() => deltas(client, 'big').some((d) => d.done), 60_000);
-    const body = streamed(client, 'big');
-    expect(body.length).toBe(total);
-    for (let i = 0; i < total; i += 64 * 1024) expect(body[i]).toBe((i / (64 * 1024)) & 0xff);
-    expect(finished).toBe(true);
+    for (const name of streams) {
+      await client.waitFor(() => deltas(client, name).some((d) => d.done), 60_000);
+      const body = streamed(client, name);
+      expect(body.length).toBe(total);
+      for (let i = 0; i < total; i += 64 * 1024) expect(body[i]).toBe((i / (64 * 1024)) & 0xff);
+    }
+    expect(finished.size).toBe(streams.length);
     client.disconnect();
   });
 
@@ -436,7 +443,7 @@ describe('http/request', () => {
     expect(Buffer.from((first.result as HttpResult).bodyBase64, 'base64').length).toBe(size);
     expect((await client.request('http/request', get('/twenty'))).error).toEqual({
       code: -32603,
-      message: `failed to read http/request response body: response bodies buffered for this connection exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+      message: `failed to read http/request response body: response bodies buffered for this connection (this one and those not yet written) exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
     });
     client.drain(); // the first result is written: its share is free again
     const third = await client.request('http/request', get('/twenty'));
@@ -451,7 +458,7 @@ describe('http/request', () => {
     const replies = Array.from({ length: MAX_HTTP_REQUESTS_IN_FLIGHT }, () =>
       client.request('http/request', get('/held', { timeoutMs: null })),
     );
-    await waitUntil(() => waiting.length === MAX_HTTP_REQUESTS_IN_FLIGHT);
+    expect(await waitUntil(() => waiting.length === MAX_HTTP_REQUESTS_IN_FLIGHT)).toBe(true);
     expect((await client.request('http/request', get('/held'))).error).toEqual({
       code: -32600,
       message: `at most ${MAX_HTTP_REQUESTS_IN_FLIGHT} http requests may be in flight per connection`,
@@ -506,7 +513,7 @@ describe('http/request', () => {
     const client = await connected();
     expect((await client.request('http/request', get('/huge'))).error).toEqual({
       code: -32603,
-      message: `failed to read http/request response body: response bodies buffered for this connection exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+      message: `failed to read http/request response body: response bodies buffered for this connection (this one and those not yet written) exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
     });
     client.disconnect();
   });

@@ -15,8 +15,12 @@ export const MAX_BUFFERED_HTTP_BODY_BYTES = 32 * 1024 * 1024;
 export const MAX_HTTP_REQUESTS_IN_FLIGHT = 64;
 /** The longest delay `setTimeout` keeps (2^31 - 1 ms). */
 const MAX_TIMER_MS = 2_147_483_647;
-/** Streamed body bytes handed to the connection but not yet written before reading pauses. */
-const STREAM_WINDOW_BYTES = 1024 * 1024;
+/**
+ * Streamed body bytes (all streams of a connection together) handed to the connection and not
+ * yet written, past which every stream stops reading (4 MiB: with the buffered-body budget, the
+ * base64 of both stays well under the connection's 64 MiB outbound limit).
+ */
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024;
 
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 /** Headers that do not follow a redirect to another origin. */
@@ -140,6 +144,10 @@ export class HttpRequests {
   private closed = false;
   /** Bytes of buffered bodies read and not yet written to the connection. */
   private buffered = 0;
+  /** Streamed bytes handed to the connection and not yet written, all streams together. */
+  private streamed = 0;
+  /** Streams paused because the shared window was full. */
+  private readonly held = new Set<IncomingMessage>();
 
   constructor(private readonly sendDelta: BodyDeltaSender) {}
 
@@ -243,6 +251,12 @@ export class HttpRequests {
     }
   }
 
+  /** The shared window has room again: every stream it held reads on. */
+  private resumeHeld(): void {
+    for (const response of this.held) response.resume();
+    this.held.clear();
+  }
+
   /** Aborts every request and stream (the connection is gone). */
   closeAll(): void {
     this.closed = true;
@@ -303,7 +317,6 @@ export class HttpRequests {
     finish: () => void,
   ): void {
     let seq = 1;
-    let unwritten = 0;
     let ended = false;
     const done = (error: string | null) => {
       if (ended) return;
@@ -323,18 +336,22 @@ export class HttpRequests {
     }
     response.on('data', (chunk: Buffer) => {
       if (ended || this.closed) return;
-      unwritten += chunk.length;
+      this.streamed += chunk.length;
       this.sendDelta(
         { requestId, seq, deltaBase64: chunk.toString('base64'), done: false, error: null },
         (error) => {
-          unwritten -= chunk.length;
+          this.streamed -= chunk.length;
           if (error) flight.abort(error);
-          else if (unwritten < STREAM_WINDOW_BYTES && response.isPaused()) response.resume();
+          else if (this.streamed < STREAM_WINDOW_BYTES) this.resumeHeld();
         },
       );
       seq += 1;
-      if (unwritten >= STREAM_WINDOW_BYTES) response.pause();
+      if (this.streamed >= STREAM_WINDOW_BYTES) {
+        response.pause();
+        this.held.add(response);
+      }
     });
+    response.once('close', () => this.held.delete(response));
     response.once('end', () => done(null));
     response.on('error', () => done('error decoding response body'));
     response.once('close', () => {
@@ -347,13 +364,18 @@ export class HttpRequests {
 /** Reads a whole body; `reserve` says whether `bytes` more may be held. */
 function readBody(response: IncomingMessage, reserve: (bytes: number) => boolean): Promise<Buffer> {
   return new Promise((resolve, reject) => {
+    if (response.destroyed) {
+      // aborted (timed out) before the body was asked for: its close event has come and gone
+      reject(new HttpFailure('error decoding response body'));
+      return;
+    }
     const chunks: Buffer[] = [];
     let bytes = 0;
     response.on('data', (chunk: Buffer) => {
       if (!reserve(chunk.length)) {
         response.destroy(
           new HttpFailure(
-            `response bodies buffered for this connection exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
+            `response bodies buffered for this connection (this one and those not yet written) exceed ${MAX_BUFFERED_HTTP_BODY_BYTES} bytes (use streamResponse)`,
           ),
         );
         return;
