@@ -31,6 +31,7 @@ const FIXTURES = join(
 );
 const REPLAYED = [
   'bad-inputs.jsonl',
+  'environment.jsonl',
   'exit-before-output.jsonl',
   'fs-handles.jsonl',
   'fs-write-walk.jsonl',

@@ -71,6 +71,7 @@ export interface ExecServiceOptions extends SessionRegistryOptions {
 const PARAMS_STRUCT: Record<exec.RequestMethod, string | undefined> = {
   initialize: 'InitializeParams',
   'environment/info': undefined,
+  'environment/status': undefined,
   'process/start': 'ExecParams',
   'process/read': 'ReadParams',
   'process/write': 'WriteParams',
@@ -105,6 +106,15 @@ function describeValue(value: unknown): string {
     default:
       return 'a map';
   }
+}
+
+/** How the lifecycle gate's messages name a method's kind (`... before using X methods`). */
+function methodKind(method: exec.RequestMethod): string {
+  if (method.startsWith('fs/')) return 'filesystem';
+  if (method.startsWith('http/')) return 'http';
+  if (method === 'environment/info') return 'environment info';
+  if (method === 'environment/status') return 'environment status';
+  return 'exec';
 }
 
 type Decoded = { ok: true; params: unknown } | { ok: false; error: ErrorObject };
@@ -293,11 +303,7 @@ export class ExecConnection {
       this.initialize(id, decoded.params as exec.InitializeParams);
       return;
     }
-    const kind = method.startsWith('fs/')
-      ? 'filesystem'
-      : method.startsWith('http/')
-        ? 'http'
-        : 'exec';
+    const kind = methodKind(method);
     const attachment = this.attachment;
     if (!attachment) {
       this.fail(id, invalidRequest(`client must call initialize before using ${kind} methods`));
@@ -374,6 +380,9 @@ export class ExecConnection {
     switch (method) {
       case 'environment/info':
         this.reply(id, this.service.environmentInfo);
+        return;
+      case 'environment/status':
+        this.reply(id, { status: 'ready' });
         return;
       case 'process/start': {
         const p = params as exec.ProcessStartParams;

@@ -62,8 +62,8 @@ function serdeOneOf(values: string[]): string {
   return `one of ${quoted.join(', ')}`;
 }
 
-/** The exec-server decoder's name for a found value. */
-function execTypeName(value: unknown): string {
+/** The exec-server decoder's (serde's) name for a found value: `number`, `map`, `sequence`. */
+export function execTypeName(value: unknown): string {
   if (typeof value === 'number') return 'number';
   if (Array.isArray(value)) return 'sequence';
   if (typeof value === 'object' && value !== null) return 'map';

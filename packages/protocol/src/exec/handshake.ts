@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { execTypeName } from '../zod-message.js';
 import { FileUri } from './uri.js';
 
 /** `environmentInfo.shell`: the shell the server detected. */
@@ -55,8 +56,29 @@ export const InitializedParams = z.looseObject({}).nullish();
 export type InitializedParams = z.infer<typeof InitializedParams>;
 
 /** `environment/info` params: `{}` (absent or `null` also accepted). */
-export const EnvironmentInfoParams = z.looseObject({}).nullish();
+/**
+ * Params of a method that takes none (serde's unit): absent, `null` or `{}`; anything else is
+ * `invalid type: map, expected unit` and the like.
+ */
+export const UnitParams = z.unknown().superRefine((value, ctx) => {
+  if (value === undefined || value === null) return;
+  if (typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 0) return;
+  ctx.addIssue({ code: 'custom', message: `invalid type: ${execTypeName(value)}, expected unit` });
+});
+export type UnitParams = z.infer<typeof UnitParams>;
+
+export const EnvironmentInfoParams = UnitParams;
 export type EnvironmentInfoParams = z.infer<typeof EnvironmentInfoParams>;
+
+/** `environment/status` params: none. */
+export const EnvironmentStatusParams = UnitParams;
+export type EnvironmentStatusParams = z.infer<typeof EnvironmentStatusParams>;
+
+/** `environment/status` result: `ready` once the executor can take work (always, here). */
+export const EnvironmentStatusResult = z.looseObject({
+  status: z.string(),
+});
+export type EnvironmentStatusResult = z.infer<typeof EnvironmentStatusResult>;
 
 /** `environment/info` result: the same object as `InitializeResult.environmentInfo`. */
 export const EnvironmentInfoResult = EnvironmentInfo;

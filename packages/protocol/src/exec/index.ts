@@ -30,6 +30,8 @@ import {
 import {
   EnvironmentInfoParams,
   EnvironmentInfoResult,
+  EnvironmentStatusParams,
+  EnvironmentStatusResult,
   InitializedParams,
   InitializeParams,
   InitializeResult,
@@ -89,6 +91,8 @@ export {
   EnvironmentInfo,
   EnvironmentInfoParams,
   EnvironmentInfoResult,
+  EnvironmentStatusParams,
+  EnvironmentStatusResult,
   InitializedParams,
   InitializeParams,
   InitializeResult,
@@ -136,6 +140,7 @@ export {
 export const requests = {
   initialize: { params: InitializeParams, result: InitializeResult },
   'environment/info': { params: EnvironmentInfoParams, result: EnvironmentInfoResult },
+  'environment/status': { params: EnvironmentStatusParams, result: EnvironmentStatusResult },
   'process/start': { params: ProcessStartParams, result: ProcessStartResult },
   'process/read': { params: ProcessReadParams, result: ProcessReadResult },
   'process/write': { params: ProcessWriteParams, result: ProcessWriteResult },

@@ -285,6 +285,7 @@ describe('method tables', () => {
   it('list the exec-server methods', () => {
     expect(Object.keys(requests).sort()).toEqual([
       'environment/info',
+      'environment/status',
       'fs/canonicalize',
       'fs/close',
       'fs/copy',

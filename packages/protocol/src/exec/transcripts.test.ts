@@ -26,7 +26,7 @@ const DELIBERATELY_UNKNOWN = ['bogus/notification', 'nope/method'];
 
 /** Server messages for -32602 our schemas reproduce verbatim as a zod issue message. */
 const VERBATIM_PARAM_ERRORS =
-  /^(argv must not be empty|invalid URI: |http\/request |Invalid symbol \d+, offset \d+\.|Invalid padding|Invalid last symbol|Invalid input length)/;
+  /^(argv must not be empty|invalid URI: |http\/request |invalid type: \w+, expected unit$|Invalid symbol \d+, offset \d+\.|Invalid padding|Invalid last symbol|Invalid input length)/;
 
 /** The recorder shortens base64 payloads over 160 chars to this (not valid base64). */
 const PLACEHOLDER = /^<base64 \d+ bytes sha256:[0-9a-f]+>$/;
@@ -286,8 +286,9 @@ describe('exec-server transcripts', () => {
     // fs.jsonl has 1 (fs/readFile with a relative path), fs-handles.jsonl has 5 (a relative path,
     // a missing handleId, null params ×3), http-request.jsonl has 9 (a missing requestId, null
     // params, a bad method, URL ×3, header name, header value, body base64), fs-write-walk.jsonl
-    // has 8 (chunk base64, open mode ×2, null params ×2, walk options missing, null, incomplete).
-    expect(rejected).toBe(32);
+    // has 8 (chunk base64, open mode ×2, null params ×2, walk options missing, null, incomplete),
+    // environment.jsonl has 4 (params that are not unit).
+    expect(rejected).toBe(36);
     expect(placeholders).toBeGreaterThan(0);
   });
 });
