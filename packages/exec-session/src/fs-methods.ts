@@ -66,23 +66,26 @@ export function createDirectoryMethod(
   });
 }
 
+/** What `fs/getMetadata` says of a path: whether it is a link, and what it points to. */
+export async function pathMetadata(path: string): Promise<exec.FsGetMetadataResult> {
+  const link = await lstat(path);
+  const info = link.isSymbolicLink() ? await stat(path) : link;
+  return {
+    isDirectory: info.isDirectory(),
+    isFile: info.isFile(),
+    isSymlink: link.isSymbolicLink(),
+    size: info.size,
+    // the reference reports 0 (unknown) on Linux
+    createdAtMs: 0,
+    modifiedAtMs: Math.floor(info.mtimeMs),
+  };
+}
+
 export function getMetadataMethod(
   params: exec.FsGetMetadataParams,
 ): Promise<exec.FsGetMetadataResult> {
   const path = uriToPath(params.path);
-  return io(async () => {
-    const link = await lstat(path);
-    const info = link.isSymbolicLink() ? await stat(path) : link;
-    return {
-      isDirectory: info.isDirectory(),
-      isFile: info.isFile(),
-      isSymlink: link.isSymbolicLink(),
-      size: info.size,
-      // the reference reports 0 (unknown) on Linux
-      createdAtMs: 0,
-      modifiedAtMs: Math.floor(info.mtimeMs),
-    };
-  });
+  return io(() => pathMetadata(path));
 }
 
 /**

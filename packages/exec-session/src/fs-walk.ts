@@ -1,7 +1,7 @@
-import { lstat, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exec, invalidRequest, RpcError } from '@tether/protocol';
-import { listDirectory, uriToPath } from './fs-methods.js';
+import { listDirectory, pathMetadata, uriToPath } from './fs-methods.js';
 import { fsErrorObject, osErrorMessage } from './os-error.js';
 
 /** Deepest `maxDepth` a walk accepts. */
@@ -13,23 +13,6 @@ export const MAX_WALK_ENTRIES = 50_000;
 /** Estimated size of a walk's answer (paths and messages, plus 64 bytes an item) at most. */
 export const MAX_WALK_RESPONSE_BYTES = 4 * 1024 * 1024;
 const ITEM_OVERHEAD_BYTES = 64;
-
-interface Described {
-  isDirectory: boolean;
-  isFile: boolean;
-  isSymlink: boolean;
-}
-
-/** What `fs/getMetadata` says of a path: the link itself, and what it points to. */
-async function describe(path: string): Promise<Described> {
-  const link = await lstat(path);
-  const info = link.isSymbolicLink() ? await stat(path) : link;
-  return {
-    isDirectory: info.isDirectory(),
-    isFile: info.isFile(),
-    isSymlink: link.isSymbolicLink(),
-  };
-}
 
 /** UTF-8 byte order, as the reference sorts names (JavaScript's own order is UTF-16's). */
 function byUtf8(left: string, right: string): number {
@@ -64,7 +47,7 @@ export async function walkMethod(params: exec.FsWalkParams): Promise<exec.FsWalk
   const outcome: exec.FsWalkResult = { entries: [], errors: [], truncated: false };
   let rootIdentity: string;
   try {
-    const described = await describe(root);
+    const described = await pathMetadata(root);
     if (!described.isDirectory || (described.isSymlink && !follow)) return outcome;
     rootIdentity = follow ? await realpath(root) : root;
   } catch (error) {
@@ -108,9 +91,9 @@ export async function walkMethod(params: exec.FsWalkParams): Promise<exec.FsWalk
       }
       looked += 1;
       const path = join(directory, name);
-      let described: Described;
+      let described: exec.FsGetMetadataResult;
       try {
-        described = await describe(path);
+        described = await pathMetadata(path);
       } catch (error) {
         if (!failed(path, error)) return outcome;
         continue;
