@@ -41,11 +41,6 @@ export class FileHandles {
   private readonly handles = new Map<string, OpenFile | undefined>();
   private closed = false;
 
-  /** Handles open or opening. */
-  get size(): number {
-    return this.handles.size;
-  }
-
   async open(params: exec.FsOpenParams): Promise<exec.FsOpenResult> {
     const id = params.handleId;
     if (Buffer.byteLength(id, 'utf8') > MAX_FILE_HANDLE_ID_BYTES) {

@@ -151,16 +151,6 @@ export class HttpRequests {
 
   constructor(private readonly sendDelta: BodyDeltaSender) {}
 
-  /** Requests in flight (streams included). */
-  get size(): number {
-    return this.inFlight.size;
-  }
-
-  /** Bytes of buffered response bodies held for this connection. */
-  get bufferedBytes(): number {
-    return this.buffered;
-  }
-
   /** Runs one request (the params were validated by the protocol schema). */
   async run(params: exec.HttpRequestParams): Promise<HttpOutcome> {
     if (this.closed) throw new RpcError(internalError('http/request failed: connection closed'));
