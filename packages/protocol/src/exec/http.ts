@@ -45,7 +45,7 @@ function urlProblem(text: string): string {
  * What is wrong with a decoded `http/request` (the checks the reference makes after decoding, in
  * its order and words), or undefined.
  */
-export function httpRequestProblem(params: {
+function httpRequestProblem(params: {
   method: string;
   url: string;
   headers?: readonly { name: string; value: string }[] | undefined;

@@ -103,7 +103,6 @@ export {
   HttpRequestBodyDeltaNotification,
   HttpRequestParams,
   HttpRequestResult,
-  httpRequestProblem,
 } from './http.js';
 export {
   ProcessClosedNotification,
