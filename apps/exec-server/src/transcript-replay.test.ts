@@ -19,8 +19,10 @@ import { type ExecServer, startExecServer } from './server.js';
 
 /**
  * Replays the requests of the transcripts recorded against codex 0.169.0 (the protocol package's
- * fixtures) against tether-exec-server, one request at a time, and compares each answer with the
- * reference's: error objects exactly, results by their members. Transcripts that need several
+ * fixtures) against tether-exec-server, one request at a time, each sent once the processes the
+ * reference had reported exited or closed (and the streamed bodies it had finished) before it are
+ * reported so here too, and compares each answer with the reference's: error objects exactly,
+ * results in full or by their members. Transcripts that need several
  * connections, timing (TTL, resume) or frame limits are covered by their own tests instead.
  */
 
@@ -62,7 +64,10 @@ beforeAll(async () => {
       if (req.url === '/stream') {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write('data: one\n\n');
-        setTimeout(() => res.end('data: two\n\ndata: end\n\n'), 100);
+        setTimeout(() => {
+          res.write('data: two\n\n');
+          setTimeout(() => res.end('data: end\n\n'), 100);
+        }, 100);
       } else if (req.url === '/abort') {
         res.writeHead(200);
         res.write('partial');
@@ -108,6 +113,22 @@ function parse(text: string): Record<string, unknown> | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The state a notification marks, or undefined for one that marks none: a process exited or
+ * closed, a streamed body finished. (Output chunks are left out: how output is cut into chunks,
+ * and so their seqs, depends on timing.)
+ */
+function notificationKey(value: Record<string, unknown>): string | undefined {
+  const params = (value.params ?? {}) as Record<string, unknown>;
+  if (value.method === 'process/exited' || value.method === 'process/closed') {
+    return `${value.method} ${String(params.processId)}`;
+  }
+  if (value.method === 'http/request/bodyDelta' && params.done === true) {
+    return `body done ${String(params.requestId)}`;
+  }
+  return undefined;
 }
 
 /** Methods whose whole result is the same on every run (directory order aside). */
@@ -169,16 +190,43 @@ async function replay(
     ws.once('error', reject);
   });
   const answers = new Map<unknown, Record<string, unknown>>();
+  const notified = new Set<string>();
   let wake = () => {};
   ws.on('message', (data: Buffer) => {
     const value = parse(data.toString('utf8'));
     if (value && value.id !== undefined) answers.set(value.id, value);
+    else if (value) {
+      const key = notificationKey(value);
+      if (key) notified.add(key);
+    }
     wake();
   });
+  const waitFor = async (done: () => boolean) => {
+    const deadline = Date.now() + 10_000;
+    while (!done() && ws.readyState === WebSocket.OPEN && Date.now() < deadline) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        setTimeout(resolve, 100);
+      });
+    }
+  };
+  /** Notifications the reference had sent before the current request went out. */
+  const expected: string[] = [];
   ws.on('close', () => wake());
   const differences: Array<{ request: string; reference: string; tether: string }> = [];
   for (const frame of frames(file)) {
-    if (frame.direction !== '>') continue;
+    if (frame.direction === '<') {
+      const value = parse(frame.text);
+      const key = value && value.id === undefined ? notificationKey(value) : undefined;
+      if (key) expected.push(key);
+      continue;
+    }
+    // the state the reference was in when this was sent: the same notifications came first
+    await waitFor(() => expected.every((key) => notified.has(key)));
+    for (const key of expected.filter((k) => !notified.has(k))) {
+      differences.push({ request: frame.text, reference: key, tether: 'not notified' });
+    }
+    expected.length = 0;
     const text = local(frame.text);
     const request = parse(text);
     ws.send(text);
@@ -187,13 +235,7 @@ async function replay(
       await new Promise((resolve) => setTimeout(resolve, 50));
       continue;
     }
-    const deadline = Date.now() + 10_000;
-    while (!answers.has(request.id) && ws.readyState === WebSocket.OPEN && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
+    await waitFor(() => answers.has(request.id));
     const method = String(request.method);
     const reference = shape(method, recorded.get(request.id)).replaceAll(
       RECORDED_HTTP_HOST,
