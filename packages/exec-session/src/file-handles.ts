@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { type FileHandle, open } from 'node:fs/promises';
 import { type exec, invalidRequest, notFound, RpcError } from '@tether/protocol';
 import { uriToPath } from './fs-methods.js';
-import { fsErrorObject } from './os-error.js';
+import { fsFailure } from './os-error.js';
 
 /** Most handles one connection may hold (opens still in flight count). */
 export const MAX_OPEN_FILE_HANDLES = 128;
@@ -13,20 +13,16 @@ export const MAX_READ_BLOCK_BYTES = 1024 * 1024;
 /** Largest `fs/writeBlock` chunk, decoded (1 MiB). */
 export const MAX_WRITE_BLOCK_BYTES = 1024 * 1024;
 
-function fsFailure(error: unknown): RpcError {
-  return error instanceof RpcError ? error : new RpcError(fsErrorObject(error), { cause: error });
-}
-
 /** An open file and the reads and writes using it: it closes once closed and unused. */
 interface OpenFile {
   readonly file: FileHandle;
   /** Reads and writes in flight. */
-  reads: number;
+  inUse: number;
   closing: boolean;
 }
 
 function closeWhenIdle(entry: OpenFile): void {
-  if (entry.closing && entry.reads === 0) entry.file.close().catch(() => {});
+  if (entry.closing && entry.inUse === 0) entry.file.close().catch(() => {});
 }
 
 /**
@@ -80,7 +76,7 @@ export class FileHandles {
       await file.close().catch(() => {});
       throw new RpcError(invalidRequest('the connection closed while the file was opening'));
     }
-    this.handles.set(id, { file, reads: 0, closing: false });
+    this.handles.set(id, { file, inUse: 0, closing: false });
     return { handleId: id };
   }
 
@@ -95,7 +91,7 @@ export class FileHandles {
     if (entry === undefined) throw new RpcError(notFound(`unknown file handle \`${id}\``));
     const buffer = Buffer.allocUnsafe(len);
     let filled = 0;
-    entry.reads += 1;
+    entry.inUse += 1;
     try {
       while (filled < len) {
         const { bytesRead } = await entry.file.read(buffer, filled, len - filled, offset + filled);
@@ -108,7 +104,7 @@ export class FileHandles {
       entry.closing = true;
       throw fsFailure(error);
     } finally {
-      entry.reads -= 1;
+      entry.inUse -= 1;
       closeWhenIdle(entry);
     }
     return { chunk: buffer.toString('base64', 0, filled), eof: filled < len };
@@ -129,7 +125,7 @@ export class FileHandles {
     if (entry === undefined) {
       throw new RpcError(notFound(`unknown file handle \`${params.handleId}\``));
     }
-    entry.reads += 1;
+    entry.inUse += 1;
     try {
       for (let written = 0; written < data.length; ) {
         const { bytesWritten } = await entry.file.write(
@@ -143,7 +139,7 @@ export class FileHandles {
     } catch (error) {
       throw fsFailure(error);
     } finally {
-      entry.reads -= 1;
+      entry.inUse -= 1;
       closeWhenIdle(entry);
     }
     return {};

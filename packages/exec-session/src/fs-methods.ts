@@ -14,7 +14,7 @@ import {
 } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exec, invalidRequest, RpcError } from '@tether/protocol';
-import { fsErrorObject } from './os-error.js';
+import { fsFailure } from './os-error.js';
 
 /** The local path a `file://` URI names; a URI naming another host is an invalid request. */
 export function uriToPath(uri: string): string {
@@ -29,8 +29,7 @@ async function io<T>(operation: () => Promise<T>): Promise<T> {
   try {
     return await operation();
   } catch (error) {
-    if (error instanceof RpcError) throw error;
-    throw new RpcError(fsErrorObject(error), { cause: error });
+    throw fsFailure(error);
   }
 }
 

@@ -2,7 +2,7 @@ import { realpath } from 'node:fs/promises';
 import { join } from 'node:path';
 import { exec, invalidRequest, RpcError } from '@tether/protocol';
 import { listDirectory, pathMetadata, uriToPath } from './fs-methods.js';
-import { fsErrorObject, osErrorMessage } from './os-error.js';
+import { fsFailure, osErrorMessage } from './os-error.js';
 
 /** Deepest `maxDepth` a walk accepts. */
 export const MAX_WALK_DEPTH = 64;
@@ -51,7 +51,7 @@ export async function walkMethod(params: exec.FsWalkParams): Promise<exec.FsWalk
     if (!described.isDirectory || (described.isSymlink && !follow)) return outcome;
     rootIdentity = follow ? await realpath(root) : root;
   } catch (error) {
-    throw new RpcError(fsErrorObject(error), { cause: error });
+    throw fsFailure(error);
   }
 
   let responseBytes = 0;

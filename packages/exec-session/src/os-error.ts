@@ -1,5 +1,11 @@
 import { constants } from 'node:os';
-import { type ErrorObject, internalError, invalidRequest, notFound } from '@tether/protocol';
+import {
+  type ErrorObject,
+  internalError,
+  invalidRequest,
+  notFound,
+  RpcError,
+} from '@tether/protocol';
 
 /** glibc's `strerror` text for the errors a process or filesystem call commonly meets. */
 const STRERROR: Record<string, string> = {
@@ -88,6 +94,11 @@ export function fsErrorObject(error: unknown): ErrorObject {
     default:
       return internalError(message);
   }
+}
+
+/** A filesystem failure as the error to throw: an `RpcError` passes through, anything else is mapped. */
+export function fsFailure(error: unknown): RpcError {
+  return error instanceof RpcError ? error : new RpcError(fsErrorObject(error), { cause: error });
 }
 
 /** A local failure with a string `code` and a `cause`, as the project's conventions ask. */
