@@ -273,9 +273,7 @@ export class ExecServerClient {
       const stream = this.httpStreams.get(delta.requestId);
       if (!stream) return;
       stream.accept(delta);
-      // a finished body stays counted until it is read, so its bytes keep holding the socket back
-      if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(delta.requestId);
-      this.checkFlow();
+      this.bodyChanged(delta.requestId, stream);
       return;
     }
     const params = message.params as { processId?: string; seq?: number } | undefined;
@@ -296,6 +294,15 @@ export class ExecServerClient {
       const p = message.params as exec.ProcessClosedNotification;
       process.accept({ kind: 'closed', seq: p.seq });
     }
+  }
+
+  /**
+   * A streamed body received or gave up bytes. A finished body stays counted until it is read,
+   * so its bytes keep holding the socket back; once read (or given up) it is forgotten.
+   */
+  private bodyChanged(requestId: string, stream: HttpBodyStream): void {
+    if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(requestId);
+    this.checkFlow();
   }
 
   /** A reader (process events, HTTP body) started (+1) or stopped (-1) waiting for data. */
@@ -506,10 +513,7 @@ export class ExecServerClient {
   ): Promise<HttpResponse & { body: AsyncIterable<Buffer> }> {
     const requestId = `h${this.httpIds++}`;
     const stream = new HttpBodyStream({
-      consumed: () => {
-        if (stream.finished && stream.bufferedBytes === 0) this.httpStreams.delete(requestId);
-        this.checkFlow();
-      },
+      consumed: () => this.bodyChanged(requestId, stream),
       waiting: (delta) => this.readerWaiting(delta),
     });
     this.httpStreams.set(requestId, stream);
