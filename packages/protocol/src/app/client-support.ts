@@ -5,8 +5,7 @@
  * model, no skills, hooks or plugins) so such clients work unchanged.
  */
 import { z } from 'zod';
-import { JsonObject, SortDirection, UnsignedInt } from './common.js';
-import { Turn } from './thread.js';
+import { JsonObject, UnsignedInt } from './common.js';
 
 const cwdsParams = { cwds: z.array(z.string()).nullish() };
 
@@ -109,28 +108,4 @@ export const CollaborationModeListResponse = z.looseObject({
       reasoning_effort: z.string().nullish(),
     }),
   ),
-});
-
-export const ThreadTurnsListParams = z.looseObject({
-  threadId: z.string(),
-  cursor: z.string().nullish(),
-  limit: UnsignedInt.nullish(),
-  sortDirection: SortDirection.nullish(),
-  itemsView: z.string().nullish(),
-});
-export type ThreadTurnsListParams = z.infer<typeof ThreadTurnsListParams>;
-export const ThreadTurnsListResponse = z.looseObject({
-  data: z.array(Turn),
-  nextCursor: z.string().nullable(),
-  backwardsCursor: z.string().nullable(),
-});
-
-export const ThreadReadStateUpdateParams = z.looseObject({
-  threadId: z.string(),
-  operation: JsonObject,
-  expectedRevision: z.string().nullish(),
-});
-export type ThreadReadStateUpdateParams = z.infer<typeof ThreadReadStateUpdateParams>;
-export const ThreadReadStateUpdateResponse = z.looseObject({
-  readState: z.looseObject({ firstUnread: JsonObject.nullable(), revision: z.string() }),
 });

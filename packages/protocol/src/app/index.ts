@@ -26,11 +26,8 @@ import {
   PluginInstalledResponse,
   SkillsListParams,
   SkillsListResponse,
-  ThreadReadStateUpdateParams,
-  ThreadReadStateUpdateResponse,
-  ThreadTurnsListParams,
-  ThreadTurnsListResponse,
 } from './client-support.js';
+import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
   AgentMessageDeltaNotification,
@@ -88,6 +85,7 @@ import {
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
+export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
 export * from './notifications.js';
@@ -112,10 +110,70 @@ export const clientRequests = {
   'turn/steer': { params: TurnSteerParams, result: TurnSteerResponse },
   'turn/interrupt': { params: TurnInterruptParams, result: TurnInterruptResponse },
   'command/exec': { params: CommandExecParams, result: CommandExecResponse },
-  'thread/turns/list': { params: ThreadTurnsListParams, result: ThreadTurnsListResponse },
+  'thread/turns/list': {
+    params: history.ThreadTurnsListParams,
+    result: history.ThreadTurnsListResponse,
+  },
+  'thread/items/list': {
+    params: history.ThreadItemsListParams,
+    result: history.ThreadItemsListResponse,
+  },
+  'thread/items/read': {
+    params: history.ThreadItemsReadParams,
+    result: history.ThreadItemsReadResponse,
+  },
   'thread/readState/update': {
-    params: ThreadReadStateUpdateParams,
-    result: ThreadReadStateUpdateResponse,
+    params: history.ThreadReadStateUpdateParams,
+    result: history.ThreadReadStateUpdateResponse,
+  },
+  'thread/delete': { params: history.ThreadDeleteParams, result: history.ThreadDeleteResponse },
+  'thread/revert': { params: history.ThreadRevertParams, result: history.ThreadRevertResponse },
+  'thread/metadata/update': {
+    params: history.ThreadMetadataUpdateParams,
+    result: history.ThreadMetadataUpdateResponse,
+  },
+  'thread/settings/update': {
+    params: history.ThreadSettingsUpdateParams,
+    result: history.ThreadSettingsUpdateResponse,
+  },
+  'thread/inject_items': {
+    params: history.ThreadInjectItemsParams,
+    result: history.ThreadInjectItemsResponse,
+  },
+  'thread/search': { params: history.ThreadSearchParams, result: history.ThreadSearchResponse },
+  'thread/searchOccurrences': {
+    params: history.ThreadSearchOccurrencesParams,
+    result: history.ThreadSearchOccurrencesResponse,
+  },
+  'thread/goal/set': { params: history.ThreadGoalSetParams, result: history.ThreadGoalSetResponse },
+  'thread/goal/get': { params: history.ThreadGoalGetParams, result: history.ThreadGoalGetResponse },
+  'thread/goal/clear': {
+    params: history.ThreadGoalClearParams,
+    result: history.ThreadGoalClearResponse,
+  },
+  'thread/queue/add': {
+    params: history.ThreadQueueAddParams,
+    result: history.ThreadQueueAddResponse,
+  },
+  'thread/queue/list': {
+    params: history.ThreadQueueListParams,
+    result: history.ThreadQueueListResponse,
+  },
+  'thread/queue/update': {
+    params: history.ThreadQueueUpdateParams,
+    result: history.ThreadQueueUpdateResponse,
+  },
+  'thread/queue/delete': {
+    params: history.ThreadQueueDeleteParams,
+    result: history.ThreadQueueDeleteResponse,
+  },
+  'thread/queue/reorder': {
+    params: history.ThreadQueueReorderParams,
+    result: history.ThreadQueueReorderResponse,
+  },
+  'thread/queue/start': {
+    params: history.ThreadQueueStartParams,
+    result: history.ThreadQueueStartResponse,
   },
   'account/read': { params: GetAccountParams, result: GetAccountResponse },
   'account/bedrock/checkGovCloudRequirements': {
@@ -162,7 +220,38 @@ export const serverNotifications = {
   warning: WarningNotification,
   configWarning: ConfigWarningNotification,
   deprecationNotice: DeprecationNoticeNotification,
+  'thread/readState/changed': history.ThreadReadStateChangedNotification,
+  'thread/deleted': history.ThreadDeletedNotification,
+  'thread/reverted': history.ThreadRevertedNotification,
+  'thread/settings/updated': history.ThreadSettingsUpdatedNotification,
+  'thread/goal/updated': history.ThreadGoalUpdatedNotification,
+  'thread/goal/cleared': history.ThreadGoalClearedNotification,
+  'thread/queue/changed': history.ThreadQueueChangedNotification,
 } as const;
+
+/**
+ * Methods the reference serves only to connections that declared the `experimentalApi`
+ * capability (the others get `<method> requires experimentalApi capability`).
+ */
+export const experimentalClientRequests: ReadonlySet<ClientRequestMethod> = new Set([
+  'thread/items/read',
+  'thread/readState/update',
+  'thread/settings/update',
+  'thread/search',
+  'thread/searchOccurrences',
+  'thread/queue/add',
+  'thread/queue/list',
+  'thread/queue/update',
+  'thread/queue/delete',
+  'thread/queue/reorder',
+  'thread/queue/start',
+]);
+
+/** Notifications the reference sends only to connections with the `experimentalApi` capability. */
+export const experimentalServerNotifications: ReadonlySet<string> = new Set([
+  'thread/settings/updated',
+  'thread/queue/changed',
+]);
 
 /** Server → client requests: params and result schema per method. */
 export const serverRequests = {

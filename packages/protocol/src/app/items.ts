@@ -312,3 +312,11 @@ export type ThreadItem = z.infer<typeof ThreadItem>;
 export function isKnownThreadItem(item: ThreadItem): item is KnownThreadItem {
   return knownThreadItemTypes.has(item.type);
 }
+
+/**
+ * One item of a thread's model-visible history, as the Responses API takes it in `input` (a user or
+ * assistant `message`, a `function_call` and its `function_call_output`, a `reasoning` item, …).
+ * `thread/inject_items` takes these raw; only `type` is checked, everything else is kept as sent.
+ */
+export const ResponseItem = z.looseObject({ type: z.string().min(1) });
+export type ResponseItem = z.infer<typeof ResponseItem>;

@@ -148,7 +148,7 @@ export const ThreadUnreadPosition = z.discriminatedUnion('type', [
 export type ThreadUnreadPosition = z.infer<typeof ThreadUnreadPosition>;
 
 export const ThreadReadState = z.looseObject({
-  firstUnread: ThreadUnreadPosition.nullish(),
+  firstUnread: ThreadUnreadPosition.nullable(),
   revision: z.string(),
 });
 export type ThreadReadState = z.infer<typeof ThreadReadState>;

@@ -20,7 +20,7 @@ import {
   ThreadStartSource,
   UnsignedInt,
 } from './common.js';
-import { Thread, ThreadReadState, TurnsPage } from './thread.js';
+import { Thread, ThreadReadState, TurnItemsView, TurnsPage } from './thread.js';
 
 /** Per-thread overrides accepted by thread/start, thread/resume and thread/fork. */
 const threadOverrides = {
@@ -80,6 +80,14 @@ export const ThreadResumeParams = z.looseObject({
   personality: Personality.nullish(),
   /** Return the thread without its turns (no deprecationNotice then). */
   excludeTurns: z.boolean().optional(),
+  /** Include a first `thread/turns/list` page in the result (experimental). */
+  initialTurnsPage: z
+    .looseObject({
+      limit: UnsignedInt.nullish(),
+      sortDirection: SortDirection.nullish(),
+      itemsView: TurnItemsView.nullish(),
+    })
+    .nullish(),
 });
 export type ThreadResumeParams = z.infer<typeof ThreadResumeParams>;
 
@@ -99,6 +107,8 @@ export const ThreadForkParams = z.looseObject({
   ...threadOverrides,
   /** Fork after this turn instead of after the last one. */
   lastTurnId: z.string().nullish(),
+  /** Fork before this turn (not with `lastTurnId`). */
+  beforeTurnId: z.string().nullish(),
   ephemeral: z.boolean().optional(),
   excludeTurns: z.boolean().optional(),
   threadSource: ThreadSource.nullish(),
@@ -134,10 +144,10 @@ export type ThreadListParams = z.infer<typeof ThreadListParams>;
 
 export const ThreadListResponse = z.looseObject({
   data: z.array(Thread),
+  /** Read state per thread id on the page; emitted by the reference but not in the stable bundle. */
+  readStates: z.record(z.string(), ThreadReadState).nullish(),
   nextCursor: z.string().nullable(),
   backwardsCursor: z.string().nullable(),
-  /** Read state per thread id; emitted by the reference but not in the stable bundle. */
-  readStates: z.record(z.string(), ThreadReadState).optional(),
 });
 export type ThreadListResponse = z.infer<typeof ThreadListResponse>;
 
