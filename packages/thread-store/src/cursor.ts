@@ -11,6 +11,8 @@ export interface CursorPosition {
   direction: 'asc' | 'desc';
   value: number;
   id: string;
+  /** The page starts at this thread (a backwards cursor), not after it. */
+  inclusive?: boolean;
 }
 
 const CursorJson = z.object({
@@ -18,6 +20,7 @@ const CursorJson = z.object({
   d: z.enum(['asc', 'desc']),
   v: z.number().finite(),
   i: z.string().min(1),
+  x: z.boolean().optional(),
 });
 
 export function encodeCursor(position: CursorPosition): string {
@@ -26,6 +29,7 @@ export function encodeCursor(position: CursorPosition): string {
     d: position.direction,
     v: position.value,
     i: position.id,
+    ...(position.inclusive ? { x: true } : {}),
   });
   return Buffer.from(json, 'utf8').toString('base64url');
 }
@@ -48,7 +52,13 @@ export function decodeCursor(
       `cursor was issued for sort ${parsed.k} ${parsed.d}, not ${sortColumn} ${direction}`,
     );
   }
-  return { sortColumn, direction, value: parsed.v, id: parsed.i };
+  return {
+    sortColumn,
+    direction,
+    value: parsed.v,
+    id: parsed.i,
+    ...(parsed.x ? { inclusive: true } : {}),
+  };
 }
 
 /** The cursor that continues after `summary` in the given sort. */
@@ -56,6 +66,7 @@ export function cursorFor(
   summary: { id: string; createdAt: number; updatedAt: number; recencyAt: number },
   sortColumn: SortColumn,
   direction: 'asc' | 'desc',
+  inclusive = false,
 ): string {
   const value =
     sortColumn === 'created_at'
@@ -63,5 +74,5 @@ export function cursorFor(
       : sortColumn === 'updated_at'
         ? summary.updatedAt
         : summary.recencyAt;
-  return encodeCursor({ sortColumn, direction, value, id: summary.id });
+  return encodeCursor({ sortColumn, direction, value, id: summary.id, inclusive });
 }

@@ -18,6 +18,8 @@ export type ThreadStoreErrorCode =
   | 'ALREADY_ARCHIVED'
   /** `unarchive` of a thread that is not archived. */
   | 'NOT_ARCHIVED'
+  /** Another holder (another server process) writes this thread. */
+  | 'WRITER_ACTIVE'
   /** The store was closed. */
   | 'STORE_CLOSED'
   /** A file-system operation failed (the `cause` is the Node error). */
@@ -29,10 +31,22 @@ export type ThreadStoreErrorCode =
 export class ThreadStoreError extends Error {
   override readonly name = 'ThreadStoreError';
   readonly code: ThreadStoreErrorCode;
+  /** The file the failure is about, when there is one. */
+  readonly path: string | undefined;
 
-  constructor(code: ThreadStoreErrorCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    code: ThreadStoreErrorCode,
+    message: string,
+    options?: { cause?: unknown; path?: string },
+  ) {
     super(message, options);
     this.code = code;
+    this.path = options?.path;
+  }
+
+  /** The system error code (`ENOSPC`, `EIO`…) of the cause, if there is one. */
+  get errno(): string | undefined {
+    return errnoCode(this.cause);
   }
 }
 
@@ -41,10 +55,13 @@ export function isThreadStoreError(error: unknown): error is ThreadStoreError {
 }
 
 /** Wraps a file-system failure, keeping a ThreadStoreError as it is. */
-export function ioError(message: string, cause: unknown): ThreadStoreError {
+export function ioError(message: string, cause: unknown, path?: string): ThreadStoreError {
   if (cause instanceof ThreadStoreError) return cause;
   const detail = cause instanceof Error ? `: ${cause.message}` : '';
-  return new ThreadStoreError('IO_ERROR', `${message}${detail}`, { cause });
+  return new ThreadStoreError('IO_ERROR', `${message}${detail}`, {
+    cause,
+    ...(path !== undefined ? { path } : {}),
+  });
 }
 
 /** The `code` of a Node system error (`ENOENT`, `EEXIST`…), if it is one. */

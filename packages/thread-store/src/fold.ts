@@ -3,7 +3,7 @@
  * `thread/list` shows), its turns with their items, its settings and its last token usage.
  */
 import type { app } from '@tether/protocol';
-import type { RolloutRecord, ThreadMetaRecord } from './records.js';
+import type { RolloutRecord, ThreadMetadataRecord, ThreadMetaRecord } from './records.js';
 
 /** The listable facts about a thread: what the index holds, enough to build a wire `Thread`. */
 export interface ThreadSummary {
@@ -29,6 +29,11 @@ export interface ThreadSummary {
   agentNickname: string | null;
   agentRole: string | null;
   gitInfo: app.GitInfo | null;
+  /** `thread/metadata/update`. */
+  projectId: string | null;
+  daybreakEnabled: boolean | null;
+  /** What the user has read (`thread/readState/update`, and turns that completed since). */
+  readState: app.ThreadReadState | null;
 }
 
 /** A turn as the records describe it; times in epoch ms. */
@@ -54,6 +59,12 @@ export interface FoldedThread {
   settings: app.JsonObject;
   turns: StoredTurn[];
   tokenUsage: StoredTokenUsage | null;
+  /** The model-visible conversation (every `response_item`, in file order). */
+  conversation: app.ResponseItem[];
+  /** The thread's goal, or null. */
+  goal: app.JsonObject | null;
+  /** Submissions waiting in the thread's queue. */
+  queue: app.QueuedSubmission[];
 }
 
 export interface FoldOptions {
@@ -85,6 +96,34 @@ function isTextInput(input: unknown): input is { type: 'text'; text: string } {
   );
 }
 
+/**
+ * Whether a record counts as activity for `updatedAt`: marking a thread read, or changing its
+ * metadata, goal or queue, does not (as on the reference).
+ */
+export function movesUpdatedAt(record: RolloutRecord): boolean {
+  return (
+    record.type !== 'read_state' &&
+    record.type !== 'thread_metadata' &&
+    record.type !== 'thread_goal' &&
+    record.type !== 'thread_queue'
+  );
+}
+
+/** Applies a `thread_metadata` record: absent fields stay as they were. */
+export function applyMetadata(summary: ThreadSummary, record: ThreadMetadataRecord): void {
+  if (record.gitInfo !== undefined) summary.gitInfo = record.gitInfo;
+  if (record.projectId !== undefined) summary.projectId = record.projectId;
+  if (record.daybreakEnabled !== undefined) summary.daybreakEnabled = record.daybreakEnabled;
+}
+
+/** Items whose text streams in (a reply, reasoning): a partial one is dropped, not kept. */
+export function isStreamedText(item: { type: string }): boolean {
+  return STREAMED_TEXT_TYPES.includes(item.type);
+}
+
+/** The item types {@link isStreamedText} names (the index filters on the same list). */
+export const STREAMED_TEXT_TYPES: readonly string[] = ['agentMessage', 'reasoning'];
+
 export function summaryFromMeta(meta: ThreadMetaRecord): ThreadSummary {
   return {
     id: meta.id,
@@ -106,6 +145,9 @@ export function summaryFromMeta(meta: ThreadMetaRecord): ThreadSummary {
     agentNickname: meta.agentNickname,
     agentRole: meta.agentRole,
     gitInfo: meta.gitInfo,
+    projectId: null,
+    daybreakEnabled: null,
+    readState: null,
   };
 }
 
@@ -124,8 +166,14 @@ export function foldRecords(
   const summary = summaryFromMeta(meta);
   const settings: app.JsonObject = { ...meta.settings };
   const turns: StoredTurn[] = [];
-  const turnsById = new Map<string, { turn: StoredTurn; itemIndex: Map<string, number> }>();
+  const turnsById = new Map<
+    string,
+    { turn: StoredTurn; itemIndex: Map<string, number>; completed: Set<string> }
+  >();
   let tokenUsage: StoredTokenUsage | null = null;
+  const conversation: app.ResponseItem[] = [];
+  let goal: app.JsonObject | null = null;
+  let queue: app.QueuedSubmission[] = [];
 
   const turnFor = (turnId: string) => {
     let entry = turnsById.get(turnId);
@@ -140,7 +188,7 @@ export function foldRecords(
         completedAt: null,
         durationMs: null,
       };
-      entry = { turn, itemIndex: new Map() };
+      entry = { turn, itemIndex: new Map(), completed: new Set() };
       turnsById.set(turnId, entry);
       turns.push(turn);
     }
@@ -150,7 +198,7 @@ export function foldRecords(
   for (let i = metaIndex + 1; i < records.length; i++) {
     const record = records[i];
     if (!record || record.type === 'thread_meta') continue;
-    summary.updatedAt = Math.max(summary.updatedAt, record.ts);
+    if (movesUpdatedAt(record)) summary.updatedAt = Math.max(summary.updatedAt, record.ts);
     switch (record.type) {
       case 'thread_name':
         summary.name = record.name;
@@ -181,7 +229,8 @@ export function foldRecords(
       }
       case 'item_started':
       case 'item_completed': {
-        const { turn, itemIndex } = turnFor(record.turnId);
+        const { turn, itemIndex, completed } = turnFor(record.turnId);
+        if (record.type === 'item_completed') completed.add(record.item.id);
         const at = itemIndex.get(record.item.id);
         if (at === undefined) {
           itemIndex.set(record.item.id, turn.items.length);
@@ -195,11 +244,30 @@ export function foldRecords(
       case 'token_usage':
         tokenUsage = { turnId: record.turnId, tokenUsage: record.tokenUsage };
         break;
+      case 'response_item':
+        conversation.push(record.item);
+        break;
+      case 'thread_metadata':
+        applyMetadata(summary, record);
+        break;
+      case 'thread_goal':
+        goal = record.goal;
+        break;
+      case 'read_state':
+        summary.readState = { firstUnread: record.firstUnread, revision: record.revision };
+        break;
+      case 'thread_queue':
+        queue = record.queue;
+        break;
     }
   }
 
-  for (const turn of turns) {
-    if (turn.status === 'inProgress' && turn.id !== options.liveTurnId) turn.status = 'interrupted';
+  for (const { turn, completed } of turnsById.values()) {
+    if (turn.id === options.liveTurnId) continue;
+    if (turn.status === 'inProgress') turn.status = 'interrupted';
+    // a reply that never completed in a finished turn (cut short by an interrupt or a steer) is
+    // not part of the history, as in the reference; other items keep the state they reached
+    turn.items = turn.items.filter((item) => completed.has(item.id) || !isStreamedText(item));
   }
-  return { summary, settings, turns, tokenUsage };
+  return { summary, settings, turns, tokenUsage, conversation, goal, queue };
 }

@@ -5,6 +5,19 @@ export {
   type StoredTurn,
   type ThreadSummary,
 } from './fold.js';
+export {
+  decodeHistoryCursor,
+  encodeHistoryCursor,
+  type HistoryScope,
+} from './history-cursor.js';
+export type { Anchor, ItemRow, TurnRow } from './history-index.js';
+export { itemsForView } from './history-reader.js';
+export {
+  type JournalOptions,
+  type JournalStore,
+  type JournalTrouble,
+  ThreadJournal,
+} from './journal.js';
 export { type Logger, silentLogger } from './logger.js';
 export { ARCHIVED_SESSIONS_DIR, INDEX_FILE, SESSIONS_DIR } from './paths.js';
 export {
@@ -12,33 +25,46 @@ export {
   type FinishedTurnStatus,
   type ItemCompletedRecord,
   type ItemStartedRecord,
+  type ReadStateRecord,
+  type ResponseItemRecord,
   ROLLOUT_FORMAT_VERSION,
   type RolloutRecord,
   type RolloutRecordType,
+  type ThreadGoalRecord,
+  type ThreadMetadataRecord,
   type ThreadMetaRecord,
   type ThreadNameRecord,
+  type ThreadQueueRecord,
   type ThreadSettingsRecord,
   type TokenUsageRecord,
   type TurnCompletedRecord,
   type TurnStartedRecord,
 } from './records.js';
-export { type RolloutContents, readRollout } from './rollout-reader.js';
+export { type RolloutContents, readRollout, type UnreadableLine } from './rollout-reader.js';
 export { type Durability, RolloutWriter, type RolloutWriterOptions } from './rollout-writer.js';
 export {
   type CreateThreadInput,
   DEFAULT_CLI_VERSION,
   DEFAULT_LIST_LIMIT,
   DEFAULT_MAX_OPEN_WRITERS,
+  type EphemeralFork,
   type ForkOptions,
   INTERACTIVE_SOURCE_KINDS,
+  type ItemEntry,
+  type ItemsPageQuery,
+  type ItemsPageResult,
   type ListThreadsParams,
   MAX_EXCLUDED_THREAD_IDS,
   MAX_LIST_LIMIT,
+  type MessageOccurrence,
   type ReadThreadOptions,
   type RebuildResult,
   type StoredThread,
   type ThreadPage,
   ThreadStore,
   type ThreadStoreOptions,
+  type TurnsPageQuery,
+  type TurnsPageResult,
 } from './store.js';
 export { INDEX_SCHEMA_VERSION, type IndexEntry } from './thread-index.js';
+export { activeWriterMessage, WRITER_LOCKS_DIR } from './writer-lock.js';

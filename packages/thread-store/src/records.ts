@@ -108,6 +108,53 @@ export interface TokenUsageRecord {
   tokenUsage: app.ThreadTokenUsage;
 }
 
+/**
+ * One item of the model-visible conversation (what the next model request's `input` holds), in the
+ * order the model saw it. `turnId` is null for items added between turns (`thread/inject_items`).
+ */
+export interface ResponseItemRecord {
+  v: 1;
+  ts: number;
+  type: 'response_item';
+  turnId: string | null;
+  item: app.ResponseItem;
+}
+
+/** `thread/metadata/update`: absent fields are unchanged. */
+export interface ThreadMetadataRecord {
+  v: 1;
+  ts: number;
+  type: 'thread_metadata';
+  gitInfo?: app.GitInfo | null;
+  projectId?: string | null;
+  daybreakEnabled?: boolean | null;
+}
+
+/** The thread's goal (`thread/goal/set`), or null once cleared. */
+export interface ThreadGoalRecord {
+  v: 1;
+  ts: number;
+  type: 'thread_goal';
+  goal: app.JsonObject | null;
+}
+
+/** The thread's read state (`thread/readState/update`, and what turns make unread). */
+export interface ReadStateRecord {
+  v: 1;
+  ts: number;
+  type: 'read_state';
+  firstUnread: app.ThreadUnreadPosition | null;
+  revision: string;
+}
+
+/** The thread's queue of user input waiting for a turn (`thread/queue/*`), as a whole. */
+export interface ThreadQueueRecord {
+  v: 1;
+  ts: number;
+  type: 'thread_queue';
+  queue: app.QueuedSubmission[];
+}
+
 /** Every record type of format version 1. */
 export type RolloutRecord =
   | ThreadMetaRecord
@@ -117,7 +164,12 @@ export type RolloutRecord =
   | TurnCompletedRecord
   | ItemStartedRecord
   | ItemCompletedRecord
-  | TokenUsageRecord;
+  | TokenUsageRecord
+  | ResponseItemRecord
+  | ThreadMetadataRecord
+  | ThreadGoalRecord
+  | ReadStateRecord
+  | ThreadQueueRecord;
 
 export type RolloutRecordType = RolloutRecord['type'];
 
@@ -134,7 +186,12 @@ export type AppendRecord =
   | Optional<Omit<TurnCompletedRecord, 'v' | 'ts'>, 'error' | 'completedAt' | 'durationMs'>
   | Omit<ItemStartedRecord, 'v' | 'ts'>
   | Omit<ItemCompletedRecord, 'v' | 'ts'>
-  | Omit<TokenUsageRecord, 'v' | 'ts'>;
+  | Omit<TokenUsageRecord, 'v' | 'ts'>
+  | Omit<ResponseItemRecord, 'v' | 'ts'>
+  | Omit<ThreadMetadataRecord, 'v' | 'ts'>
+  | Omit<ThreadGoalRecord, 'v' | 'ts'>
+  | Omit<ReadStateRecord, 'v' | 'ts'>
+  | Omit<ThreadQueueRecord, 'v' | 'ts'>;
 
 /** Fills the defaults of an {@link AppendRecord} and stamps it. */
 export function completeRecord(
@@ -211,6 +268,18 @@ const turnCompletedSchema = z.looseObject({
 });
 const itemSchema = z.looseObject({ turnId: z.string(), item: app.ThreadItem });
 const tokenUsageSchema = z.looseObject({ turnId: z.string(), tokenUsage: app.ThreadTokenUsage });
+const responseItemSchema = z.looseObject({ turnId: nullableString, item: app.ResponseItem });
+const metadataSchema = z.looseObject({
+  gitInfo: app.GitInfo.nullable().optional(),
+  projectId: nullableString.optional(),
+  daybreakEnabled: z.boolean().nullable().optional(),
+});
+const goalSchema = z.looseObject({ goal: app.JsonObject.nullable() });
+const queueSchema = z.looseObject({ queue: z.array(app.QueuedSubmission) });
+const readStateSchema = z.looseObject({
+  firstUnread: app.ThreadUnreadPosition.nullable(),
+  revision: z.string(),
+});
 
 const recordTypes: ReadonlySet<string> = new Set<RolloutRecordType>([
   'thread_meta',
@@ -221,6 +290,11 @@ const recordTypes: ReadonlySet<string> = new Set<RolloutRecordType>([
   'item_started',
   'item_completed',
   'token_usage',
+  'response_item',
+  'thread_metadata',
+  'thread_goal',
+  'read_state',
+  'thread_queue',
 ]);
 
 function isRecordType(type: string): type is RolloutRecordType {
@@ -299,6 +373,26 @@ function parseBody(type: RolloutRecordType, value: unknown, ts: number): Outcome
     }
     case 'token_usage': {
       const r = tokenUsageSchema.safeParse(value);
+      return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
+    }
+    case 'response_item': {
+      const r = responseItemSchema.safeParse(value);
+      return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
+    }
+    case 'thread_metadata': {
+      const r = metadataSchema.safeParse(value);
+      return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
+    }
+    case 'thread_goal': {
+      const r = goalSchema.safeParse(value);
+      return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
+    }
+    case 'read_state': {
+      const r = readStateSchema.safeParse(value);
+      return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
+    }
+    case 'thread_queue': {
+      const r = queueSchema.safeParse(value);
       return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
     }
   }

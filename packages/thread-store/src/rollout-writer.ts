@@ -19,14 +19,21 @@ import {
   mkdirSync,
   openSync,
   readSync,
+  renameSync,
   rmSync,
   writeSync,
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { errnoCode, ioError, ThreadStoreError } from './errors.js';
-import type { RolloutRecord } from './records.js';
+import { parseRecordLine, type RolloutRecord } from './records.js';
 
 export type Durability = 'write' | 'fsync';
+
+/** Where one record's line is in its rollout: byte offset and length, newline included. */
+export interface LineSpan {
+  offset: number;
+  length: number;
+}
 
 export interface RolloutWriterOptions {
   /** `'write'`: one write(2) per record; `'fsync'`: write(2) then fsync(2). Default `'write'`. */
@@ -35,7 +42,11 @@ export interface RolloutWriterOptions {
 
 const NEWLINE = 0x0a;
 
-/** Serializes a record as one line; refuses what JSON cannot carry faithfully. */
+/**
+ * Serializes a record as one line. The line is parsed back with the reader's own schemas first, so
+ * a record that would not read back (a field the reader requires left out, a value JSON cannot
+ * carry) is refused here, loudly, instead of being written and skipped later.
+ */
 export function serializeRecord(record: RolloutRecord): Buffer {
   let json: string;
   try {
@@ -45,7 +56,27 @@ export function serializeRecord(record: RolloutRecord): Buffer {
       cause,
     });
   }
+  const readBack = parseRecordLine(json);
+  if (readBack.kind !== 'record') {
+    const reason = readBack.kind === 'invalid' ? readBack.reason : 'unsupported version or type';
+    throw new ThreadStoreError(
+      'INVALID_RECORD',
+      `refusing to write a ${record.type} record that would not read back: ${reason}`,
+    );
+  }
   return Buffer.from(`${json}\n`, 'utf8');
+}
+
+/** Serializes records as consecutive lines, with where each line is. */
+function serializeAll(records: readonly RolloutRecord[]): { data: Buffer; spans: LineSpan[] } {
+  const lines = records.map(serializeRecord);
+  const spans: LineSpan[] = [];
+  let at = 0;
+  for (const line of lines) {
+    spans.push({ offset: at, length: line.length });
+    at += line.length;
+  }
+  return { data: Buffer.concat(lines), spans };
 }
 
 /** Calls fsync on a directory so a created or renamed entry survives power loss. */
@@ -95,10 +126,17 @@ export class RolloutWriter {
       if (errnoCode(cause) === 'EEXIST') {
         throw new ThreadStoreError('THREAD_EXISTS', `rollout already exists: ${path}`, { cause });
       }
-      throw ioError(`cannot create rollout ${path}`, cause);
+      throw ioError(`cannot create rollout ${path}`, cause, path);
     }
     const writer = new RolloutWriter(path, fd, 0, durability);
-    writer.#write(line);
+    try {
+      writer.#write(line);
+    } catch (error) {
+      // A rollout whose first line did not make it is no thread: leave nothing behind.
+      writer.close();
+      rmSync(path, { force: true });
+      throw error;
+    }
     if (durability === 'fsync') syncDirectory(dirname(path));
     return writer;
   }
@@ -109,7 +147,7 @@ export class RolloutWriter {
     try {
       fd = openSync(path, constants.O_RDWR | constants.O_APPEND);
     } catch (cause) {
-      throw ioError(`cannot open rollout ${path}`, cause);
+      throw ioError(`cannot open rollout ${path}`, cause, path);
     }
     try {
       const size = fstatSync(fd).size;
@@ -118,7 +156,7 @@ export class RolloutWriter {
       return writer;
     } catch (cause) {
       closeSync(fd);
-      throw ioError(`cannot open rollout ${path}`, cause);
+      throw ioError(`cannot open rollout ${path}`, cause, path);
     }
   }
 
@@ -131,18 +169,30 @@ export class RolloutWriter {
     return this.#fd === null;
   }
 
-  /** Appends one record as one line. Returns the bytes written. */
-  append(record: RolloutRecord): number {
+  /** Appends one record as one line. Returns where the line starts and its length (newline included). */
+  append(record: RolloutRecord): LineSpan {
     return this.#write(serializeRecord(record));
   }
 
-  #write(line: Buffer): number {
+  #write(line: Buffer): LineSpan {
     const fd = this.#fd;
     if (fd === null)
       throw new ThreadStoreError('STORE_CLOSED', `rollout writer closed: ${this.path}`);
+    // Another process may have appended a thread-level record (a name, read state, goal) since
+    // the last write: the file's size is where this line lands (O_APPEND).
+    try {
+      const size = fstatSync(fd).size;
+      if (size !== this.#size) {
+        this.#size = size;
+        this.#tornTail = size > 0 && lastByte(fd, size) !== NEWLINE;
+      }
+    } catch (cause) {
+      throw ioError(`cannot append to rollout ${this.path}`, cause, this.path);
+    }
     // A torn line before us (from a crash, or from a write that failed half-way) gets its newline
     // in the same write as the record, so the record starts at the beginning of a line.
     const data = this.#tornTail ? Buffer.concat([Buffer.from([NEWLINE]), line]) : line;
+    const offset = this.#size + (data.length - line.length);
     let written = 0;
     try {
       while (written < data.length) {
@@ -153,11 +203,11 @@ export class RolloutWriter {
       this.#size += written;
       // Whatever reached the file may be a torn line: the next record starts on a new line.
       if (written > 0 && written < data.length) this.#tornTail = true;
-      throw ioError(`cannot append to rollout ${this.path}`, cause);
+      throw ioError(`cannot append to rollout ${this.path}`, cause, this.path);
     }
     this.#size += written;
     this.#tornTail = false;
-    return written;
+    return { offset, length: line.length };
   }
 
   /** Flushes the file to disk (whatever the durability). */
@@ -184,14 +234,15 @@ export class RolloutWriter {
 
 /**
  * Writes a whole rollout at once (a fork's copied history): into a temporary file first, then
- * linked into place, so the rollout appears complete or not at all. Returns its size in bytes.
+ * linked into place, so the rollout appears complete or not at all. Returns its size in bytes and
+ * where each record's line is.
  */
 export function writeRolloutAtomically(
   path: string,
   records: readonly RolloutRecord[],
   options: RolloutWriterOptions = {},
-): number {
-  const data = Buffer.concat(records.map(serializeRecord));
+): { size: number; spans: LineSpan[] } {
+  const { data, spans } = serializeAll(records);
   const temp = `${path}.${process.pid}.tmp`;
   let fd: number | undefined;
   try {
@@ -205,12 +256,12 @@ export function writeRolloutAtomically(
     // link(2) refuses to replace an existing file, unlike rename(2).
     linkSync(temp, path);
     if (options.durability === 'fsync') syncDirectory(dirname(path));
-    return data.length;
+    return { size: data.length, spans };
   } catch (cause) {
     if (errnoCode(cause) === 'EEXIST') {
       throw new ThreadStoreError('THREAD_EXISTS', `rollout already exists: ${path}`, { cause });
     }
-    throw ioError(`cannot write rollout ${path}`, cause);
+    throw ioError(`cannot write rollout ${path}`, cause, path);
   } finally {
     if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });
@@ -221,4 +272,34 @@ function lastByte(fd: number, size: number): number | undefined {
   const buffer = Buffer.alloc(1);
   const read = readSync(fd, buffer, 0, 1, size - 1);
   return read === 1 ? buffer[0] : undefined;
+}
+
+/**
+ * Replaces a rollout with `records` in one step (`thread/revert`): they are written to a temporary
+ * file, synced, then renamed over the old one, so a crash at any point leaves the old history or
+ * the new one, never a mix. Returns the new size and where each record's line is.
+ */
+export function replaceRolloutAtomically(
+  path: string,
+  records: readonly RolloutRecord[],
+): { size: number; spans: LineSpan[] } {
+  const { data, spans } = serializeAll(records);
+  const temp = `${path}.${process.pid}.replace.tmp`;
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    let written = 0;
+    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, path);
+    syncDirectory(dirname(path));
+    return { size: data.length, spans };
+  } catch (cause) {
+    throw ioError(`cannot rewrite rollout ${path}`, cause, path);
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+    rmSync(temp, { force: true });
+  }
 }

@@ -222,8 +222,9 @@ describe('RolloutWriter and readRollout', () => {
 
   it('writes a whole rollout at once without replacing an existing one', () => {
     const records = [meta(), started('t1', 2000)];
-    const size = writeRolloutAtomically(path(), records);
+    const { size, spans } = writeRolloutAtomically(path(), records);
     expect(size).toBe(statSync(path()).size);
+    expect(spans).toEqual(readRollout(path()).spans);
     expect(readRollout(path()).records).toEqual(records);
     expect(() => writeRolloutAtomically(path(), records)).toThrow(
       expect.objectContaining({ code: 'THREAD_EXISTS' }),

@@ -259,7 +259,7 @@ describe('ThreadStore: create, append, read', () => {
         store.readThread(thread.id, { includeTurns: true }).thread.turns[0]?.items,
       ).toHaveLength(4);
     }
-    store.releaseWriter(threads[0]?.thread.id ?? '');
+    store.release(threads[0]?.thread.id ?? '');
     store.close();
   });
 });

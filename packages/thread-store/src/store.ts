@@ -4,19 +4,23 @@
  * caller never sees a half-applied change within the process.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { app } from '@tether/protocol';
 import { cursorFor, decodeCursor } from './cursor.js';
 import { errnoCode, ioError, ThreadStoreError } from './errors.js';
 import {
+  applyMetadata,
   type FoldedThread,
   foldRecords,
+  movesUpdatedAt,
   previewOfItem,
   type StoredTokenUsage,
   summaryFromMeta,
   type ThreadSummary,
 } from './fold.js';
+import type { Anchor, ItemRow, TurnRow } from './history-index.js';
+import { readItemsAt, turnFromRow } from './history-reader.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   activeRolloutPath,
@@ -34,15 +38,19 @@ import {
   type RolloutRecord,
   type ThreadMetaRecord,
 } from './records.js';
-import { readRollout } from './rollout-reader.js';
+import { type RolloutContents, readRollout, type UnreadableLine } from './rollout-reader.js';
 import {
   type Durability,
+  type LineSpan,
   RolloutWriter,
+  replaceRolloutAtomically,
   syncDirectory,
   writeRolloutAtomically,
 } from './rollout-writer.js';
+import { findOccurrences, firstOccurrence } from './search.js';
 import { type IndexEntry, type SortColumn, ThreadIndex } from './thread-index.js';
 import { toWireThread } from './thread-view.js';
+import { acquireWriterLock, WRITER_LOCKS_DIR, type WriterLock } from './writer-lock.js';
 
 /** `cliVersion` of threads created without one: the codex release tether speaks. */
 export const DEFAULT_CLI_VERSION = '0.169.0';
@@ -117,6 +125,13 @@ export interface StoredThread {
   archived: boolean;
   settings: app.JsonObject;
   tokenUsage: StoredTokenUsage | null;
+  /** The model-visible conversation, oldest first. */
+  conversation: app.ResponseItem[];
+  goal: app.JsonObject | null;
+  readState: app.ThreadReadState | null;
+  queue: app.QueuedSubmission[];
+  /** Lines of the rollout that could not be read (line number and reason). */
+  unreadable: UnreadableLine[];
 }
 
 export interface ReadThreadOptions {
@@ -149,6 +164,8 @@ export interface ListThreadsParams {
   excludedThreadIds?: readonly string[] | null;
   /** A section id lists nothing (threads have no sections); null or omitted lists everything. */
   sectionId?: string | null;
+  /** Only threads whose user or agent messages contain this text (`thread/search`). */
+  messageTerm?: string | null;
   /**
    * List threads that have no preview yet (no user message). The reference does not list them
    * (it writes a rollout only once the first turn starts), so the default is false.
@@ -160,15 +177,80 @@ export interface ThreadPage {
   data: app.Thread[];
   /** Pass as `cursor` for the next page; null on the last page. */
   nextCursor: string | null;
+  /** Pass as `cursor` with the opposite direction to page back from (and including) this page's first thread. */
+  backwardsCursor: string | null;
+  /** The read state of each thread on the page that has one. */
+  readStates: Record<string, app.ThreadReadState>;
+  /** With `messageTerm`: for each thread, a snippet of its first message that mentions the term. */
+  snippets?: string[];
+}
+
+/** One place a search term occurs in a thread's messages. */
+export interface MessageOccurrence {
+  turnId: string;
+  turnOrdinal: number;
+  itemId: string;
+  snippet: string;
+  /** The match within `snippet`, in UTF-16 code units. */
+  range: { start: number; end: number };
+}
+
+export interface TurnsPageQuery {
+  direction: 'asc' | 'desc';
+  /** Where the page starts (a cursor's position); null: at the newest (`desc`) or oldest turn. */
+  anchor: Anchor | null;
+  limit: number;
+  itemsView: app.TurnItemsView;
+  /** The turn the caller knows to be running. */
+  liveTurnId?: string | null;
+}
+
+export interface TurnsPageResult {
+  data: app.Turn[];
+  /** The index rows of `data` (their positions make cursors). */
+  rows: TurnRow[];
+  /** Whether more turns follow in this direction. */
+  more: boolean;
+}
+
+export interface ItemsPageQuery {
+  /** Items of this turn only; null or omitted: across the thread. */
+  turnId?: string | null;
+  direction: 'asc' | 'desc';
+  anchor: Anchor | null;
+  limit: number;
+}
+
+/** An item with the turn it belongs to. */
+export interface ItemEntry {
+  turnId: string;
+  item: app.ThreadItem;
+}
+
+export interface ItemsPageResult {
+  data: ItemEntry[];
+  rows: ItemRow[];
+  more: boolean;
 }
 
 export interface ForkOptions {
   /** Copy history up to and including this turn (default: every turn). */
   lastTurnId?: string | null;
+  /** Copy history up to, not including, this turn (not with `lastTurnId`). */
+  beforeTurnId?: string | null;
+
   /** Return the copied turns in `thread.turns` (default true). */
   includeTurns?: boolean;
   /** Fields of the new thread that differ from the source (a new id, cwd, model, settings…). */
   overrides?: Partial<Omit<CreateThreadInput, 'forkedFromId'>>;
+}
+
+/** What `forkEphemeral` returns: a thread that exists only in memory. */
+export interface EphemeralFork {
+  thread: app.Thread;
+  settings: app.JsonObject;
+  tokenUsage: StoredTokenUsage | null;
+  conversation: app.ResponseItem[];
 }
 
 export interface RebuildResult {
@@ -195,6 +277,8 @@ export class ThreadStore {
   readonly #index: ThreadIndex;
   /** Open writers in least-recently-used order (first is the oldest). */
   readonly #writers = new Map<string, RolloutWriter>();
+  /** Threads this store writes (their writer locks, held until `release`). */
+  readonly #locks = new Map<string, WriterLock>();
   #closed = false;
 
   private constructor(options: ThreadStoreOptions, index: ThreadIndex, logger: Logger) {
@@ -246,7 +330,14 @@ export class ThreadStore {
     const ts = this.#now();
     const meta = metaRecord(id, ts, input);
     const path = activeRolloutPath(this.home, id, ts);
-    const writer = RolloutWriter.create(path, meta, { durability: this.#durability });
+    this.claim(id);
+    let writer: RolloutWriter;
+    try {
+      writer = RolloutWriter.create(path, meta, { durability: this.#durability });
+    } catch (error) {
+      this.release(id);
+      throw error;
+    }
     this.#cacheWriter(id, writer);
     const summary = summaryFromMeta(meta);
     this.#index.upsert({ summary, path, size: writer.size, archived: false });
@@ -256,26 +347,48 @@ export class ThreadStore {
       archived: false,
       settings: meta.settings,
       tokenUsage: null,
+      conversation: [],
+      goal: null,
+      readState: null,
+      queue: [],
+      unreadable: [],
     };
   }
 
   /**
+   * The wire `Thread` a new thread with this input would have, without storing anything (an
+   * ephemeral thread: `ephemeral: true`, `path: null`).
+   */
+  describeEphemeralThread(input: CreateThreadInput): app.Thread {
+    const ts = this.#now();
+    const id = normalizeId(input.id ?? randomUUID());
+    return toWireThread(summaryFromMeta(metaRecord(id, ts, input)), null, [], { ephemeral: true });
+  }
+
+  /**
    * Appends one record to a thread's rollout (one line, one write) and updates the index. Returns
-   * the record as written, with its `v`, `ts` and defaults filled in.
+   * the record as written, with its `v`, `ts` and defaults filled in. Thread-level records (a
+   * name, read state, metadata, a goal) may be appended by any process; turns and items only by
+   * the one that claimed the thread, which the app ensures by claiming before it runs a thread.
    */
   append(threadId: string, input: AppendRecord): RolloutRecord {
     this.#assertOpen();
     const id = normalizeId(threadId);
-    const writer = this.#writerFor(id);
-    const record = completeRecord(input, this.#now());
-    writer.append(record);
-    try {
-      this.#indexAppended(id, record, writer.size);
-    } catch (error) {
-      // The rollout has the record; the index catches up at the next open (reconcile) or read.
-      this.#logger.error({ err: error, threadId: id }, 'thread index update failed after append');
+    {
+      const writer = this.#writerFor(id);
+      const record = completeRecord(input, this.#now());
+      const span = writer.append(record);
+      try {
+        this.#index.transaction(() => {
+          this.#indexAppended(id, record, writer.size);
+          this.#index.history.apply(id, record, span);
+        });
+      } catch (error) {
+        // The rollout has the record; the index catches up at the next open (reconcile) or read.
+        this.#logger.error({ err: error, threadId: id }, 'thread index update failed after append');
+      }
+      return record;
     }
-    return record;
   }
 
   /** Rebuilds a thread from its rollout. Fails with `THREAD_NOT_FOUND` for an unknown id. */
@@ -283,15 +396,22 @@ export class ThreadStore {
     this.#assertOpen();
     const id = normalizeId(threadId);
     const located = this.#locate(id);
-    const { folded, size } = this.#foldFile(id, located.path, options.liveTurnId);
-    if (!located.entry || located.entry.size !== size || located.entry.path !== located.path) {
+    const { folded, contents } = this.#foldFile(id, located.path, options.liveTurnId);
+    if (
+      !located.entry ||
+      located.entry.size !== contents.size ||
+      located.entry.path !== located.path
+    ) {
       // The index was behind the file: catch it up while we hold the facts.
-      this.#index.upsert({
-        summary: folded.summary,
-        path: located.path,
-        size,
-        archived: located.archived,
-      });
+      this.#indexContents(
+        {
+          summary: folded.summary,
+          path: located.path,
+          size: contents.size,
+          archived: located.archived,
+        },
+        contents,
+      );
     }
     return {
       thread: toWireThread(folded.summary, located.path, options.includeTurns ? folded.turns : []),
@@ -299,6 +419,172 @@ export class ThreadStore {
       archived: located.archived,
       settings: folded.settings,
       tokenUsage: folded.tokenUsage,
+      conversation: folded.conversation,
+      goal: folded.goal,
+      readState: folded.summary.readState,
+      queue: folded.queue,
+      unreadable: contents.unreadable,
+    };
+  }
+
+  /**
+   * One page of a thread's turns from the index, newest first with `direction: 'desc'`. Each turn
+   * carries the items of `itemsView`, read from the rollout by position. `liveTurnId` names the
+   * turn the caller knows to be running (it stays `inProgress`, with its unfinished items).
+   */
+  turnsPage(threadId: string, query: TurnsPageQuery): TurnsPageResult {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    const path = this.#indexedPath(id);
+    const live = query.liveTurnId ?? null;
+    const rows = this.#index.run('read', (history) =>
+      history.turns({
+        threadId: id,
+        direction: query.direction,
+        anchor: query.anchor,
+        limit: query.limit + 1,
+      }),
+    );
+    const more = rows.length > query.limit;
+    const page = rows.slice(0, query.limit);
+    const itemRows =
+      query.itemsView === 'notLoaded'
+        ? []
+        : this.#index.run('read', (history) =>
+            history.itemsOfTurns(
+              id,
+              page.map((row) => row.ordinal),
+            ),
+          );
+    const items = readItemsAt(path, itemRows, this.#logger);
+    const byTurn = new Map<number, app.ThreadItem[]>();
+    for (const row of itemRows) {
+      const item = items.get(row);
+      if (!item) continue;
+      const list = byTurn.get(row.turnOrdinal) ?? [];
+      list.push(item);
+      byTurn.set(row.turnOrdinal, list);
+    }
+    return {
+      data: page.map((row) =>
+        turnFromRow(row, byTurn.get(row.ordinal) ?? [], query.itemsView, live),
+      ),
+      rows: page,
+      more,
+    };
+  }
+
+  /**
+   * One page of a thread's items (across every turn, or within `turnId`), in the order they were
+   * created, read from the rollout by position.
+   */
+  itemsPage(threadId: string, query: ItemsPageQuery): ItemsPageResult {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    const path = this.#indexedPath(id);
+    let turnOrdinal: number | null = null;
+    if (query.turnId != null) {
+      const turn = this.#index.run('read', (history) => history.turnById(id, query.turnId ?? ''));
+      if (!turn) {
+        throw new ThreadStoreError('TURN_NOT_FOUND', `thread ${id} has no turn ${query.turnId}`);
+      }
+      turnOrdinal = turn.ordinal;
+    }
+    const rows = this.#index.run('read', (history) =>
+      history.items({
+        threadId: id,
+        direction: query.direction,
+        anchor: query.anchor,
+        limit: query.limit + 1,
+        turnOrdinal,
+      }),
+    );
+    const more = rows.length > query.limit;
+    const page = rows.slice(0, query.limit);
+    const items = readItemsAt(path, page, this.#logger);
+    const data: ItemEntry[] = [];
+    const kept: ItemRow[] = [];
+    for (const row of page) {
+      const item = items.get(row);
+      if (!item) continue;
+      kept.push(row);
+      data.push({ turnId: row.turnId, item });
+    }
+    return { data, rows: kept, more };
+  }
+
+  /** A turn's index row (its position, for cursors), or undefined. */
+  turnRow(threadId: string, turnId: string): TurnRow | undefined {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    this.#indexedPath(id);
+    return this.#index.run('read', (history) => history.turnById(id, turnId));
+  }
+
+  /** The item with `itemId` in a turn (an item anchor names one), or undefined. */
+  itemRow(threadId: string, turnId: string, itemId: string): ItemRow | undefined {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    this.#indexedPath(id);
+    return this.#index.run('read', (history) => {
+      const turn = history.turnById(id, turnId);
+      return turn ? history.itemById(id, turn.ordinal, itemId) : undefined;
+    });
+  }
+
+  /**
+   * The rollout path of a thread whose history tables are up to date with its file: a row that is
+   * behind (an index update that failed after an append) is re-read first.
+   */
+  #indexedPath(id: string): string {
+    const located = this.#locate(id);
+    const entry = located.entry;
+    if (!entry || entry.size !== fileSize(located.path)) {
+      this.#foldAndIndex(id, located);
+    }
+    return located.path;
+  }
+
+  #foldAndIndex(id: string, located: Located): FoldedThread {
+    const { folded, contents } = this.#foldFile(id, located.path);
+    this.#indexContents(
+      {
+        summary: folded.summary,
+        path: located.path,
+        size: contents.size,
+        archived: located.archived,
+      },
+      contents,
+    );
+    return folded;
+  }
+
+  /**
+   * A stored thread as the index knows it (no rollout read): the wire `Thread` without turns,
+   * whether it is archived, its read state. Undefined for an unknown id.
+   */
+  describeThread(
+    threadId: string,
+  ): { thread: app.Thread; archived: boolean; readState: app.ThreadReadState | null } | undefined {
+    this.#assertOpen();
+    if (!isThreadId(threadId)) return undefined;
+    const id = threadId.toLowerCase();
+    let located: Located;
+    try {
+      located = this.#locate(id);
+    } catch (error) {
+      if (error instanceof ThreadStoreError && error.code === 'THREAD_NOT_FOUND') return undefined;
+      throw error;
+    }
+    const entry = located.entry;
+    const summary =
+      entry && entry.size === fileSize(located.path)
+        ? entry.summary
+        : this.#foldAndIndex(id, located).summary;
+    return {
+      thread: toWireThread(summary, located.path),
+      archived: located.archived,
+      readState: summary.readState,
     };
   }
 
@@ -318,7 +604,9 @@ export class ThreadStore {
   /** One page of threads from the index, in keyset order. Threads carry no turns. */
   listThreads(params: ListThreadsParams = {}): ThreadPage {
     this.#assertOpen();
-    if (typeof params.sectionId === 'string') return { data: [], nextCursor: null };
+    if (typeof params.sectionId === 'string') {
+      return { data: [], nextCursor: null, backwardsCursor: null, readStates: {} };
+    }
     const sortColumn = sortColumnOf(params.sortKey);
     const direction = params.sortDirection ?? 'desc';
     const limit = Math.min(
@@ -353,12 +641,82 @@ export class ThreadStore {
       sourceKinds: sourceKindsOf(params.sourceKinds),
       originators: params.originators ?? null,
       excludedIds,
+      messageTerm: params.messageTerm ?? null,
     });
     const page = rows.slice(0, limit);
+    const first = page[0];
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > limit && last ? cursorFor(last.summary, sortColumn, direction) : null;
-    return { data: page.map((row) => toWireThread(row.summary, row.path)), nextCursor };
+    // used with the opposite direction, it starts at this page's first thread again
+    const backwardsCursor = first
+      ? cursorFor(first.summary, sortColumn, direction === 'desc' ? 'asc' : 'desc', true)
+      : null;
+    const readStates: Record<string, app.ThreadReadState> = {};
+    for (const row of page) {
+      if (row.summary.readState) readStates[row.summary.id] = row.summary.readState;
+    }
+    const result: ThreadPage = {
+      data: page.map((row) => toWireThread(row.summary, row.path)),
+      nextCursor,
+      backwardsCursor,
+      readStates,
+    };
+    if (params.messageTerm) {
+      const term = params.messageTerm;
+      result.snippets = page.map((row) => {
+        const text =
+          row.hitOrdinal === undefined
+            ? null
+            : this.#index.run('read', (history) =>
+                history.messageTextAt(row.summary.id, row.hitOrdinal ?? -1),
+              );
+        return text === null ? '' : (firstOccurrence(text, term)?.snippet ?? '');
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Every occurrence of `term` (case-insensitive, literal) in the thread's user and agent
+   * messages, in message order, from a position on: at most `limit`, and where to continue.
+   */
+  searchMessages(
+    threadId: string,
+    term: string,
+    options: { after?: { ordinal: number; occurrence: number } | null; limit: number },
+  ): { data: MessageOccurrence[]; next: { ordinal: number; occurrence: number } | null } {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    this.#indexedPath(id);
+    const data: MessageOccurrence[] = [];
+    let from = options.after ?? { ordinal: -1, occurrence: 0 };
+    for (;;) {
+      const batch = this.#index.run('read', (history) =>
+        history.messagesFrom(id, term, from.ordinal, 64),
+      );
+      if (batch.length === 0) return { data, next: null };
+      for (const message of batch) {
+        const found = findOccurrences(message.text, term);
+        const start = message.ordinal === from.ordinal ? from.occurrence : 0;
+        for (let i = start; i < found.length; i++) {
+          const occurrence = found[i];
+          if (!occurrence) continue;
+          if (data.length === options.limit) {
+            return { data, next: { ordinal: message.ordinal, occurrence: i } };
+          }
+          data.push({
+            turnId: message.turnId,
+            turnOrdinal: message.turnOrdinal,
+            itemId: message.itemId,
+            ...occurrence,
+          });
+        }
+      }
+      const lastMessage = batch[batch.length - 1];
+      if (!lastMessage) return { data, next: null };
+      from = { ordinal: lastMessage.ordinal + 1, occurrence: 0 };
+    }
   }
 
   /** Records `thread/name/set` (null clears the name). */
@@ -379,12 +737,10 @@ export class ThreadStore {
     return this.#move(threadId, false);
   }
 
-  /**
-   * A new thread (new id, `forkedFromId` = the source) whose rollout holds a copy of the source's
-   * turn, item and token-usage records up to `lastTurnId` (all turns by default), written at once.
-   * The new thread keeps the source's settings and preview, not its name.
-   */
-  fork(threadId: string, options: ForkOptions = {}): StoredThread {
+  #forkRecords(
+    threadId: string,
+    options: ForkOptions,
+  ): { id: string; ts: number; records: RolloutRecord[] } {
     this.#assertOpen();
     const sourceId = normalizeId(threadId);
     const located = this.#locate(sourceId);
@@ -392,20 +748,14 @@ export class ThreadStore {
     const source = foldRecords(contents.records);
     if (!source) throw notFound(sourceId);
     let kept = source.turns;
-    if (options.lastTurnId != null) {
-      const at = source.turns.findIndex((turn) => turn.id === options.lastTurnId);
-      if (at < 0) {
-        throw new ThreadStoreError(
-          'TURN_NOT_FOUND',
-          `thread ${sourceId} has no turn ${options.lastTurnId}`,
-        );
-      }
-      kept = source.turns.slice(0, at + 1);
+    const cut = options.lastTurnId ?? options.beforeTurnId;
+    if (cut != null) {
+      const at = source.turns.findIndex((turn) => turn.id === cut);
+      if (at < 0) throw new ThreadStoreError('TURN_NOT_FOUND', `turn not found: ${cut}`);
+      kept = source.turns.slice(0, options.lastTurnId != null ? at + 1 : at);
     }
     const keptIds = new Set(kept.map((turn) => turn.id));
-    const copied = contents.records.filter(
-      (record) => 'turnId' in record && keptIds.has(record.turnId),
-    );
+    const copied = historyPrefix(contents.records, keptIds);
     const overrides = options.overrides ?? {};
     const id = normalizeId(overrides.id ?? randomUUID());
     if (this.#index.get(id))
@@ -432,11 +782,48 @@ export class ThreadStore {
       settings: { ...source.settings, ...overrides.settings },
     });
     const records: RolloutRecord[] = [meta, ...copied];
+    return { id, ts, records };
+  }
+
+  /**
+   * A fork that lives only in memory (an ephemeral thread): the same history as `fork` would copy,
+   * nothing written, no writer lock; `thread.path` is null.
+   */
+  forkEphemeral(threadId: string, options: ForkOptions = {}): EphemeralFork {
+    const { records } = this.#forkRecords(threadId, options);
+    const forked = foldRecords(records);
+    if (!forked) throw notFound(threadId);
+    return {
+      thread: toWireThread(forked.summary, null, [], { ephemeral: true }),
+      settings: forked.settings,
+      tokenUsage: forked.tokenUsage,
+      conversation: forked.conversation,
+    };
+  }
+
+  /**
+   * A new thread (new id, `forkedFromId` = the source) whose rollout holds a copy of the source's
+   * turn, item, token-usage and conversation records up to `lastTurnId` (all turns by default),
+   * written at once. The new thread keeps the source's settings and preview, not its name.
+   */
+  fork(threadId: string, options: ForkOptions = {}): StoredThread {
+    const { id, ts, records } = this.#forkRecords(threadId, options);
     const path = activeRolloutPath(this.home, id, ts);
-    const size = writeRolloutAtomically(path, records, { durability: this.#durability });
+    this.claim(id);
+    let written: { size: number; spans: LineSpan[] };
+    try {
+      written = writeRolloutAtomically(path, records, { durability: this.#durability });
+    } catch (error) {
+      this.release(id);
+      throw error;
+    }
+    const { size, spans } = written;
     const forked = foldRecords(records);
     if (!forked) throw notFound(id);
-    this.#index.upsert({ summary: forked.summary, path, size, archived: false });
+    this.#indexContents(
+      { summary: forked.summary, path, size, archived: false },
+      { records, spans },
+    );
     return {
       thread: toWireThread(
         forked.summary,
@@ -447,7 +834,88 @@ export class ThreadStore {
       archived: false,
       settings: forked.settings,
       tokenUsage: forked.tokenUsage,
+      conversation: forked.conversation,
+      goal: null,
+      readState: null,
+      queue: [],
+      unreadable: [],
     };
+  }
+
+  /**
+   * Deletes a thread: its rollout (active or archived), its index rows and its writer lock file.
+   * The rollout goes first, so a crash half-way leaves index rows that the next open forgets.
+   * Fails with `WRITER_ACTIVE` while another process writes the thread.
+   */
+  deleteThread(threadId: string): void {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    const located = this.#locate(id);
+    this.claim(id);
+    try {
+      this.#closeWriter(id);
+      try {
+        rmSync(located.path, { force: true });
+      } catch (cause) {
+        throw ioError(`cannot delete rollout of ${id}`, cause);
+      }
+      if (this.#durability === 'fsync') syncDirectory(dirname(located.path));
+      this.#index.transaction(() => {
+        this.#index.delete(id);
+        this.#index.history.deleteThread(id);
+      });
+    } finally {
+      this.release(id);
+    }
+    rmSync(join(this.home, WRITER_LOCKS_DIR, `${id}.lock`), { force: true });
+  }
+
+  /**
+   * Replaces the thread's history with the part before `beforeTurnId` (`thread/revert`): that turn,
+   * every later one and the conversation items injected after it start are dropped; the thread's
+   * own records (name, settings, metadata, goal, read state) stay. The new rollout replaces the old
+   * in one rename, so a crash leaves one history or the other. Fails with `TURN_NOT_FOUND` for a
+   * turn the thread does not have.
+   */
+  revert(threadId: string, beforeTurnId: string): StoredThread {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    const temporary = !this.#locks.has(id);
+    if (temporary) this.claim(id);
+    try {
+      const located = this.#locate(id);
+      const contents = readRollout(located.path, this.#logger.child({ threadId: id }));
+      const folded = foldRecords(contents.records);
+      if (!folded || folded.summary.id !== id) throw notFound(id);
+      const at = folded.turns.findIndex((turn) => turn.id === beforeTurnId);
+      if (at < 0) {
+        throw new ThreadStoreError('TURN_NOT_FOUND', `turn not found: ${beforeTurnId}`);
+      }
+      const keptIds = new Set(folded.turns.slice(0, at).map((turn) => turn.id));
+      const kept = historyPrefix(contents.records, keptIds, { keepThreadRecords: true });
+      this.#closeWriter(id);
+      const { size, spans } = replaceRolloutAtomically(located.path, kept);
+      const reverted = foldRecords(kept);
+      if (!reverted) throw notFound(id);
+      this.#indexContents(
+        { summary: reverted.summary, path: located.path, size, archived: located.archived },
+        { records: kept, spans },
+      );
+      return {
+        thread: toWireThread(reverted.summary, located.path),
+        path: located.path,
+        archived: located.archived,
+        settings: reverted.settings,
+        tokenUsage: reverted.tokenUsage,
+        conversation: reverted.conversation,
+        goal: reverted.goal,
+        readState: reverted.summary.readState,
+        queue: reverted.queue,
+        unreadable: [],
+      };
+    } finally {
+      if (temporary) this.release(id);
+    }
   }
 
   /**
@@ -469,23 +937,46 @@ export class ThreadStore {
           skipped += 1;
           continue;
         }
-        const entry = this.#entryFromFile(file);
-        if (!entry) {
+        const read = this.#entryFromFile(file);
+        if (!read) {
           skipped += 1;
           continue;
         }
         seen.add(file.id);
-        this.#index.upsert(entry);
+        this.#indexContents(read.entry, read.contents);
         threads += 1;
       }
     });
     return { threads, skipped, durationMs: Math.round(performance.now() - started) };
   }
 
-  /** Closes the thread's open rollout file, if any (e.g. when the app unloads the thread). */
-  releaseWriter(threadId: string): void {
+  /**
+   * Takes the thread's writer lock for this store (idempotent): until `release`, no other process
+   * can write the thread. Fails with `WRITER_ACTIVE` when another process holds it.
+   * `createThread` and `fork` claim the thread they create.
+   */
+  claim(threadId: string): void {
+    this.#assertOpen();
+    const id = normalizeId(threadId);
+    if (this.#locks.has(id)) return;
+    this.#locks.set(id, acquireWriterLock(this.home, id));
+  }
+
+  /** Whether this store holds the thread's writer lock. */
+  holds(threadId: string): boolean {
+    return isThreadId(threadId) && this.#locks.has(threadId.toLowerCase());
+  }
+
+  /** Closes the thread's rollout file and gives its writer lock up (the app unloaded it). */
+  release(threadId: string): void {
     if (!isThreadId(threadId)) return;
     const id = threadId.toLowerCase();
+    this.#closeWriter(id);
+    this.#locks.get(id)?.release();
+    this.#locks.delete(id);
+  }
+
+  #closeWriter(id: string): void {
     this.#writers.get(id)?.close();
     this.#writers.delete(id);
   }
@@ -496,6 +987,8 @@ export class ThreadStore {
     this.#closed = true;
     for (const writer of this.#writers.values()) writer.close();
     this.#writers.clear();
+    for (const lock of this.#locks.values()) lock.release();
+    this.#locks.clear();
     this.#index.close();
   }
 
@@ -531,14 +1024,27 @@ export class ThreadStore {
     id: string,
     path: string,
     liveTurnId?: string | null,
-  ): { folded: FoldedThread; size: number } {
+  ): { folded: FoldedThread; contents: RolloutContents } {
     const contents = readRollout(path, this.#logger.child({ threadId: id }));
     const folded = foldRecords(contents.records, { liveTurnId: liveTurnId ?? null });
     if (!folded || folded.summary.id !== id) throw notFound(id);
-    return { folded, size: contents.size };
+    return { folded, contents };
   }
 
-  #entryFromFile(file: RolloutLocation): IndexEntry | null {
+  /** Writes a thread's row and re-reads its turns and items into the history tables. */
+  #indexContents(entry: IndexEntry, contents: Pick<RolloutContents, 'records' | 'spans'>): void {
+    const id = entry.summary.id;
+    this.#index.transaction(() => {
+      this.#index.upsert(entry);
+      this.#index.history.deleteThread(id);
+      contents.records.forEach((record, i) => {
+        const span = contents.spans[i];
+        if (span) this.#index.history.apply(id, record, span);
+      });
+    });
+  }
+
+  #entryFromFile(file: RolloutLocation): { entry: IndexEntry; contents: RolloutContents } | null {
     let contents: ReturnType<typeof readRollout>;
     try {
       contents = readRollout(file.path, this.#logger.child({ threadId: file.id }));
@@ -562,10 +1068,13 @@ export class ThreadStore {
       return null;
     }
     return {
-      summary: folded.summary,
-      path: file.path,
-      size: contents.size,
-      archived: file.archived,
+      entry: {
+        summary: folded.summary,
+        path: file.path,
+        size: contents.size,
+        archived: file.archived,
+      },
+      contents,
     };
   }
 
@@ -584,10 +1093,10 @@ export class ThreadStore {
           seen.add(file.id);
           continue;
         }
-        const entry = this.#entryFromFile(file);
-        if (!entry) continue;
+        const read = this.#entryFromFile(file);
+        if (!read) continue;
         seen.add(file.id);
-        this.#index.upsert(entry);
+        this.#indexContents(read.entry, read.contents);
         updated += 1;
       }
       for (const id of known.keys()) {
@@ -603,22 +1112,34 @@ export class ThreadStore {
   }
 
   #indexAppended(id: string, record: RolloutRecord, size: number): void {
-    if (record.type === 'thread_settings') {
+    if (
+      record.type === 'thread_settings' ||
+      record.type === 'thread_metadata' ||
+      record.type === 'read_state'
+    ) {
       const entry = this.#index.get(id);
       if (!entry) return;
       const summary: ThreadSummary = {
         ...entry.summary,
-        updatedAt: Math.max(entry.summary.updatedAt, record.ts),
+        updatedAt: movesUpdatedAt(record)
+          ? Math.max(entry.summary.updatedAt, record.ts)
+          : entry.summary.updatedAt,
       };
-      if (record.cwd !== undefined) summary.cwd = record.cwd;
-      if (record.model !== undefined) summary.model = record.model;
-      if (record.modelProvider !== undefined) summary.modelProvider = record.modelProvider;
-      if (record.reasoningEffort !== undefined) summary.reasoningEffort = record.reasoningEffort;
+      if (record.type === 'thread_settings') {
+        if (record.cwd !== undefined) summary.cwd = record.cwd;
+        if (record.model !== undefined) summary.model = record.model;
+        if (record.modelProvider !== undefined) summary.modelProvider = record.modelProvider;
+        if (record.reasoningEffort !== undefined) summary.reasoningEffort = record.reasoningEffort;
+      } else if (record.type === 'thread_metadata') {
+        applyMetadata(summary, record);
+      } else {
+        summary.readState = { firstUnread: record.firstUnread, revision: record.revision };
+      }
       this.#index.upsert({ ...entry, summary, size });
       return;
     }
     this.#index.touch(id, {
-      ts: record.ts,
+      ts: movesUpdatedAt(record) ? record.ts : 0,
       size,
       turnStarted: record.type === 'turn_started',
       preview:
@@ -664,7 +1185,7 @@ export class ThreadStore {
         ? new ThreadStoreError('ALREADY_ARCHIVED', `thread is already archived: ${id}`)
         : new ThreadStoreError('NOT_ARCHIVED', `thread is not archived: ${id}`);
     }
-    this.releaseWriter(id);
+    this.#closeWriter(id);
     const target = archive
       ? archivedRolloutPath(this.home, located.path)
       : unarchivedRolloutPath(this.home, located.path);
@@ -686,12 +1207,42 @@ export class ThreadStore {
       this.#index.setLocation(id, target, archive);
       entry = { ...entry, path: target, archived: archive };
     } else {
-      entry = this.#entryFromFile({ id, path: target, archived: archive }) ?? undefined;
-      if (!entry) throw notFound(id);
-      this.#index.upsert(entry);
+      const read = this.#entryFromFile({ id, path: target, archived: archive });
+      if (!read) throw notFound(id);
+      entry = read.entry;
+      this.#indexContents(read.entry, read.contents);
     }
     return toWireThread(entry.summary, target);
   }
+}
+
+/**
+ * The history records of the kept turns, in file order, with the conversation items added between
+ * turns (`thread/inject_items`) up to the first record of a turn that is not kept; with
+ * `keepThreadRecords`, the thread's own records (meta, name, settings, metadata, goal, read state)
+ * too.
+ */
+function historyPrefix(
+  records: readonly RolloutRecord[],
+  keptIds: ReadonlySet<string>,
+  options: { keepThreadRecords?: boolean } = {},
+) {
+  const out: RolloutRecord[] = [];
+  let cut = false;
+  for (const record of records) {
+    if (!('turnId' in record)) {
+      if (options.keepThreadRecords) out.push(record);
+      continue;
+    }
+    if (record.turnId === null) {
+      if (!cut) out.push(record);
+    } else if (keptIds.has(record.turnId)) {
+      out.push(record);
+    } else {
+      cut = true;
+    }
+  }
+  return out;
 }
 
 /** The entries of `value` that are not undefined (so they can override defaults by spreading). */

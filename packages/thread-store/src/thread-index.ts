@@ -11,10 +11,12 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
 import type { ThreadSummary } from './fold.js';
+import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
 import type { Logger } from './logger.js';
+import { escapeLike, messageMatch } from './search.js';
 
 /** Bumped whenever the table layout or the meaning of a column changes. */
-export const INDEX_SCHEMA_VERSION = 1;
+export const INDEX_SCHEMA_VERSION = 2;
 
 export type SortColumn = 'created_at' | 'updated_at' | 'recency_at';
 
@@ -30,14 +32,19 @@ export interface IndexEntry {
 export interface PageQuery {
   sortColumn: SortColumn;
   direction: 'asc' | 'desc';
-  /** Keyset position: rows strictly after this (value, id) in the sort order. */
-  after: { value: number; id: string } | null;
+  /** Keyset position: rows after this (value, id) in the sort order (or at it, if inclusive). */
+  after: { value: number; id: string; inclusive?: boolean } | null;
   limit: number;
   archived: boolean;
   /** Leave out threads without a preview (no user message yet). */
   requirePreview: boolean;
   cwds: readonly string[] | null;
   searchTerm: string | null;
+  /**
+   * Only threads with a message (user or agent) containing this text, case-insensitively; each
+   * row then carries the position of its first such message (`hitOrdinal`).
+   */
+  messageTerm?: string | null;
   modelProviders: readonly string[] | null;
   sourceKinds: readonly string[] | null;
   originators: readonly string[] | null;
@@ -103,6 +110,9 @@ const Doc = z.object({
   agentNickname: z.string().nullable(),
   agentRole: z.string().nullable(),
   gitInfo: app.GitInfo.nullable(),
+  projectId: z.string().nullable(),
+  daybreakEnabled: z.boolean().nullable(),
+  readState: app.ThreadReadState.nullable(),
 });
 
 /** The `ThreadSourceKind` of a session source (what the `sourceKinds` filter matches). */
@@ -129,6 +139,9 @@ function toRow(entry: IndexEntry): Row {
     agentNickname: summary.agentNickname,
     agentRole: summary.agentRole,
     gitInfo: summary.gitInfo,
+    projectId: summary.projectId,
+    daybreakEnabled: summary.daybreakEnabled,
+    readState: summary.readState,
   };
   return {
     id: summary.id,
@@ -182,10 +195,6 @@ function fromRow(row: Row): IndexEntry {
   };
 }
 
-function escapeLike(term: string): string {
-  return term.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 function removeIndexFiles(file: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal'])
     rmSync(`${file}${suffix}`, { force: true });
@@ -196,12 +205,15 @@ export type IndexOpenState = 'ready' | 'created' | 'schema-changed' | 'recreated
 
 export class ThreadIndex {
   readonly file: string;
+  /** The turn and item tables (history pages, search). */
+  readonly history: HistoryIndex;
   readonly #db: Database.Database;
   readonly #statements = new Map<string, Database.Statement>();
 
   private constructor(file: string, db: Database.Database) {
     this.file = file;
     this.#db = db;
+    this.history = new HistoryIndex(db);
   }
 
   /** Opens (or creates) the index. Anything but `'ready'` means it is empty and needs a rebuild. */
@@ -243,13 +255,18 @@ export class ThreadIndex {
           );
         }
         db.transaction(() => {
-          db.exec('DROP TABLE IF EXISTS threads');
+          for (const table of ['threads', 'turns', 'items', 'message_text']) {
+            db.exec(`DROP TABLE IF EXISTS ${table}`);
+          }
           db.exec(SCHEMA);
+          db.exec(HISTORY_SCHEMA);
           db.pragma(`user_version = ${INDEX_SCHEMA_VERSION}`);
         })();
       } else {
-        // Touch the table so a file that only looks like an index fails here.
+        // Touch the tables so a file that only looks like an index fails here.
         db.prepare('SELECT id FROM threads LIMIT 1').get();
+        db.prepare('SELECT ordinal FROM turns LIMIT 1').get();
+        db.prepare('SELECT id FROM items LIMIT 1').get();
       }
       return { index: new ThreadIndex(file, db), state };
     } catch (error) {
@@ -293,9 +310,17 @@ export class ThreadIndex {
     return this.#run('transaction', () => this.#db.transaction(fn)());
   }
 
-  /** Empties the table (inside a transaction, before a rebuild). */
+  /** Empties every table (inside a transaction, before a rebuild). */
   clear(): void {
-    this.#run('clear', () => this.#statement('DELETE FROM threads').run());
+    this.#run('clear', () => {
+      this.#statement('DELETE FROM threads').run();
+      this.history.clear();
+    });
+  }
+
+  /** Runs a history-table operation with the index's error wrapping. */
+  run<T>(what: string, fn: (history: HistoryIndex) => T): T {
+    return this.#run(what, () => fn(this.history));
   }
 
   /**
@@ -380,8 +405,8 @@ export class ThreadIndex {
     );
   }
 
-  /** One page in keyset order: `limit` rows strictly after `query.after`. */
-  page(query: PageQuery): IndexEntry[] {
+  /** One page in keyset order: `limit` rows strictly after (or at, if inclusive) `query.after`. */
+  page(query: PageQuery): Array<IndexEntry & { hitOrdinal?: number }> {
     const where: string[] = ['archived = @archived'];
     const params: Record<string, string | number> = {
       archived: query.archived ? 1 : 0,
@@ -414,7 +439,7 @@ export class ThreadIndex {
     const column = query.sortColumn;
     const desc = query.direction === 'desc';
     if (query.after) {
-      const op = desc ? '<' : '>';
+      const op = desc ? (query.after.inclusive ? '<=' : '<') : query.after.inclusive ? '>=' : '>';
       params.afterValue = query.after.value;
       params.afterId = query.after.id;
       where.push(
@@ -422,12 +447,31 @@ export class ThreadIndex {
       );
     }
     const order = desc ? 'DESC' : 'ASC';
+    if (query.messageTerm) {
+      // hits first (the full-text index narrows to the threads that mention the term), then the
+      // same filters and keyset as a plain list
+      const match = messageMatch(query.messageTerm);
+      params.match = match.value;
+      const sql = `WITH hits AS (
+          SELECT items.thread_id AS thread_id, min(items.ordinal) AS hit_ordinal
+          FROM message_text JOIN items ON items.id = message_text.rowid
+          WHERE ${match.where} GROUP BY items.thread_id)
+        SELECT ${COLUMNS}, hits.hit_ordinal AS hit_ordinal FROM threads JOIN hits ON hits.thread_id = threads.id
+        WHERE ${where.join(' AND ')} ORDER BY ${column} ${order}, id ${order} LIMIT @limit`;
+      return this.#run('search', () =>
+        (this.#statement(sql).all(params) as Array<Row & { hit_ordinal: number }>).map((row) => ({
+          ...fromRow(row),
+          hitOrdinal: row.hit_ordinal,
+        })),
+      );
+    }
     const sql = `SELECT ${COLUMNS} FROM threads WHERE ${where.join(' AND ')} ORDER BY ${column} ${order}, id ${order} LIMIT @limit`;
     return this.#run('list', () => (this.#statement(sql).all(params) as Row[]).map(fromRow));
   }
 
   close(): void {
     this.#statements.clear();
+    this.history.clearStatements();
     if (this.#db.open) this.#db.close();
   }
 }

@@ -22,26 +22,29 @@ export function toWireTurn(turn: StoredTurn): app.Turn {
   };
 }
 
+/**
+ * The wire `Thread` of a stored thread: `environments` null (a thread that is not loaded runs
+ * nowhere; the app fills them in for loaded ones), status `notLoaded`.
+ */
 export function toWireThread(
   summary: ThreadSummary,
-  path: string,
+  path: string | null,
   turns: readonly StoredTurn[] = [],
+  options: { ephemeral?: boolean } = {},
 ): app.Thread {
   return {
     id: summary.id,
-    environments: [
-      { environmentId: 'local', cwd: summary.cwd, runtimeWorkspaceRoots: [summary.cwd] },
-    ],
+    environments: null,
     extra: null,
     sessionId: summary.id,
     forkedFromId: summary.forkedFromId,
     attachedToThreadId: null,
     parentThreadId: summary.parentThreadId,
     preview: summary.preview,
-    ephemeral: false,
+    ephemeral: options.ephemeral ?? false,
     section: null,
     sectionEnteredAt: null,
-    projectId: null,
+    projectId: summary.projectId,
     historyMode: 'paginated',
     modelProvider: summary.modelProvider,
     model: summary.model,
@@ -61,7 +64,7 @@ export function toWireThread(
     agentRole: summary.agentRole,
     gitInfo: summary.gitInfo,
     name: summary.name,
-    daybreakEnabled: null,
+    daybreakEnabled: summary.daybreakEnabled,
     turns: turns.map(toWireTurn),
   };
 }

@@ -1,0 +1,513 @@
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ThreadStoreError } from './errors.js';
+import { foldRecords } from './fold.js';
+import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
+import { ThreadJournal } from './journal.js';
+import type { AppendRecord } from './records.js';
+import { readRollout } from './rollout-reader.js';
+import { ThreadStore } from './store.js';
+import {
+  agentMessage,
+  commandExecution,
+  fakeClock,
+  tempHome,
+  tokenUsage,
+  userMessage,
+} from './test-support/fixtures.js';
+import { toWireTurn } from './thread-view.js';
+import { WRITER_LOCKS_DIR } from './writer-lock.js';
+
+function open(home: string) {
+  return ThreadStore.open({ home, now: fakeClock() });
+}
+
+/** A thread of `turns` turns: user message, a command every third turn, agent reply. */
+function seed(store: ThreadStore, turns: number) {
+  const { thread } = store.createThread({ cwd: '/work', modelProvider: 'openai' });
+  const turnIds: string[] = [];
+  for (let n = 1; n <= turns; n++) {
+    const turnId = `turn-${n}`;
+    turnIds.push(turnId);
+    store.append(thread.id, { type: 'turn_started', turnId });
+    store.append(thread.id, {
+      type: 'item_completed',
+      turnId,
+      item: userMessage(`u${n}`, `ask ${n}`),
+    });
+    if (n % 3 === 0) {
+      store.append(thread.id, {
+        type: 'item_started',
+        turnId,
+        item: commandExecution(`c${n}`, 'inProgress'),
+      });
+      store.append(thread.id, {
+        type: 'item_completed',
+        turnId,
+        item: commandExecution(`c${n}`, 'completed'),
+      });
+    }
+    store.append(thread.id, {
+      type: 'item_completed',
+      turnId,
+      item: agentMessage(`a${n}`, `reply ${n}`),
+    });
+    store.append(thread.id, { type: 'turn_completed', turnId, status: 'completed' });
+  }
+  return { threadId: thread.id, turnIds };
+}
+
+const ids = (turns: readonly { id: string }[]) => turns.map((turn) => turn.id);
+
+describe('history pages from the index', () => {
+  const home = tempHome();
+
+  it('pages turns newest first with cursors that continue in either direction', () => {
+    const store = open(home);
+    const { threadId, turnIds } = seed(store, 7);
+    const first = store.turnsPage(threadId, {
+      direction: 'desc',
+      anchor: null,
+      limit: 3,
+      itemsView: 'full',
+    });
+    expect(ids(first.data)).toEqual(['turn-7', 'turn-6', 'turn-5']);
+    expect(first.more).toBe(true);
+    const last = first.rows[2];
+    if (!last) throw new Error('no rows');
+    const second = store.turnsPage(threadId, {
+      direction: 'desc',
+      anchor: { ordinal: last.ordinal, includeAnchor: false },
+      limit: 3,
+      itemsView: 'summary',
+    });
+    expect(ids(second.data)).toEqual(['turn-4', 'turn-3', 'turn-2']);
+    // summary: the first user message and the last agent message, not the command
+    expect(second.data[1]?.items.map((item) => item.id)).toEqual(['u3', 'a3']);
+    const head = second.rows[0];
+    if (!head) throw new Error('no rows');
+    const back = store.turnsPage(threadId, {
+      direction: 'asc',
+      anchor: { ordinal: head.ordinal, includeAnchor: true },
+      limit: 10,
+      itemsView: 'notLoaded',
+    });
+    expect(ids(back.data)).toEqual(['turn-4', 'turn-5', 'turn-6', 'turn-7']);
+    expect(back.data.every((turn) => turn.items.length === 0)).toBe(true);
+    expect(turnIds).toHaveLength(7);
+    store.close();
+  });
+
+  it('pages items across the thread and within a turn, in creation order', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 3);
+    const all = store.itemsPage(threadId, { direction: 'asc', anchor: null, limit: 100 });
+    expect(all.data.map((entry) => `${entry.turnId}:${entry.item.id}`)).toEqual([
+      'turn-1:u1',
+      'turn-1:a1',
+      'turn-2:u2',
+      'turn-2:a2',
+      'turn-3:u3',
+      'turn-3:c3',
+      'turn-3:a3',
+    ]);
+    // the command item reads back in its completed state
+    expect(all.data[5]?.item).toMatchObject({ status: 'completed', aggregatedOutput: 'hi\n' });
+    const turn3 = store.itemsPage(threadId, {
+      turnId: 'turn-3',
+      direction: 'desc',
+      anchor: null,
+      limit: 2,
+    });
+    expect(turn3.data.map((entry) => entry.item.id)).toEqual(['a3', 'c3']);
+    expect(turn3.more).toBe(true);
+    expect(() =>
+      store.itemsPage(threadId, { turnId: 'nope', direction: 'asc', anchor: null, limit: 5 }),
+    ).toThrow(/turn not found|has no turn/);
+    store.close();
+  });
+
+  it('leaves out a reply cut short by an interrupt, as the fold does', () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/work', modelProvider: 'openai' });
+    store.append(thread.id, { type: 'turn_started', turnId: 't1' });
+    store.append(thread.id, { type: 'item_completed', turnId: 't1', item: userMessage('u', 'go') });
+    store.append(thread.id, { type: 'item_started', turnId: 't1', item: agentMessage('a', '') });
+    store.append(thread.id, { type: 'turn_completed', turnId: 't1', status: 'interrupted' });
+    const page = store.turnsPage(thread.id, {
+      direction: 'asc',
+      anchor: null,
+      limit: 5,
+      itemsView: 'full',
+    });
+    expect(page.data[0]).toMatchObject({ status: 'interrupted', items: [{ id: 'u' }] });
+    const read = store.readThread(thread.id, { includeTurns: true });
+    expect(read.thread.turns).toEqual(page.data);
+    store.close();
+  });
+
+  it('reads a page of a long thread without reading the rollout', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 60);
+    const path = store.readThread(threadId).path;
+    // damage everything before the last turns: a page of them must not care
+    const size = readFileSync(path).length;
+    expect(size).toBeGreaterThan(10_000);
+    const page = store.turnsPage(threadId, {
+      direction: 'desc',
+      anchor: null,
+      limit: 2,
+      itemsView: 'full',
+    });
+    expect(ids(page.data)).toEqual(['turn-60', 'turn-59']);
+    store.close();
+  });
+
+  it('cursors name their thread and scope; a foreign one is refused', () => {
+    const id = '0a1b2c3d-0000-4000-8000-000000000001';
+    const cursor = encodeHistoryCursor(id, 'turns', { ordinal: 42, includeAnchor: false });
+    expect(JSON.parse(cursor)).toEqual({
+      requestedThreadId: id,
+      rolloutOrdinal: 42,
+      includeAnchor: false,
+      scope: { kind: 'turns' },
+    });
+    expect(decodeHistoryCursor(cursor, id, 'turns')).toEqual({
+      ordinal: 42,
+      includeAnchor: false,
+    });
+    expect(() => decodeHistoryCursor(cursor, id, 'itemsByCreatedAtOrdinal')).toThrow(
+      `invalid cursor: ${cursor}`,
+    );
+    expect(() => decodeHistoryCursor('garbage', id, 'turns')).toThrow('invalid cursor: garbage');
+  });
+});
+
+describe('the index agrees with the rollout (property)', () => {
+  const home = tempHome();
+  const statuses = ['completed', 'interrupted', 'failed'] as const;
+
+  /** An arbitrary history: turns with messages, commands, replies cut short, crashes. */
+  const history = fc.array(
+    fc.record({
+      items: fc.array(
+        fc.record({
+          kind: fc.constantFrom('user', 'agent', 'command', 'partialAgent', 'partialCommand'),
+          text: fc.string({ maxLength: 30 }),
+        }),
+        { maxLength: 5 },
+      ),
+      status: fc.option(fc.constantFrom(...statuses), { nil: null }),
+    }),
+    { maxLength: 8 },
+  );
+
+  it('turns and items paged from the index equal the fold of the file, before and after a rebuild', () => {
+    fc.assert(
+      fc.property(history, (turns) => {
+        const store = open(home);
+        const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+        turns.forEach((turn, t) => {
+          const turnId = `t${t}`;
+          store.append(thread.id, { type: 'turn_started', turnId });
+          turn.items.forEach((spec, i) => {
+            const id = `i${t}-${i}`;
+            if (spec.kind === 'user') {
+              store.append(thread.id, {
+                type: 'item_completed',
+                turnId,
+                item: userMessage(id, spec.text),
+              });
+            } else if (spec.kind === 'agent' || spec.kind === 'partialAgent') {
+              store.append(thread.id, { type: 'item_started', turnId, item: agentMessage(id, '') });
+              if (spec.kind === 'agent') {
+                store.append(thread.id, {
+                  type: 'item_completed',
+                  turnId,
+                  item: agentMessage(id, spec.text),
+                });
+              }
+            } else {
+              store.append(thread.id, {
+                type: 'item_started',
+                turnId,
+                item: commandExecution(id, 'inProgress'),
+              });
+              if (spec.kind === 'command') {
+                store.append(thread.id, {
+                  type: 'item_completed',
+                  turnId,
+                  item: commandExecution(id, 'completed'),
+                });
+              }
+            }
+          });
+          store.append(thread.id, { type: 'token_usage', turnId, tokenUsage });
+          if (turn.status) {
+            store.append(thread.id, { type: 'turn_completed', turnId, status: turn.status });
+          }
+        });
+        const path = store.readThread(thread.id).path;
+        const folded = foldRecords(readRollout(path).records);
+        const expected = (folded?.turns ?? []).map(toWireTurn);
+        const page = () =>
+          store.turnsPage(thread.id, {
+            direction: 'asc',
+            anchor: null,
+            limit: 100,
+            itemsView: 'full',
+          }).data;
+        expect(page()).toEqual(expected);
+        const items = store.itemsPage(thread.id, { direction: 'asc', anchor: null, limit: 100 });
+        expect(items.data.map((entry) => entry.item)).toEqual(expected.flatMap((t) => t.items));
+        store.rebuildIndex();
+        expect(page()).toEqual(expected);
+        store.close();
+      }),
+      { numRuns: 60 },
+    );
+  });
+});
+
+describe('revert and delete', () => {
+  const home = tempHome();
+
+  it('revert keeps the turns before the named one, the thread records, and injected items before it', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 4);
+    store.append(threadId, {
+      type: 'response_item',
+      turnId: 'turn-2',
+      item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'ask 2' }] },
+    });
+    // injected after turn 4 began: it goes with the turns it came after
+    store.append(threadId, {
+      type: 'response_item',
+      turnId: null,
+      item: { type: 'message', role: 'developer', content: [] },
+    });
+    store.setName(threadId, 'kept name');
+    const reverted = store.revert(threadId, 'turn-3');
+    expect(reverted.thread.name).toBe('kept name');
+    const turns = store.readThread(threadId, { includeTurns: true }).thread.turns;
+    expect(ids(turns)).toEqual(['turn-1', 'turn-2']);
+    expect(reverted.conversation).toEqual([
+      { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'ask 2' }] },
+    ]);
+    const page = store.turnsPage(threadId, {
+      direction: 'desc',
+      anchor: null,
+      limit: 5,
+      itemsView: 'full',
+    });
+    expect(ids(page.data)).toEqual(['turn-2', 'turn-1']);
+    expect(() => store.revert(threadId, 'turn-3')).toThrow('turn not found: turn-3');
+    // reverting before the first turn leaves no turns
+    store.revert(threadId, 'turn-1');
+    expect(store.readThread(threadId, { includeTurns: true }).thread.turns).toEqual([]);
+    store.close();
+    // what was written reads back after a reopen
+    const again = open(home);
+    expect(again.readThread(threadId).thread.name).toBe('kept name');
+    again.close();
+  });
+
+  it('delete removes the rollout, the index rows and the lock file', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 2);
+    const path = store.readThread(threadId).path;
+    store.release(threadId);
+    store.deleteThread(threadId);
+    expect(existsSync(path)).toBe(false);
+    expect(existsSync(join(home, WRITER_LOCKS_DIR, `${threadId}.lock`))).toBe(false);
+    expect(store.hasThread(threadId)).toBe(false);
+    expect(store.listThreads({ includeEmpty: true }).data.map((t) => t.id)).not.toContain(threadId);
+    store.close();
+  });
+});
+
+describe('search', () => {
+  const home = tempHome();
+
+  it('finds threads whose messages contain a phrase, case-insensitively, with a snippet', () => {
+    const store = open(home);
+    const a = store.createThread({ cwd: '/w', modelProvider: 'p' }).thread.id;
+    const b = store.createThread({ cwd: '/w', modelProvider: 'p' }).thread.id;
+    store.append(a, {
+      type: 'item_completed',
+      turnId: 't',
+      item: userMessage('u', 'plant a Pineapple tree'),
+    });
+    store.append(b, {
+      type: 'item_completed',
+      turnId: 't',
+      item: agentMessage('m', 'no fruit here'),
+    });
+    store.append(b, {
+      type: 'item_completed',
+      turnId: 't2',
+      item: agentMessage('m2', 'an APPLE pie'),
+    });
+    const found = store.listThreads({ messageTerm: 'apple', includeEmpty: true });
+    expect(new Set(found.data.map((t) => t.id))).toEqual(new Set([a, b]));
+    const snippets = Object.fromEntries(found.data.map((t, i) => [t.id, found.snippets?.[i]]));
+    expect(snippets[a]).toBe('plant a Pineapple tree');
+    expect(snippets[b]).toBe('an APPLE pie');
+    expect(store.listThreads({ messageTerm: 'apple pineapple', includeEmpty: true }).data).toEqual(
+      [],
+    );
+    // a two-letter term has no trigram: the scan still finds it
+    expect(
+      store.listThreads({ messageTerm: 'EE', includeEmpty: true }).data.map((t) => t.id),
+    ).toEqual([a]);
+    store.close();
+  });
+
+  it('lists every occurrence in a thread with UTF-16 ranges, and continues from a cursor', () => {
+    const store = open(home);
+    const id = store.createThread({ cwd: '/w', modelProvider: 'p' }).thread.id;
+    store.append(id, {
+      type: 'item_completed',
+      turnId: 't1',
+      item: userMessage('u1', 'pineapple apple APPLE here'),
+    });
+    store.append(id, {
+      type: 'item_completed',
+      turnId: 't2',
+      item: agentMessage('a2', 'café 😀 apple'),
+    });
+    const all = store.searchMessages(id, 'apple', { limit: 10 });
+    expect(all.data.map((o) => [o.itemId, o.range.start, o.range.end])).toEqual([
+      ['u1', 4, 9],
+      ['u1', 10, 15],
+      ['u1', 16, 21],
+      ['a2', 8, 13],
+    ]);
+    expect(all.next).toBeNull();
+    const first = store.searchMessages(id, 'apple', { limit: 2 });
+    expect(first.data).toHaveLength(2);
+    const rest = store.searchMessages(id, 'apple', { after: first.next, limit: 10 });
+    expect(rest.data.map((o) => o.range.start)).toEqual([16, 8]);
+    store.close();
+  });
+});
+
+describe('one writer per thread', () => {
+  const home = tempHome();
+
+  it('a thread claimed by a live process is refused, and free again once that process is killed', async () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    store.release(thread.id);
+    // another server process: the built lock module, holding this thread's lock until killed
+    const lockModule = new URL('../dist/writer-lock.js', import.meta.url).href;
+    const holder = spawn(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `const { acquireWriterLock } = await import(${JSON.stringify(lockModule)});
+         acquireWriterLock(${JSON.stringify(home)}, ${JSON.stringify(thread.id)});
+         console.log('claimed');
+         setInterval(() => {}, 1000);`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await new Promise<void>((resolve, reject) => {
+      holder.stdout?.on('data', (data: Buffer) => {
+        if (data.toString().includes('claimed')) resolve();
+      });
+      holder.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
+    });
+    expect(() => store.claim(thread.id)).toThrow(
+      `thread ${thread.id} already has an active writer`,
+    );
+    // thread-level records may still be written by another process (as on the reference)
+    store.setName(thread.id, 'named elsewhere');
+    holder.kill('SIGKILL');
+    await new Promise((resolve) => holder.once('exit', resolve));
+    store.claim(thread.id);
+    expect(store.holds(thread.id)).toBe(true);
+    expect(store.readThread(thread.id).thread.name).toBe('named elsewhere');
+    store.close();
+  });
+});
+
+describe('ThreadJournal', () => {
+  const home = tempHome();
+
+  /** The real store, with a disk that refuses the next `failures` appends. */
+  function failingDisk(store: ThreadStore) {
+    const disk = { failures: 0 };
+    const appender = {
+      append(threadId: string, record: AppendRecord) {
+        if (disk.failures > 0) {
+          disk.failures -= 1;
+          const cause = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+            code: 'ENOSPC',
+          });
+          throw new ThreadStoreError('IO_ERROR', 'cannot append to rollout /r.jsonl', {
+            cause,
+            path: '/r.jsonl',
+          });
+        }
+        return store.append(threadId, record);
+      },
+    };
+    return { disk, appender };
+  }
+
+  it('keeps records the disk refused, in order, says so once, and writes them when it can', async () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    const { disk, appender } = failingDisk(store);
+    const troubles: unknown[] = [];
+    let recovered = 0;
+    const journal = new ThreadJournal(appender, thread.id, {
+      retryDelayMs: 5,
+      onTrouble: (trouble) => troubles.push(trouble),
+      onRecovered: () => {
+        recovered += 1;
+      },
+    });
+    disk.failures = 3;
+    journal.append({ type: 'turn_started', turnId: 't1' });
+    journal.append({ type: 'item_completed', turnId: 't1', item: userMessage('u', 'hello') });
+    journal.append({ type: 'turn_completed', turnId: 't1', status: 'completed' });
+    expect(journal.pending).toBe(3);
+    expect(troubles).toEqual([
+      expect.objectContaining({ errno: 'ENOSPC', path: '/r.jsonl', threadId: thread.id }),
+    ]);
+    expect(await journal.whenDurable(5_000)).toBe(true);
+    expect(journal.pending).toBe(0);
+    expect(recovered).toBe(1);
+    const turns = store.readThread(thread.id, { includeTurns: true }).thread.turns;
+    expect(turns).toMatchObject([{ id: 't1', status: 'completed', items: [{ id: 'u' }] }]);
+    journal.close();
+    store.close();
+  });
+
+  it('times out waiting, and lets waiting records be rewritten before they are written', async () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    const { disk, appender } = failingDisk(store);
+    const journal = new ThreadJournal(appender, thread.id, { retryDelayMs: 5 });
+    disk.failures = Number.POSITIVE_INFINITY;
+    journal.append({ type: 'turn_started', turnId: 't1' });
+    journal.append({ type: 'turn_completed', turnId: 't1', status: 'completed' });
+    expect(await journal.whenDurable(30)).toBe(false);
+    const changed = journal.rewritePending((record) =>
+      record.type === 'turn_completed' ? { ...record, status: 'failed' } : record,
+    );
+    expect(changed).toBe(1);
+    disk.failures = 0;
+    expect(await journal.whenDurable(5_000)).toBe(true);
+    const turns = store.readThread(thread.id, { includeTurns: true }).thread.turns;
+    expect(turns[0]?.status).toBe('failed');
+    journal.close();
+    store.close();
+  });
+});

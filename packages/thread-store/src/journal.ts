@@ -1,0 +1,239 @@
+/**
+ * A thread's journal: the app appends every record here and never loses one to a failed write.
+ * A record that cannot be written (disk full, quota, an I/O error) is kept in memory, in order with
+ * every record after it, and retried with backoff until the disk takes it; the owner hears when
+ * records start waiting and when they are written again, and can wait until everything appended
+ * so far is on disk (the app reports a turn completed only then).
+ */
+import { isThreadStoreError } from './errors.js';
+import type { Logger } from './logger.js';
+import type { AppendRecord } from './records.js';
+
+/** Where a journal writes: the thread store (its `append`). */
+export interface JournalStore {
+  append(threadId: string, record: AppendRecord): unknown;
+}
+
+/** Why records are waiting: the rollout they are for and the system error code. */
+export interface JournalTrouble {
+  threadId: string;
+  path: string | null;
+  /** `ENOSPC`, `EDQUOT`, `EIO`… or the store's error code when there is no system one. */
+  errno: string;
+  message: string;
+  /** Records waiting to be written. */
+  pending: number;
+}
+
+export interface JournalOptions {
+  /** First retry delay; doubles up to `maxRetryDelayMs`. Default 100 ms. */
+  retryDelayMs?: number;
+  /** Default 5 s. */
+  maxRetryDelayMs?: number;
+  /**
+   * Most records kept waiting (default 100,000). Past it, further records are dropped and said so
+   * in the log and through `onDropped`, rather than growing memory without bound.
+   */
+  maxPending?: number;
+  /** Records started waiting (called once per episode, with the first failure). */
+  onTrouble?: (trouble: JournalTrouble) => void;
+  /** Every waiting record was written. */
+  onRecovered?: (threadId: string) => void;
+  /** Records were dropped because `maxPending` was reached. */
+  onDropped?: (threadId: string, dropped: number) => void;
+  logger?: Logger;
+}
+
+export class ThreadJournal {
+  readonly threadId: string;
+  readonly #store: JournalStore;
+  readonly #options: JournalOptions;
+  readonly #pending: AppendRecord[] = [];
+  readonly #waiters: Array<() => void> = [];
+  #timer: NodeJS.Timeout | undefined;
+  #delay: number;
+  #closed = false;
+  #trouble: JournalTrouble | null = null;
+
+  constructor(store: JournalStore, threadId: string, options: JournalOptions = {}) {
+    this.#store = store;
+    this.threadId = threadId;
+    this.#options = options;
+    this.#delay = options.retryDelayMs ?? 100;
+  }
+
+  /** Records waiting to be written. */
+  get pending(): number {
+    return this.#pending.length;
+  }
+
+  /** What keeps records waiting, while some are. */
+  get trouble(): JournalTrouble | null {
+    return this.#trouble;
+  }
+
+  /**
+   * Appends a record, or keeps it (after any record already waiting) to retry. Never throws for
+   * a failed write; a record that can never be written (`INVALID_RECORD`) still throws.
+   */
+  append(record: AppendRecord): void {
+    if (this.#pending.length > 0) {
+      this.#keep(record);
+      return;
+    }
+    try {
+      this.#store.append(this.threadId, record);
+    } catch (error) {
+      if (!retryable(error)) throw error;
+      this.#keep(record);
+      this.#fail(error);
+    }
+  }
+
+  /**
+   * Replaces waiting records that match (the app marks a turn that could not be saved as failed
+   * before it is finally written). Returns how many were replaced.
+   */
+  rewritePending(change: (record: AppendRecord) => AppendRecord): number {
+    let changed = 0;
+    for (let i = 0; i < this.#pending.length; i++) {
+      const record = this.#pending[i];
+      if (!record) continue;
+      const next = change(record);
+      if (next !== record) {
+        this.#pending[i] = next;
+        changed += 1;
+      }
+    }
+    return changed;
+  }
+
+  /**
+   * Resolves with true once every record appended so far is on disk, or with false after
+   * `timeoutMs` (records keep being retried).
+   */
+  whenDurable(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
+    if (this.#pending.length === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = () => {
+        if (timer) clearTimeout(timer);
+        resolve(true);
+      };
+      this.#waiters.push(done);
+      if (Number.isFinite(timeoutMs)) {
+        timer = setTimeout(() => {
+          const at = this.#waiters.indexOf(done);
+          if (at >= 0) this.#waiters.splice(at, 1);
+          resolve(false);
+        }, timeoutMs);
+        timer.unref?.();
+      }
+    });
+  }
+
+  /** Tries to write what waits now; returns true when nothing waits any more. */
+  flush(): boolean {
+    while (this.#pending.length > 0) {
+      const record = this.#pending[0];
+      if (!record) break;
+      try {
+        this.#store.append(this.threadId, record);
+      } catch (error) {
+        if (!retryable(error)) {
+          this.#options.logger?.error(
+            { err: error, threadId: this.threadId, type: record.type },
+            'dropping a waiting rollout record that can never be written',
+          );
+          this.#pending.shift();
+          continue;
+        }
+        this.#fail(error);
+        return false;
+      }
+      this.#pending.shift();
+    }
+    this.#recovered();
+    return true;
+  }
+
+  /** Stops retrying (the thread unloads); records still waiting are logged as lost. */
+  close(): void {
+    this.#closed = true;
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#pending.length > 0) {
+      this.#options.logger?.error(
+        { threadId: this.threadId, pending: this.#pending.length, trouble: this.#trouble },
+        'thread closed with rollout records that could not be written',
+      );
+    }
+  }
+
+  #keep(record: AppendRecord): void {
+    const max = this.#options.maxPending ?? 100_000;
+    if (this.#pending.length >= max) {
+      this.#options.logger?.error(
+        { threadId: this.threadId, type: record.type, max },
+        'rollout record dropped: too many records are waiting for the disk',
+      );
+      this.#options.onDropped?.(this.threadId, 1);
+      return;
+    }
+    this.#pending.push(record);
+  }
+
+  #fail(error: unknown): void {
+    const first = this.#trouble === null;
+    this.#trouble = {
+      threadId: this.threadId,
+      path: pathOf(error),
+      errno: errnoOf(error),
+      message: error instanceof Error ? error.message : String(error),
+      pending: this.#pending.length,
+    };
+    if (first) {
+      this.#options.logger?.warn(
+        { ...this.#trouble },
+        'rollout records are waiting for the disk; retrying',
+      );
+      this.#options.onTrouble?.(this.#trouble);
+    }
+    this.#schedule();
+  }
+
+  #schedule(): void {
+    if (this.#closed || this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (!this.flush()) {
+        this.#delay = Math.min(this.#delay * 2, this.#options.maxRetryDelayMs ?? 5000);
+      }
+    }, this.#delay);
+    this.#timer.unref?.();
+  }
+
+  #recovered(): void {
+    this.#delay = this.#options.retryDelayMs ?? 100;
+    if (this.#trouble !== null) {
+      this.#trouble = null;
+      this.#options.logger?.info({ threadId: this.threadId }, 'waiting rollout records written');
+      this.#options.onRecovered?.(this.threadId);
+    }
+    for (const waiter of this.#waiters.splice(0)) waiter();
+  }
+}
+
+/** Failed writes worth retrying: anything from the disk, not a record that cannot be written. */
+function retryable(error: unknown): boolean {
+  return isThreadStoreError(error) && error.code === 'IO_ERROR';
+}
+
+function errnoOf(error: unknown): string {
+  if (!isThreadStoreError(error)) return 'UNKNOWN';
+  return error.errno ?? error.code;
+}
+
+function pathOf(error: unknown): string | null {
+  return isThreadStoreError(error) ? (error.path ?? null) : null;
+}
