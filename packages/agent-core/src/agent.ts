@@ -1,7 +1,13 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { app } from '@tether/protocol';
 import { type Environment, plainEnv, type RunningCommand } from './environment.js';
-import type { ModelEvent, ResponseInputItem, ResponsesRequest, TokenUsage } from './model/index.js';
+import type {
+  ModelEvent,
+  ResponseInputItem,
+  ResponseMessage,
+  ResponsesRequest,
+  TokenUsage,
+} from './model/index.js';
 import type { RuntimeFactory } from './runtime.js';
 import {
   commandPrefix,
@@ -39,76 +45,58 @@ export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60 * 1000;
 const DEFAULT_INSTRUCTIONS =
   'You are a coding agent running in a terminal-based environment. Use the exec_command tool to run shell commands when you need to inspect or change files. Be concise.';
 
-function textOf(input: app.UserInput[]): string {
-  return input
-    .map((part) => (part.type === 'text' ? part.text : ''))
-    .filter(Boolean)
-    .join('\n');
-}
-
-function userMessage(text: string): ResponseInputItem {
-  return { type: 'message', role: 'user', content: [{ type: 'input_text', text }] };
-}
-
-function assistantMessage(text: string): ResponseInputItem {
-  return { type: 'message', role: 'assistant', content: [{ type: 'output_text', text }] };
+/**
+ * The user input of a turn as the model reads it: one `input_text` part per text element (other
+ * kinds of input have no text to send yet). Null when there is no text at all.
+ */
+function userInputMessage(input: readonly app.UserInput[]): ResponseMessage | null {
+  const content: ResponseMessage['content'] = [];
+  for (const part of input) {
+    if (part.type === 'text' && part.text !== '')
+      content.push({ type: 'input_text', text: part.text });
+  }
+  return content.length > 0 ? { type: 'message', role: 'user', content } : null;
 }
 
 /**
- * Rebuilds the conversation sent to the model from the thread's stored turns: user messages,
- * assistant messages, and each command as a function call with its output.
+ * What the conversation records when a turn is interrupted (the reference's words): the model
+ * learns on the next turn that the previous one was cut short on purpose.
  */
-export function conversationFromHistory(history: readonly app.Turn[]): ResponseInputItem[] {
-  const out: ResponseInputItem[] = [];
-  for (const turn of history) {
-    for (const item of turn.items) {
-      const it = item as Record<string, unknown>;
-      switch (item.type) {
-        case 'userMessage': {
-          const text = textOf((it.content as app.UserInput[]) ?? []);
-          if (text) out.push(userMessage(text));
-          break;
-        }
-        case 'agentMessage':
-          if (typeof it.text === 'string' && it.text) out.push(assistantMessage(it.text));
-          break;
-        case 'commandExecution': {
-          const callId = String(it.id);
-          const cmd =
-            typeof it.commandLine === 'string' ? it.commandLine : String(it.command ?? '');
-          out.push({
-            type: 'function_call',
-            call_id: callId,
-            name: 'exec_command',
-            arguments: JSON.stringify({ cmd }),
-          });
-          const status = it.status as string;
-          const output =
-            status === 'declined'
-              ? 'exec_command was rejected by the user'
-              : `Process exited with code ${String(it.exitCode ?? 'unknown')}\nOutput:\n${String(it.aggregatedOutput ?? '')}`;
-          out.push({ type: 'function_call_output', call_id: callId, output });
-          break;
-        }
-        default:
-          break;
-      }
-    }
+export const TURN_ABORTED_TEXT =
+  '<turn_aborted>\nThe user interrupted the previous turn on purpose. Any running unified exec processes may still be running in the background. If any tools/commands were aborted, they may have partially executed.\n</turn_aborted>';
+
+const turnAbortedMessage = (): ResponseMessage => ({
+  type: 'message',
+  role: 'user',
+  content: [{ type: 'input_text', text: TURN_ABORTED_TEXT }],
+});
+
+/**
+ * Output items carried forward into the next request: messages and tool calls always, reasoning
+ * only with its encrypted content (a reasoning item the server did not keep cannot be sent back).
+ */
+function keepsInConversation(item: ResponseInputItem): boolean {
+  if (item.type === 'reasoning') {
+    return typeof item.encrypted_content === 'string' && item.encrypted_content !== '';
   }
-  return out;
+  return item.type === 'message' || item.type === 'function_call';
 }
 
 class Totals {
-  total = {
-    totalTokens: 0,
-    inputTokens: 0,
-    cachedInputTokens: 0,
-    cacheWriteInputTokens: 0,
-    outputTokens: 0,
-    reasoningOutputTokens: 0,
-  };
+  readonly total: app.TokenUsageBreakdown;
+  /** Continues from the thread's last reported totals (a resumed thread keeps counting). */
+  constructor(from: app.TokenUsageBreakdown | undefined) {
+    this.total = {
+      totalTokens: from?.totalTokens ?? 0,
+      inputTokens: from?.inputTokens ?? 0,
+      cachedInputTokens: from?.cachedInputTokens ?? 0,
+      cacheWriteInputTokens: from?.cacheWriteInputTokens ?? 0,
+      outputTokens: from?.outputTokens ?? 0,
+      reasoningOutputTokens: from?.reasoningOutputTokens ?? 0,
+    };
+  }
   add(usage: TokenUsage) {
-    const last = {
+    const last: app.TokenUsageBreakdown = {
       totalTokens: usage.totalTokens,
       inputTokens: usage.inputTokens,
       cachedInputTokens: usage.cachedInputTokens,
@@ -116,10 +104,14 @@ class Totals {
       outputTokens: usage.outputTokens,
       reasoningOutputTokens: usage.reasoningOutputTokens,
     };
-    for (const key of Object.keys(this.total) as Array<keyof typeof this.total>) {
-      this.total[key] += last[key];
-    }
-    return { total: { ...this.total }, last };
+    const t = this.total;
+    t.totalTokens += last.totalTokens;
+    t.inputTokens += last.inputTokens;
+    t.cachedInputTokens += last.cachedInputTokens;
+    t.cacheWriteInputTokens += last.cacheWriteInputTokens;
+    t.outputTokens += last.outputTokens;
+    t.reasoningOutputTokens += last.reasoningOutputTokens;
+    return { total: { ...t }, last };
   }
 }
 
@@ -156,6 +148,11 @@ function needsApproval(
  * The agent's turn: call the model with the conversation and the `exec_command` tool, stream its
  * reply as an agent message, run the commands it asks for (with approvals as the policy says),
  * feed their output back, and repeat until the model answers without tools.
+ *
+ * Everything the model sees is recorded in the thread's conversation as it becomes part of it: the
+ * user's input when it is taken, a response's output items once the response completed (a
+ * response cut short by steer or interrupt leaves nothing behind), each tool call's output, and the
+ * reference's `<turn_aborted>` note when the turn is interrupted.
  */
 async function runAgentTurn(
   turn: TurnContext,
@@ -166,26 +163,34 @@ async function runAgentTurn(
   if ('missing' in model) {
     return fail(turn, model.missing);
   }
-  const conversation = conversationFromHistory(turn.history);
+  const aborted = (outcome: TurnOutcome): TurnOutcome => {
+    turn.record(turnAbortedMessage());
+    return outcome;
+  };
   let consumedInputs = 0;
   const takeInputs = () => {
     for (; consumedInputs < turn.inputs.length; consumedInputs++) {
-      const text = textOf(turn.inputs[consumedInputs] ?? []);
-      if (text) conversation.push(userMessage(text));
+      const message = userInputMessage(turn.inputs[consumedInputs] ?? []);
+      if (message) turn.record(message);
     }
   };
   for (;;) {
     takeInputs();
-    if (turn.signal.aborted) return { status: 'completed' };
+    if (turn.signal.aborted) return aborted({ status: 'completed' });
     const attempt = turn.attemptSignal();
     const calls: Array<{ callId: string; arguments: string; name: string }> = [];
+    const output: ResponseInputItem[] = [];
     let openItem: { id: string; text: string; startedAtMs: number } | undefined;
     try {
       const request: ResponsesRequest = {
+        model: turn.settings.model,
         instructions: options.instructions ?? DEFAULT_INSTRUCTIONS,
-        input: conversation,
+        input: turn.conversation,
         tools: [EXEC_COMMAND_TOOL],
         parallelToolCalls: false,
+        reasoningEffort: turn.settings.reasoningEffort,
+        reasoningSummary: turn.settings.reasoningSummary,
+        serviceTier: turn.settings.serviceTier,
       };
       for await (const event of model.stream(request, attempt)) {
         switch (event.type) {
@@ -218,12 +223,16 @@ async function runAgentTurn(
               contentTokenCount: null,
               completedAtMs,
             });
-            conversation.push(assistantMessage(event.text));
+            output.push(event.item);
             openItem = undefined;
             break;
           }
           case 'functionCall':
             calls.push({ callId: event.callId, arguments: event.arguments, name: event.name });
+            output.push(event.item);
+            break;
+          case 'otherItem':
+            if (keepsInConversation(event.item)) output.push(event.item);
             break;
           case 'completed':
             if (event.usage) {
@@ -240,30 +249,27 @@ async function runAgentTurn(
         }
       }
     } catch (error) {
-      if (turn.signal.aborted) return { status: 'completed' };
+      if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (attempt.aborted) continue; // steered: new input arrived; ask again with it
       return fail(turn, (error as Error).message);
     }
     if (attempt.aborted && !turn.signal.aborted) continue;
+    // the response completed: what it said is now part of the conversation
+    turn.record(...output);
     if (calls.length === 0) {
+      if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (consumedInputs < turn.inputs.length) continue; // input arrived as the reply finished
       return { status: 'completed' };
     }
+    let stop: TurnOutcome | undefined;
     for (const call of calls) {
-      const result = await runToolCall(turn, options, state, call);
-      conversation.push({
-        type: 'function_call',
-        call_id: call.callId,
-        name: call.name,
-        arguments: call.arguments,
-      });
-      conversation.push({
-        type: 'function_call_output',
-        call_id: call.callId,
-        output: result.output,
-      });
-      if (result.stop) return result.stop;
+      // every call the conversation holds gets an output, or the next request would be refused
+      const result = stop ? { output: 'aborted' } : await runToolCall(turn, options, state, call);
+      turn.record({ type: 'function_call_output', call_id: call.callId, output: result.output });
+      stop ??= result.stop;
     }
+    if (stop) return stop.status === 'failed' ? stop : aborted(stop);
+    if (turn.signal.aborted) return aborted({ status: 'completed' });
   }
 }
 
@@ -278,7 +284,7 @@ function agentMessageItem(
   text: string,
   startedAtMs: number,
   completedAtMs: number | null,
-) {
+): app.AgentMessageItem {
   return {
     type: 'agentMessage',
     moderation: null,
@@ -309,22 +315,24 @@ async function runToolCall(
     : turn.settings.cwd;
   const argv = shellArgv(args);
   const command = displayCommand(argv);
-  const commandActions = [{ type: 'unknown', command: args.cmd }];
+  const commandActions: app.CommandAction[] = [{ type: 'unknown', command: args.cmd }];
   const startedAtMs = Date.now();
-  const base = {
+  const base: app.CommandExecutionItem = {
     type: 'commandExecution',
     id: call.callId,
     command,
     cwd,
-    processId: null as string | null,
+    processId: null,
     source: 'agent',
     status: 'inProgress',
     commandActions,
-    aggregatedOutput: null as string | null,
-    exitCode: null as number | null,
-    durationMs: null as number | null,
+    aggregatedOutput: null,
+    exitCode: null,
+    durationMs: null,
+    pluginId: null,
+    scriptPath: null,
     startedAtMs,
-    completedAtMs: null as number | null,
+    completedAtMs: null,
   };
   const ids = { threadId: turn.threadId, turnId: turn.turnId };
 
@@ -482,7 +490,10 @@ async function runToolCall(
 /** A runtime factory running the agent in every thread. */
 export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
   return (context) => {
-    const state: ThreadAgentState = { approvedPrefixes: new Set(), totals: new Totals() };
+    const state: ThreadAgentState = {
+      approvedPrefixes: new Set(),
+      totals: new Totals(context.tokenUsage?.total),
+    };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state));
   };
 }

@@ -1,10 +1,10 @@
 export {
   type AgentOptions,
   agentRuntimeFactory,
-  conversationFromHistory,
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_OUTPUT_CAP_BYTES,
   type ModelStreamer,
+  TURN_ABORTED_TEXT,
 } from './agent.js';
 export { AsyncQueue } from './async-queue.js';
 export {
@@ -32,6 +32,7 @@ export {
   type ModelErrorCode,
   type ModelEvent,
   type ResponseInputItem,
+  type ResponseMessage,
   ResponsesClient,
   type ResponsesRequest,
   type TokenUsage,

@@ -1,6 +1,7 @@
 import type { ServerRequestOutcome } from '@tether/outbound-router';
 import type { app, ErrorObject } from '@tether/protocol';
 import type { Logger } from '@tether/transport';
+import type { ResponseInputItem } from './model/index.js';
 
 /**
  * What a thread runtime tells the app-server. The app-server's listener handles these one at a time,
@@ -22,7 +23,18 @@ export type ThreadEvent =
       reply: (outcome: ServerRequestOutcome) => void;
     }
   /** Cancels the thread's pending server requests (a turn was interrupted or ended). */
-  | { kind: 'cancelServerRequests'; error?: ErrorObject };
+  | { kind: 'cancelServerRequests'; error?: ErrorObject }
+  /**
+   * Items the runtime added to the model-visible conversation (a user message, what the model
+   * said, a tool call and its output), in order: persisted with the thread, never sent to
+   * clients. `turnId` is null for items added between turns.
+   */
+  | { kind: 'conversation'; turnId: string | null; items: ResponseInputItem[] }
+  /**
+   * The turn is over (just before the thread goes idle and `turn/completed` is sent): the owner
+   * records how it ended, and may hold the announcement until that record is safe on disk.
+   */
+  | { kind: 'turnFinished'; turn: app.Turn };
 
 /** The settings a turn runs with (from thread/start, thread/resume and turn/start overrides). */
 export interface ThreadSettings {
@@ -32,6 +44,10 @@ export interface ThreadSettings {
   approvalPolicy: app.AskForApproval;
   sandbox: app.SandboxMode;
   reasoningEffort: app.ReasoningEffort | null;
+  /** Sent as `reasoning.summary` when set. */
+  reasoningSummary: app.ReasoningSummary | null;
+  /** Sent as `service_tier` when set. */
+  serviceTier: string | null;
   baseInstructions: string | null;
   developerInstructions: string | null;
 }
@@ -57,6 +73,11 @@ export interface ThreadRuntime {
   steer(request: TurnRequest, expectedTurnId: string): Promise<string>;
   /** Interrupts the running turn, which then completes as `interrupted`. */
   interrupt(turnId: string): Promise<void>;
+  /**
+   * Appends raw Responses API items to the model-visible conversation (`thread/inject_items`):
+   * the next model request, and every later one, carries them.
+   */
+  injectItems(items: ResponseInputItem[]): Promise<void>;
   /** The thread's events; read by exactly one consumer until `shutdown` ends it. */
   events(): AsyncIterable<ThreadEvent>;
   status(): app.ThreadStatus;
@@ -67,8 +88,13 @@ export interface ThreadRuntime {
 export interface RuntimeContext {
   threadId: string;
   settings: ThreadSettings;
-  /** Completed turns with their items, oldest first (rebuilt from the rollout). */
-  history: app.Turn[];
+  /**
+   * The model-visible conversation so far, oldest first, as the thread's record holds it: the
+   * `conversation` events of earlier turns (rebuilt from the rollout after a restart).
+   */
+  conversation: readonly ResponseInputItem[];
+  /** The last token usage reported for the thread (running totals continue from it). */
+  tokenUsage: app.ThreadTokenUsage | null;
   logger: Logger;
 }
 

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { conversationFromHistory } from './agent.js';
 import { commandPrefix, EXEC_COMMAND_TOOL, isKnownSafe, parseExecCommandArgs } from './tools.js';
 
 describe('exec_command arguments', () => {
@@ -29,55 +28,5 @@ describe('exec_command arguments', () => {
     expect(isKnownSafe('cat a | sh')).toBe(false);
     expect(isKnownSafe('rm -rf x')).toBe(false);
     expect(isKnownSafe('echo $(whoami)')).toBe(false);
-  });
-});
-
-describe('conversationFromHistory', () => {
-  it('rebuilds messages and commands from stored turns', () => {
-    const history = [
-      {
-        id: 't1',
-        rootTurnId: 't1',
-        itemsView: 'full' as const,
-        status: 'completed' as const,
-        error: null,
-        startedAt: 1,
-        completedAt: 2,
-        durationMs: 1,
-        items: [
-          { type: 'userMessage', id: 'u', content: [{ type: 'text', text: 'list files' }] },
-          {
-            type: 'commandExecution',
-            id: 'call_1',
-            command: '/bin/bash -lc ls',
-            status: 'completed',
-            exitCode: 0,
-            aggregatedOutput: 'a\n',
-          },
-          {
-            type: 'commandExecution',
-            id: 'call_2',
-            command: 'rm x',
-            status: 'declined',
-            exitCode: null,
-          },
-          { type: 'agentMessage', id: 'm', text: 'There is a.' },
-        ],
-      },
-    ];
-    const conversation = conversationFromHistory(history as never);
-    expect(conversation.map((i) => (i.type === 'message' ? `${i.role}` : i.type))).toEqual([
-      'user',
-      'function_call',
-      'function_call_output',
-      'function_call',
-      'function_call_output',
-      'assistant',
-    ]);
-    expect(conversation[2]).toMatchObject({
-      call_id: 'call_1',
-      output: expect.stringContaining('a\n'),
-    });
-    expect(conversation[4]).toMatchObject({ output: 'exec_command was rejected by the user' });
   });
 });

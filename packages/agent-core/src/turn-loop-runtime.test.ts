@@ -10,6 +10,8 @@ const settings: ThreadSettings = {
   approvalPolicy: 'never',
   sandbox: 'danger-full-access',
   reasoningEffort: null,
+  reasoningSummary: null,
+  serviceTier: null,
   baseInstructions: null,
   developerInstructions: null,
 };
@@ -21,7 +23,7 @@ const request = (text: string) => ({
 
 function runtime(body: TurnBody) {
   const rt = new TurnLoopRuntime(
-    { threadId: 't1', settings, history: [], logger: silentLogger() },
+    { threadId: 't1', settings, conversation: [], tokenUsage: null, logger: silentLogger() },
     body,
   );
   const events: ThreadEvent[] = [];
@@ -63,6 +65,7 @@ describe('TurnLoopRuntime', () => {
       'item/started',
       'item/completed',
       'item/completed',
+      'turnFinished',
       'status:idle',
       'turn/completed',
       'cancelServerRequests',
@@ -118,7 +121,7 @@ describe('TurnLoopRuntime', () => {
     await rt.interrupt(turn.id);
     await until(() => events.some((e) => label(e) === 'turn/completed'));
     const tail = events.slice(events.findIndex((e) => e.kind === 'serverRequest') + 1).map(label);
-    expect(tail).toEqual(['status:idle', 'turn/completed', 'cancelServerRequests']);
+    expect(tail).toEqual(['turnFinished', 'status:idle', 'turn/completed', 'cancelServerRequests']);
     expect(events.find((e) => label(e) === 'turn/completed')).toMatchObject({
       params: { turn: { status: 'interrupted', items: [] } },
     });

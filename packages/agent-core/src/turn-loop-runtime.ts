@@ -1,7 +1,8 @@
 import type { ServerRequestOutcome } from '@tether/outbound-router';
-import { type app, invalidRequest, RpcError } from '@tether/protocol';
+import { app, invalidRequest, RpcError } from '@tether/protocol';
 import { v7 as uuidv7 } from 'uuid';
 import { AsyncQueue } from './async-queue.js';
+import type { ResponseInputItem } from './model/index.js';
 import type {
   RuntimeContext,
   RuntimeFactory,
@@ -22,8 +23,18 @@ export interface TurnContext {
   readonly threadId: string;
   readonly turnId: string;
   readonly settings: ThreadSettings;
-  /** Completed turns of the thread, oldest first. */
-  readonly history: readonly app.Turn[];
+  /**
+   * The model-visible conversation: earlier turns' items, then this turn's so far. Grows as the
+   * turn calls {@link TurnContext.record}.
+   */
+  readonly conversation: readonly ResponseInputItem[];
+  /** The thread's last reported token usage (null before the first model response). */
+  readonly tokenUsage: app.ThreadTokenUsage | null;
+  /**
+   * Appends items to the conversation and to the thread's record (persisted, so that a later
+   * request and a restarted thread see the same conversation).
+   */
+  record(...items: ResponseInputItem[]): void;
   /** The input that started the turn, then any input added by steer, in order. */
   readonly inputs: readonly app.UserInput[][];
   /** Aborted when the turn is interrupted or the runtime shuts down. */
@@ -79,7 +90,8 @@ export class TurnLoopRuntime implements ThreadRuntime {
   private readonly queue = new AsyncQueue<ThreadEvent>();
   private active: ActiveTurn | undefined;
   private currentStatus: app.ThreadStatus = { type: 'idle' };
-  private readonly history: app.Turn[];
+  private readonly conversation: ResponseInputItem[];
+  private lastTokenUsage: app.ThreadTokenUsage | null;
   private stopped = false;
   private running: Promise<void> = Promise.resolve();
 
@@ -87,7 +99,8 @@ export class TurnLoopRuntime implements ThreadRuntime {
     private readonly context: RuntimeContext,
     private readonly body: TurnBody,
   ) {
-    this.history = [...context.history];
+    this.conversation = [...context.conversation];
+    this.lastTokenUsage = context.tokenUsage;
   }
 
   events(): AsyncIterable<ThreadEvent> {
@@ -182,6 +195,18 @@ export class TurnLoopRuntime implements ThreadRuntime {
     this.queue.push(event);
   }
 
+  /** Appends to the conversation and tells the thread's record, in event order. */
+  private record(turnId: string | null, items: ResponseInputItem[]): void {
+    if (items.length === 0) return;
+    this.conversation.push(...items);
+    this.emit({ kind: 'conversation', turnId, items });
+  }
+
+  async injectItems(items: ResponseInputItem[]): Promise<void> {
+    if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
+    this.record(null, items);
+  }
+
   private setStatus(status: app.ThreadStatus): void {
     this.currentStatus = status;
     this.emit({ kind: 'status', status });
@@ -221,11 +246,16 @@ export class TurnLoopRuntime implements ThreadRuntime {
 
   private makeContext(active: ActiveTurn, settings: ThreadSettings): TurnContext {
     const threadId = this.context.threadId;
+    const runtime = this;
     return {
       threadId,
       turnId: active.turn.id,
       settings,
-      history: this.history,
+      conversation: this.conversation,
+      get tokenUsage() {
+        return runtime.lastTokenUsage;
+      },
+      record: (...items) => this.record(active.turn.id, items),
       inputs: active.inputs,
       signal: active.controller.signal,
       attemptSignal: () => AbortSignal.any([active.attempt.signal, active.controller.signal]),
@@ -234,6 +264,10 @@ export class TurnLoopRuntime implements ThreadRuntime {
         if (method === 'item/completed') {
           const item = params.item as app.ThreadItem | undefined;
           if (item?.type === 'agentMessage') active.lastAgentMessage = item;
+        }
+        if (method === 'thread/tokenUsage/updated') {
+          const usage = app.ThreadTokenUsage.safeParse(params.tokenUsage);
+          if (usage.success) this.lastTokenUsage = usage.data;
         }
         this.emit({ kind: 'notification', method, params });
       },
@@ -303,7 +337,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
       durationMs: Date.now() - active.startedAtMs,
     };
     this.active = undefined;
-    this.history.push(finished);
+    this.emit({ kind: 'turnFinished', turn: finished });
     this.setStatus(status === 'failed' ? { type: 'systemError' } : { type: 'idle' });
     this.emit({
       kind: 'notification',

@@ -65,7 +65,18 @@ describe('ResponsesClient against the mock server', () => {
       { type: 'textDelta', itemId: 'msg_mock_1_0', delta: 'Hel' },
       { type: 'textDelta', itemId: 'msg_mock_1_0', delta: 'lo' },
       { type: 'textDelta', itemId: 'msg_mock_1_0', delta: '!' },
-      { type: 'messageDone', itemId: 'msg_mock_1_0', text: 'Hello!' },
+      {
+        type: 'messageDone',
+        itemId: 'msg_mock_1_0',
+        text: 'Hello!',
+        item: {
+          type: 'message',
+          id: 'msg_mock_1_0',
+          status: 'completed',
+          role: 'assistant',
+          content: [{ type: 'output_text', text: 'Hello!', annotations: [] }],
+        },
+      },
       {
         type: 'completed',
         responseId: 'resp_mock_1',
@@ -125,6 +136,14 @@ describe('ResponsesClient against the mock server', () => {
       callId: 'call_abc',
       name: 'exec_command',
       arguments: '{"cmd":"ls -la"}',
+      item: {
+        type: 'function_call',
+        id: 'fc_mock_1_1',
+        status: 'completed',
+        call_id: 'call_abc',
+        name: 'exec_command',
+        arguments: '{"cmd":"ls -la"}',
+      },
     });
     const body = mock.requests[0]?.body;
     expect(body?.tools).toEqual([tool]);

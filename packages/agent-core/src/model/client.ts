@@ -153,7 +153,7 @@ export class ResponsesClient {
   }
 
   private requestBody(request: ResponsesRequest): Record<string, unknown> {
-    const body: Record<string, unknown> = { model: this.model };
+    const body: Record<string, unknown> = { model: request.model || this.model };
     if (request.instructions !== undefined) body.instructions = request.instructions;
     body.input = request.input;
     if (request.tools !== undefined && request.tools.length > 0) {
@@ -161,7 +161,13 @@ export class ResponsesClient {
       body.tool_choice = 'auto';
       body.parallel_tool_calls = request.parallelToolCalls ?? false;
     }
-    if (request.reasoningEffort) body.reasoning = { effort: request.reasoningEffort };
+    if (request.reasoningEffort || request.reasoningSummary) {
+      body.reasoning = {
+        ...(request.reasoningEffort ? { effort: request.reasoningEffort } : {}),
+        ...(request.reasoningSummary ? { summary: request.reasoningSummary } : {}),
+      };
+    }
+    if (request.serviceTier) body.service_tier = request.serviceTier;
     body.store = false;
     body.stream = true;
     return body;

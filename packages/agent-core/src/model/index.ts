@@ -14,6 +14,7 @@ export type {
   JsonSchema,
   ModelEvent,
   ResponseInputItem,
+  ResponseMessage,
   ResponsesRequest,
   ResponseTextContent,
   TokenUsage,

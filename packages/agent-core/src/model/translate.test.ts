@@ -27,7 +27,13 @@ describe('ResponseStreamTranslator', () => {
       { type: 'messageStarted', itemId: 'm1' },
       { type: 'textDelta', itemId: 'm1', delta: 'a' },
       { type: 'textDelta', itemId: 'm1', delta: 'b' },
-      { type: 'messageDone', itemId: 'm1', text: 'ab' },
+      {
+        type: 'messageDone',
+        itemId: 'm1',
+        text: 'ab',
+        // the item carried forward holds the text the deltas brought
+        item: { type: 'message', id: 'm1', content: [{ type: 'output_text', text: 'ab' }] },
+      },
     ]);
   });
 
@@ -45,11 +51,19 @@ describe('ResponseStreamTranslator', () => {
     ).toEqual([
       { type: 'messageStarted', itemId: 'item_2' },
       { type: 'textDelta', itemId: 'item_2', delta: 'x' },
-      { type: 'functionCall', itemId: 'item_3', callId: 'item_3', name: 'f', arguments: '{"a":1}' },
+      {
+        type: 'functionCall',
+        itemId: 'item_3',
+        callId: 'item_3',
+        name: 'f',
+        arguments: '{"a":1}',
+        // carried forward as the API takes it back: string arguments, a call id
+        item: { type: 'function_call', name: 'f', arguments: '{"a":1}', call_id: 'item_3' },
+      },
     ]);
   });
 
-  it('skips unknown events, [DONE], unparseable data and non-message items', () => {
+  it('skips unknown events, [DONE], unparseable data and nameless calls; passes other items on', () => {
     expect(
       run([
         { type: 'response.reasoning_summary_text.delta', delta: 'thinking' },
@@ -57,10 +71,10 @@ describe('ResponseStreamTranslator', () => {
         '{not json',
         '42',
         { type: 'response.output_item.added', item: { type: 'reasoning', id: 'r1' } },
-        { type: 'response.output_item.done', item: { type: 'reasoning', id: 'r1' } },
         { type: 'response.output_item.done', item: { type: 'function_call', id: 'f' } },
+        { type: 'response.output_item.done', item: { type: 'reasoning', id: 'r1' } },
       ]),
-    ).toEqual([]);
+    ).toEqual([{ type: 'otherItem', itemId: 'r1', item: { type: 'reasoning', id: 'r1' } }]);
   });
 
   it('falls back to the SSE event name when the data has no type', () => {

@@ -129,7 +129,16 @@ export class ResponseStreamTranslator {
     if (item.type === 'message') {
       const events = this.start(itemId, []);
       const text = textOf(item.content) ?? this.texts.get(itemId) ?? '';
-      events.push({ type: 'messageDone', itemId, text });
+      // a server that sent the text only as deltas gets it filled in, so the item carried
+      // forward says what the model said
+      const content =
+        textOf(item.content) === undefined ? [{ type: 'output_text', text }] : item.content;
+      events.push({
+        type: 'messageDone',
+        itemId,
+        text,
+        item: { ...item, type: 'message', content },
+      });
       return step(events);
     }
     if (item.type === 'function_call') {
@@ -146,8 +155,18 @@ export class ResponseStreamTranslator {
           callId: str(item.call_id) ?? itemId,
           name,
           arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+          // carried forward as the API takes it back: string arguments and a call id
+          item: {
+            ...item,
+            type: 'function_call',
+            call_id: str(item.call_id) ?? itemId,
+            arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
+          },
         },
       ]);
+    }
+    if (typeof item.type === 'string') {
+      return step([{ type: 'otherItem', itemId, item: { ...item, type: item.type } }]);
     }
     return NOTHING;
   }

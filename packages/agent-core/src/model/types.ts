@@ -6,15 +6,21 @@ export interface ResponseTextContent {
   text: string;
 }
 
-/** One item of the conversation sent to the model (the Responses API's `input`). */
-export type ResponseInputItem =
-  | {
-      type: 'message';
-      role: 'user' | 'assistant' | 'developer' | 'system';
-      content: ResponseTextContent[];
-    }
-  | { type: 'function_call'; call_id: string; name: string; arguments: string }
-  | { type: 'function_call_output'; call_id: string; output: string };
+/**
+ * One item of the conversation sent to the model (the Responses API's `input`): a user, assistant
+ * or developer `message`, a `function_call` and its `function_call_output`, a `reasoning` item, or
+ * any other item type the API takes. The agent builds the first four; items the model produced are
+ * carried forward exactly as they arrived.
+ */
+export type ResponseInputItem = { readonly type: string; readonly [key: string]: unknown };
+
+/** A message as the agent builds it (a type alias, so it is a `ResponseInputItem` too). */
+export type ResponseMessage = {
+  type: 'message';
+  role: 'user' | 'assistant' | 'developer' | 'system';
+  content: ResponseTextContent[];
+  id?: string;
+};
 
 /** A tool the model may call; `arguments` come back as a JSON string matching `parameters`. */
 export interface FunctionTool {
@@ -25,15 +31,21 @@ export interface FunctionTool {
   strict?: boolean;
 }
 
-/** What one model call asks for; the client adds `model`, `stream: true` and `store: false`. */
+/** What one model call asks for; the client adds `stream: true` and `store: false`. */
 export interface ResponsesRequest {
+  /** The model for this call; the client's configured model when omitted or empty. */
+  model?: string | null;
   instructions?: string;
-  input: ResponseInputItem[];
+  input: readonly ResponseInputItem[];
   tools?: FunctionTool[];
   /** Sent as `parallel_tool_calls`; `false` when omitted. */
   parallelToolCalls?: boolean;
   /** Sent as `reasoning: { effort }` when set (reasoning models only; others may reject it). */
   reasoningEffort?: string | null;
+  /** Sent as `reasoning: { summary }` when set. */
+  reasoningSummary?: string | null;
+  /** Sent as `service_tier` when set. */
+  serviceTier?: string | null;
 }
 
 /** Token counts of one response (`response.completed`'s `usage`). */
@@ -53,6 +65,16 @@ export type ModelEvent =
   | { type: 'created'; responseId: string }
   | { type: 'messageStarted'; itemId: string }
   | { type: 'textDelta'; itemId: string; delta: string }
-  | { type: 'messageDone'; itemId: string; text: string }
-  | { type: 'functionCall'; itemId: string; callId: string; name: string; arguments: string }
+  /** `item` is the output item as the server sent it, to carry forward in the conversation. */
+  | { type: 'messageDone'; itemId: string; text: string; item: ResponseInputItem }
+  | {
+      type: 'functionCall';
+      itemId: string;
+      callId: string;
+      name: string;
+      arguments: string;
+      item: ResponseInputItem;
+    }
+  /** Any other finished output item (a `reasoning` item, …), to carry forward as it is. */
+  | { type: 'otherItem'; itemId: string; item: ResponseInputItem }
   | { type: 'completed'; responseId: string; usage: TokenUsage | null };
