@@ -120,6 +120,7 @@ describe('agent turns', () => {
       'item/agentMessage/delta',
       'item/completed',
       'thread/tokenUsage/updated',
+      'thread/readState/changed',
       'thread/status/changed',
       'turn/completed',
     ]);
@@ -363,10 +364,13 @@ describe('agent turns', () => {
     const body = mock.requests.at(-1)?.body as { input: unknown[] };
     expect(body.input).toEqual([
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'who are you?' }] },
+      // what the model said is carried forward as it arrived, ids included (as the reference does)
       {
         type: 'message',
+        id: 'msg_mock_1_0',
+        status: 'completed',
         role: 'assistant',
-        content: [{ type: 'output_text', text: 'I am tether.' }],
+        content: [{ type: 'output_text', text: 'I am tether.', annotations: [] }],
       },
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'what did I ask?' }] },
     ]);

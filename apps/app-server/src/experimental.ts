@@ -1,5 +1,5 @@
 import type { ConnectionOutboundState, OutboundFilter } from '@tether/outbound-router';
-import type { Message } from '@tether/protocol';
+import { app, type Message } from '@tether/protocol';
 
 /** Experimental fields of server messages, stripped for connections without `experimentalApi`. */
 const EXPERIMENTAL_FIELDS: Record<string, readonly string[]> = {
@@ -8,13 +8,19 @@ const EXPERIMENTAL_FIELDS: Record<string, readonly string[]> = {
 
 const strippedCache = new WeakMap<Message, Message>();
 
-/** Per-connection rewriting: a connection that did not opt in never sees experimental fields. */
+/**
+ * Per-connection rewriting: a connection that did not opt in never sees experimental fields, nor
+ * the notifications the reference sends only to experimental clients.
+ */
 export const experimentalFilter: OutboundFilter = (
   message: Message,
   state: ConnectionOutboundState,
 ) => {
   if (state.experimentalApi) return message;
   if (message.kind !== 'request' && message.kind !== 'notification') return message;
+  if (message.kind === 'notification' && app.experimentalServerNotifications.has(message.method)) {
+    return null;
+  }
   const fields = EXPERIMENTAL_FIELDS[message.method];
   if (!fields || typeof message.params !== 'object' || message.params === null) return message;
   const params = message.params as Record<string, unknown>;

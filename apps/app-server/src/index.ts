@@ -2,7 +2,7 @@ export { type AgentFlags, agentFromOptions, DEFAULT_MODEL } from './agent-config
 export { runCommand } from './command-exec.js';
 export { parseDuration } from './duration.js';
 export { experimentalFilter } from './experimental.js';
-export { type ListenerDeps, type ThreadJournal, ThreadListener } from './listener.js';
+export { type ListenerDeps, type ListenerJournal, ThreadListener } from './listener.js';
 export { serverNotification } from './notify.js';
 export { MessageProcessor, PROTOCOL_VERSION } from './processor.js';
 export {

@@ -1,17 +1,31 @@
+import { randomUUID } from 'node:crypto';
 import type { ThreadEvent, ThreadRuntime } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
-import type { app } from '@tether/protocol';
+import { app } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
+import type { AppendRecord, JournalTrouble } from '@tether/thread-store';
 import type { Logger } from '@tether/transport';
 import { serverNotification } from './notify.js';
 
-/** Where the listener writes what happened (the thread's rollout). */
-export interface ThreadJournal {
-  turnStarted(turn: app.Turn): void;
-  itemStarted(turnId: string, item: app.ThreadItem): void;
-  itemCompleted(turnId: string, item: app.ThreadItem): void;
-  turnCompleted(turn: app.Turn): void;
-  tokenUsage(turnId: string, usage: app.ThreadTokenUsage): void;
+/** Where the listener writes what happened: the thread's journal (none for an ephemeral thread). */
+export interface ListenerJournal {
+  append(record: AppendRecord): void;
+  /** Resolves true once everything appended so far is on disk, false after `timeoutMs`. */
+  whenDurable(timeoutMs: number): Promise<boolean>;
+  /** Replaces waiting records (a turn that could not be saved is written as failed). */
+  rewritePending(change: (record: AppendRecord) => AppendRecord): number;
+  readonly trouble: JournalTrouble | null;
+}
+
+/** The per-thread state the listener keeps current as events pass. */
+export interface ListenerThread {
+  /** Whether the thread is persisted (an ephemeral one keeps no read state). */
+  readonly persisted: boolean;
+  readState: app.ThreadReadState | null;
+  /** The last token usage reported (a resuming client gets it replayed). */
+  tokenUsage: { turnId: string; tokenUsage: app.ThreadTokenUsage } | null;
+  /** Tokens each running or just finished turn used (a goal counts them). */
+  readonly turnTokens: Map<string, number>;
 }
 
 export interface ListenerDeps {
@@ -19,9 +33,16 @@ export interface ListenerDeps {
   requests: ServerRequests;
   state: ThreadStateManager<app.Turn>;
   logger: Logger;
-  journal: ThreadJournal;
+  journal: ListenerJournal | null;
+  thread: ListenerThread;
+  /** How long a finished turn waits for its records to reach the disk before it is failed. */
+  persistTimeoutMs: number;
   /** Called when the thread's status changes (the manager caches and broadcasts it). */
   onStatus: (status: app.ThreadStatus) => void;
+  /** Called after `turn/completed` went out (the queue starts its next submission). */
+  onTurnCompleted?: (turn: app.Turn) => void;
+  /** Called with each completed item (the first user message becomes the preview). */
+  onItemCompleted?: (item: app.ThreadItem) => void;
 }
 
 /**
@@ -29,24 +50,26 @@ export interface ListenerDeps {
  * commands (resume snapshots, resolved server requests) go through the same queue, so a snapshot
  * taken by a command and the subscription made with it are atomic with respect to the event
  * stream: a resuming client sees every later event exactly once.
+ *
+ * It also writes the thread's record: every turn, item, token count and conversation item goes to
+ * the journal in event order, and a finished turn is announced only once its records are on disk
+ * (or, when the disk will not take them in time, announced as failed with the reason).
  */
 export class ThreadListener {
   private readonly jobs: Array<() => Promise<void>> = [];
   private draining = false;
   readonly generation: number;
-  /** Completed turns, oldest first, with full items. */
-  readonly turns: app.Turn[];
   private active: app.Turn | undefined;
+  /** A turn whose records could not be saved: its completion is reported as failed. */
+  private unsaved: { turnId: string; error: app.TurnError } | undefined;
   private stopped = false;
   readonly done: Promise<void>;
 
   constructor(
     readonly threadId: string,
     readonly runtime: ThreadRuntime,
-    history: app.Turn[],
     private readonly deps: ListenerDeps,
   ) {
-    this.turns = history;
     this.generation = deps.state.installListener(threadId);
     this.done = this.pump();
   }
@@ -56,12 +79,9 @@ export class ThreadListener {
     return this.active ? { ...this.active, items: [...this.active.items] } : undefined;
   }
 
-  /** All turns with the active one last, as a resume or read should show them. */
-  snapshotTurns(): app.Turn[] {
-    const turns = this.turns.map((t) => ({ ...t, itemsView: 'full' as const }));
-    const active = this.activeTurn();
-    if (active) turns.push({ ...active, itemsView: 'full' });
-    return turns;
+  /** The id of the running turn, if any. */
+  liveTurnId(): string | null {
+    return this.active?.id ?? null;
   }
 
   /** Runs `job` in the thread's event order. */
@@ -90,10 +110,7 @@ export class ThreadListener {
   private async drain(): Promise<void> {
     if (this.draining) return;
     this.draining = true;
-    while (this.jobs.length > 0) {
-      const job = this.jobs.shift() as () => Promise<void>;
-      await job();
-    }
+    for (let job = this.jobs.shift(); job; job = this.jobs.shift()) await job();
     this.draining = false;
   }
 
@@ -114,29 +131,38 @@ export class ThreadListener {
     return this.deps.state.subscribers(this.threadId);
   }
 
+  private notifySubscribers(method: string, params: unknown): Promise<void> {
+    return this.deps.router.toConnections(this.subscribers(), serverNotification(method, params));
+  }
+
   private async handle(event: ThreadEvent): Promise<void> {
-    const { router, state, requests, journal } = this.deps;
+    const { router, state, requests } = this.deps;
     state.noteActivity(this.threadId);
     switch (event.kind) {
       case 'status': {
-        state.setActive(this.threadId, event.status.type === 'active');
-        this.deps.onStatus(event.status);
+        let status = event.status;
+        if (this.unsaved && status.type === 'idle') status = { type: 'systemError' };
+        state.setActive(this.threadId, status.type === 'active');
+        this.deps.onStatus(status);
         await router.broadcast(
-          serverNotification('thread/status/changed', {
-            threadId: this.threadId,
-            status: event.status,
-          }),
+          serverNotification('thread/status/changed', { threadId: this.threadId, status }),
         );
         return;
       }
       case 'notification': {
-        this.track(event.method, event.params, journal);
-        await router.toConnections(
-          this.subscribers(),
-          serverNotification(event.method, event.params),
-        );
+        const params = this.track(event.method, event.params);
+        await this.notifySubscribers(event.method, params);
+        if (event.method === 'turn/completed') this.turnCompleted(params);
         return;
       }
+      case 'conversation':
+        for (const item of event.items) {
+          this.record({ type: 'response_item', turnId: event.turnId, item });
+        }
+        return;
+      case 'turnFinished':
+        await this.finishTurn(event.turn);
+        return;
       case 'serverRequest': {
         const sent = requests.send({
           method: event.method,
@@ -147,13 +173,10 @@ export class ThreadListener {
         void sent.outcome.then((outcome) =>
           this.enqueue(async () => {
             // resolution is announced in event order, after the request itself
-            await router.toConnections(
-              this.subscribers(),
-              serverNotification('serverRequest/resolved', {
-                threadId: this.threadId,
-                requestId: sent.id,
-              }),
-            );
+            await this.notifySubscribers('serverRequest/resolved', {
+              threadId: this.threadId,
+              requestId: sent.id,
+            });
             event.reply(outcome);
           }),
         );
@@ -166,44 +189,149 @@ export class ThreadListener {
     }
   }
 
-  private track(method: string, params: Record<string, unknown>, journal: ThreadJournal): void {
+  private record(record: AppendRecord): void {
+    const journal = this.deps.journal;
+    if (!journal) return;
+    try {
+      journal.append(record);
+    } catch (error) {
+      // a record that can never be written is a bug in whoever built it: say so loudly
+      this.deps.logger.error(
+        { err: error, threadId: this.threadId, type: record.type },
+        'rollout record refused',
+      );
+      void this.notifySubscribers('warning', {
+        threadId: this.threadId,
+        message: `tether could not save part of this thread: ${(error as Error).message}`,
+      });
+    }
+  }
+
+  /**
+   * Keeps the active turn current and writes the event's record. Returns the params to send (a
+   * turn whose records could not be saved is reported failed).
+   */
+  private track(method: string, params: Record<string, unknown>): Record<string, unknown> {
     switch (method) {
       case 'turn/started': {
-        const turn = params.turn as app.Turn;
+        const parsed = app.TurnStartedNotification.safeParse(params);
+        if (!parsed.success) break;
+        const turn = parsed.data.turn;
         this.active = { ...turn, items: [] };
         this.deps.state.setActiveTurn(this.threadId, this.active);
-        journal.turnStarted(turn);
-        return;
+        this.record({
+          type: 'turn_started',
+          turnId: turn.id,
+          rootTurnId: turn.rootTurnId,
+          ...(turn.startedAt !== null ? { startedAt: turn.startedAt * 1000 } : {}),
+        });
+        break;
       }
       case 'item/started':
       case 'item/completed': {
-        const item = params.item as app.ThreadItem;
-        const turnId = params.turnId as string;
+        const parsed = app.ItemStartedNotification.pick({ turnId: true, item: true }).safeParse(
+          params,
+        );
+        if (!parsed.success) {
+          this.deps.logger.error(
+            { threadId: this.threadId, method, issue: parsed.error.issues[0] },
+            'item event that does not match the protocol; not recorded',
+          );
+          break;
+        }
+        const { turnId, item } = parsed.data;
         if (this.active && this.active.id === turnId) {
           const index = this.active.items.findIndex((i) => i.id === item.id);
           if (index === -1) this.active.items.push(item);
           else this.active.items[index] = item;
         }
-        if (method === 'item/started') journal.itemStarted(turnId, item);
-        else journal.itemCompleted(turnId, item);
-        return;
+        this.record({
+          type: method === 'item/started' ? 'item_started' : 'item_completed',
+          turnId,
+          item,
+        });
+        if (method === 'item/completed') this.deps.onItemCompleted?.(item);
+        break;
       }
       case 'turn/completed': {
-        const turn = params.turn as app.Turn;
-        const items = this.active?.id === turn.id ? this.active.items : turn.items;
-        const finished: app.Turn = { ...turn, items };
-        this.turns.push(finished);
+        const parsed = app.TurnCompletedNotification.safeParse(params);
         this.active = undefined;
         this.deps.state.setActiveTurn(this.threadId, undefined);
-        journal.turnCompleted(finished);
-        return;
+        const unsaved = this.unsaved;
+        if (parsed.success && unsaved && unsaved.turnId === parsed.data.turn.id) {
+          this.unsaved = undefined;
+          return {
+            ...params,
+            turn: { ...parsed.data.turn, status: 'failed', error: unsaved.error },
+          };
+        }
+        break;
       }
       case 'thread/tokenUsage/updated': {
-        journal.tokenUsage(params.turnId as string, params.tokenUsage as app.ThreadTokenUsage);
-        return;
+        const parsed = app.ThreadTokenUsageUpdatedNotification.safeParse(params);
+        if (parsed.success) {
+          const { turnId, tokenUsage } = parsed.data;
+          const thread = this.deps.thread;
+          thread.tokenUsage = { turnId, tokenUsage };
+          thread.turnTokens.set(
+            turnId,
+            (thread.turnTokens.get(turnId) ?? 0) + tokenUsage.last.totalTokens,
+          );
+          this.record({ type: 'token_usage', turnId, tokenUsage });
+        }
+        break;
       }
       default:
-        return;
+        break;
     }
+    return params;
+  }
+
+  private turnCompleted(params: Record<string, unknown>): void {
+    const parsed = app.TurnCompletedNotification.safeParse(params);
+    if (parsed.success) this.deps.onTurnCompleted?.(parsed.data.turn);
+  }
+
+  /**
+   * Records how the turn ended and holds its announcement until that is on disk. A turn that
+   * completed makes the thread unread (its first unread turn stays the earliest one).
+   */
+  private async finishTurn(turn: app.Turn): Promise<void> {
+    const journal = this.deps.journal;
+    const status = turn.status === 'inProgress' ? 'interrupted' : turn.status;
+    this.record({
+      type: 'turn_completed',
+      turnId: turn.id,
+      status,
+      error: turn.error,
+      durationMs: turn.durationMs,
+    });
+    if (journal && !(await journal.whenDurable(this.deps.persistTimeoutMs))) {
+      const trouble = journal.trouble;
+      const error: app.TurnError = {
+        message: `this turn could not be saved: ${trouble?.path ?? 'the rollout'}: ${trouble?.errno ?? 'write failed'} (${trouble?.message ?? 'unknown error'}); tether keeps retrying`,
+        codexErrorInfo: null,
+        additionalDetails: null,
+      };
+      this.unsaved = { turnId: turn.id, error };
+      journal.rewritePending((record) =>
+        record.type === 'turn_completed' && record.turnId === turn.id
+          ? { ...record, status: 'failed', error }
+          : record,
+      );
+      return;
+    }
+    const thread = this.deps.thread;
+    if (status !== 'completed' || !thread.persisted) return;
+    const readState: app.ThreadReadState = {
+      firstUnread: thread.readState?.firstUnread ?? { type: 'turn', turnId: turn.id },
+      revision: randomUUID(),
+    };
+    thread.readState = readState;
+    this.record({ type: 'read_state', ...readState });
+    await this.notifySubscribers('thread/readState/changed', {
+      threadId: this.threadId,
+      readState,
+    });
   }
 }

@@ -17,9 +17,10 @@ import type { ThreadStateManager } from '@tether/thread-state';
 import type { Connection, Logger } from '@tether/transport';
 import type { ClientSupport } from './client-support.js';
 import { runCommand } from './command-exec.js';
+import { HistoryQueries } from './history.js';
 import { serverNotification } from './notify.js';
-import { applyOverrides } from './settings.js';
-import { ALREADY_SENT, type ThreadManager } from './threads.js';
+import { ThreadEdits } from './thread-edits.js';
+import { ALREADY_SENT, type HandlerResult, type ThreadManager } from './threads.js';
 
 /** The Codex protocol version tether speaks; clients see it in `userAgent`. */
 export const PROTOCOL_VERSION = '0.169.0';
@@ -50,10 +51,6 @@ const EXPERIMENTAL_PARAMS: Record<string, readonly string[]> = {
   'thread/resume': ['initialTurnsPage'],
 };
 
-type HandlerResult =
-  | { result: unknown; notice?: unknown; after?: () => Promise<void> }
-  | typeof ALREADY_SENT;
-
 /**
  * Handles the messages of every connection: the handshake gate, request dispatch (requests of one
  * connection in order; connections in parallel), client answers to server requests, and
@@ -65,9 +62,19 @@ export class MessageProcessor {
   private inFlight = 0;
   private readonly slotWaiters: Array<() => void> = [];
   private readonly maxInFlight: number;
+  private readonly history: HistoryQueries;
+  private readonly edits: ThreadEdits;
 
   constructor(private readonly deps: ProcessorDeps) {
     this.maxInFlight = deps.maxInFlight ?? 128;
+    const parts = {
+      threads: deps.threads,
+      store: deps.threads.store,
+      router: deps.router,
+      state: deps.state,
+    };
+    this.history = new HistoryQueries(parts);
+    this.edits = new ThreadEdits(parts);
   }
 
   /** The first client's name (the process's originator), if any client initialized yet. */
@@ -182,6 +189,9 @@ export class MessageProcessor {
     request: RequestMessage,
     session: Session,
   ): app.ParamsOf<M> {
+    if (!session.experimentalApi && app.experimentalClientRequests.has(method)) {
+      throw new RpcError(invalidRequest(`${method} requires experimentalApi capability`));
+    }
     const schema = app.clientRequests[method].params;
     if (request.params === undefined && !schema.safeParse(undefined).success) {
       throw new RpcError(invalidRequest('Invalid request: missing field `params`'));
@@ -251,90 +261,104 @@ export class MessageProcessor {
 
   private async dispatch(session: Session, request: RequestMessage): Promise<HandlerResult> {
     const { threads, support } = this.deps;
+    const { history, edits } = this;
     const connectionId = session.connection.id;
     const method = request.method;
     if (!app.isClientRequestMethod(method)) this.unknownMethod(method);
+    const p = <M extends app.ClientRequestMethod>(m: M) => this.params(m, request, session);
     switch (method) {
       case 'thread/start':
-        return threads.start(connectionId, this.params(method, request, session));
+        return threads.start(connectionId, p(method));
       case 'thread/resume':
-        return threads.resume(connectionId, request.id, this.params(method, request, session));
+        return threads.resume(connectionId, request.id, p(method));
       case 'thread/fork':
-        return threads.fork(connectionId, this.params(method, request, session));
+        return threads.fork(connectionId, p(method));
       case 'thread/list':
-        return { result: threads.list(this.params(method, request, session)) };
+        return { result: history.list(p(method)) };
       case 'thread/loaded/list':
-        return { result: threads.loadedList(this.params(method, request, session)) };
+        return { result: threads.loadedList(p(method)) };
       case 'thread/read':
-        return threads.read(this.params(method, request, session));
+        return history.read(connectionId, p(method));
       case 'thread/unsubscribe':
-        return { result: threads.unsubscribe(connectionId, this.params(method, request, session)) };
+        return { result: threads.unsubscribe(connectionId, p(method)) };
       case 'thread/archive':
-        return threads.archive(this.params(method, request, session));
+        return threads.archive(p(method));
       case 'thread/unarchive':
-        return threads.unarchive(this.params(method, request, session));
+        return threads.unarchive(p(method));
+      case 'thread/delete':
+        return threads.delete(p(method));
+      case 'thread/revert':
+        return threads.revert(connectionId, p(method));
+      case 'thread/inject_items':
+        return { result: await threads.injectItems(p(method)) };
       case 'thread/name/set':
-        return { result: await threads.setName(this.params(method, request, session)) };
-      case 'turn/start': {
-        const params = this.params(method, request, session);
-        const loaded = threads.requireLoaded(params.threadId);
-        loaded.settings = applyOverrides(loaded.settings, params);
-        const turn = await loaded.listener.runtime.startTurn({
-          input: params.input,
-          clientUserMessageId: params.clientUserMessageId ?? null,
-          settings: loaded.settings,
-        });
-        return { result: { turn } };
-      }
-      case 'turn/steer': {
-        const params = this.params(method, request, session);
-        const loaded = threads.requireLoaded(params.threadId);
-        const turnId = await loaded.listener.runtime.steer(
-          {
-            input: params.input,
-            clientUserMessageId: params.clientUserMessageId ?? null,
-            settings: loaded.settings,
-          },
-          params.expectedTurnId,
-        );
-        return { result: { turnId } };
-      }
-      case 'turn/interrupt': {
-        const params = this.params(method, request, session);
-        const loaded = threads.requireLoaded(params.threadId);
-        await loaded.listener.runtime.interrupt(params.turnId);
-        return { result: {} };
-      }
-      case 'command/exec':
-        return { result: await runCommand(this.params(method, request, session)) };
+        return edits.setName(p(method));
+      case 'thread/metadata/update':
+        return { result: edits.metadataUpdate(p(method)) };
+      case 'thread/settings/update':
+        return edits.settingsUpdate(p(method));
+      case 'thread/goal/get':
+        return { result: edits.goalGet(p(method)) };
+      case 'thread/goal/set':
+        return edits.goalSet(p(method));
+      case 'thread/goal/clear':
+        return edits.goalClear(p(method));
+      case 'thread/queue/add':
+        return edits.queueAdd(p(method));
+      case 'thread/queue/list':
+        return { result: edits.queueList(p(method)) };
+      case 'thread/queue/update':
+        return edits.queueUpdate(p(method));
+      case 'thread/queue/delete':
+        return edits.queueDelete(p(method));
+      case 'thread/queue/reorder':
+        return edits.queueReorder(p(method));
+      case 'thread/queue/start':
+        return edits.queueStart(p(method));
       case 'thread/turns/list':
-        return { result: await threads.turnsList(this.params(method, request, session)) };
+        return { result: history.turnsList(p(method)) };
+      case 'thread/items/list':
+        return { result: history.itemsList(p(method)) };
+      case 'thread/items/read':
+        return { result: history.itemsRead(p(method)) };
       case 'thread/readState/update':
-        this.params(method, request, session);
-        return { result: support.readState() };
+        return { result: await history.readStateUpdate(p(method)) };
+      case 'thread/search':
+        return { result: history.search(p(method)) };
+      case 'thread/searchOccurrences':
+        return { result: history.searchOccurrences(p(method)) };
+      case 'turn/start':
+        return { result: { turn: await threads.startTurn(p(method)) } };
+      case 'turn/steer':
+        return { result: { turnId: await threads.steer(p(method)) } };
+      case 'turn/interrupt':
+        await threads.interrupt(p(method));
+        return { result: {} };
+      case 'command/exec':
+        return { result: await runCommand(p(method)) };
       case 'account/read':
-        this.params(method, request, session);
+        p(method);
         return { result: support.account() };
       case 'account/bedrock/checkGovCloudRequirements':
-        this.params(method, request, session);
+        p(method);
         return { result: support.govCloud() };
       case 'model/list':
-        return { result: support.models(this.params(method, request, session)) };
+        return { result: support.models(p(method)) };
       case 'config/read':
-        this.params(method, request, session);
+        p(method);
         return { result: support.config(threads.defaultSettings()) };
       case 'configRequirements/read':
-        this.params(method, request, session);
+        p(method);
         return { result: support.configRequirements() };
       case 'collaborationMode/list':
-        this.params(method, request, session);
+        p(method);
         return { result: support.collaborationModes() };
       case 'hooks/list':
-        return { result: support.hooks(this.params(method, request, session)) };
+        return { result: support.hooks(p(method)) };
       case 'skills/list':
-        return { result: support.skills(this.params(method, request, session)) };
+        return { result: support.skills(p(method)) };
       case 'plugin/installed':
-        this.params(method, request, session);
+        p(method);
         return { result: support.plugins() };
       case 'initialize':
         throw new RpcError(invalidRequest('Already initialized'));

@@ -49,6 +49,10 @@ export interface AppServerOptions {
   defaults?: Partial<SettingsDefaults>;
   /** Whether the model is reached with an API key (clients show an API-key account). */
   apiKeyConfigured?: boolean;
+  /** How long a finished turn waits for its records to reach the disk (default 30 s). */
+  persistTimeoutMs?: number;
+  /** First retry delay of records the disk refused (default 100 ms). */
+  persistRetryDelayMs?: number;
   version?: string;
 }
 
@@ -111,6 +115,12 @@ export class AppServer {
       logger: this.options.logger,
       originator: () => this.processor.firstClientName(),
       cliVersion: this.options.version ?? '0.0.0',
+      ...(this.options.persistTimeoutMs !== undefined
+        ? { persistTimeoutMs: this.options.persistTimeoutMs }
+        : {}),
+      ...(this.options.persistRetryDelayMs !== undefined
+        ? { persistRetryDelayMs: this.options.persistRetryDelayMs }
+        : {}),
     });
     this.processor = new MessageProcessor({
       router: this.router,

@@ -1,5 +1,5 @@
 import type { ThreadSettings } from '@tether/agent-core';
-import type { app } from '@tether/protocol';
+import { app } from '@tether/protocol';
 
 /** Server-wide defaults for new threads. */
 export interface SettingsDefaults {
@@ -24,6 +24,9 @@ type Overrides = {
   sandbox?: app.SandboxMode | null | undefined;
   baseInstructions?: string | null | undefined;
   developerInstructions?: string | null | undefined;
+  effort?: app.ReasoningEffort | null | undefined;
+  summary?: app.ReasoningSummary | null | undefined;
+  serviceTier?: string | null | undefined;
 };
 
 /** Applies the non-null overrides of a request to a base. */
@@ -34,7 +37,9 @@ export function applyOverrides(base: ThreadSettings, overrides: Overrides): Thre
     modelProvider: overrides.modelProvider ?? base.modelProvider,
     approvalPolicy: overrides.approvalPolicy ?? base.approvalPolicy,
     sandbox: overrides.sandbox ?? base.sandbox,
-    reasoningEffort: base.reasoningEffort,
+    reasoningEffort: overrides.effort ?? base.reasoningEffort,
+    reasoningSummary: overrides.summary ?? base.reasoningSummary,
+    serviceTier: overrides.serviceTier === undefined ? base.serviceTier : overrides.serviceTier,
     baseInstructions: overrides.baseInstructions ?? base.baseInstructions,
     developerInstructions: overrides.developerInstructions ?? base.developerInstructions,
   };
@@ -48,6 +53,8 @@ export function initialSettings(defaults: SettingsDefaults, cwd: string): Thread
     approvalPolicy: defaults.approvalPolicy,
     sandbox: defaults.sandbox,
     reasoningEffort: null,
+    reasoningSummary: null,
+    serviceTier: null,
     baseInstructions: null,
     developerInstructions: null,
   };
@@ -64,19 +71,53 @@ export function sandboxPolicy(mode: app.SandboxMode, cwd: string): app.SandboxPo
   }
 }
 
+/** Settings kept as the thread's own that the agent does not read (reported and persisted). */
+export interface SettingsExtras {
+  approvalsReviewer: app.ApprovalsReviewer;
+  collaborationMode: app.CollaborationMode | null;
+  personality: app.Personality | null;
+  disabledPluginIds: string[];
+}
+
+export const DEFAULT_EXTRAS: SettingsExtras = {
+  approvalsReviewer: 'user',
+  collaborationMode: null,
+  personality: null,
+  disabledPluginIds: [],
+};
+
+/** The extras stored with a thread, read back when it is resumed. */
+export function extrasFromStored(stored: Record<string, unknown> | undefined): SettingsExtras {
+  const s = stored ?? {};
+  const reviewer = app.ApprovalsReviewer.safeParse(s.approvalsReviewer);
+  const mode = app.CollaborationMode.safeParse(s.collaborationMode);
+  const personality = app.Personality.safeParse(s.personality);
+  const ids: unknown[] = Array.isArray(s.disabledPluginIds) ? s.disabledPluginIds : [];
+  return {
+    approvalsReviewer: reviewer.success ? reviewer.data : 'user',
+    collaborationMode: mode.success ? mode.data : null,
+    personality: personality.success ? personality.data : null,
+    disabledPluginIds: ids.filter((id): id is string => typeof id === 'string'),
+  };
+}
+
 /** The effective-settings part of thread/start, thread/resume and thread/fork results. */
-export function sessionResult(thread: app.Thread, settings: ThreadSettings) {
+export function sessionResult(
+  thread: app.Thread,
+  settings: ThreadSettings,
+  extras: SettingsExtras = DEFAULT_EXTRAS,
+) {
   return {
     thread,
     model: settings.model ?? '',
     modelProvider: settings.modelProvider,
-    serviceTier: null,
-    disabledPluginIds: [],
+    serviceTier: settings.serviceTier,
+    disabledPluginIds: extras.disabledPluginIds,
     cwd: settings.cwd,
     runtimeWorkspaceRoots: [settings.cwd],
     instructionSources: [],
     approvalPolicy: settings.approvalPolicy,
-    approvalsReviewer: 'user' as const,
+    approvalsReviewer: extras.approvalsReviewer,
     sandbox: sandboxPolicy(settings.sandbox, settings.cwd),
     activePermissionProfile: null,
     reasoningEffort: settings.reasoningEffort,
@@ -92,13 +133,18 @@ export function settingsFromStored(
 ): ThreadSettings {
   const s = stored ?? {};
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
+  const approval = app.AskForApproval.safeParse(s.approvalPolicy);
+  const sandbox = app.SandboxMode.safeParse(s.sandbox);
+  const summary = app.ReasoningSummary.safeParse(s.reasoningSummary);
   return {
     cwd: thread.cwd,
     model: thread.model ?? defaults.model,
     modelProvider: thread.modelProvider,
-    approvalPolicy: (s.approvalPolicy as app.AskForApproval | undefined) ?? defaults.approvalPolicy,
-    sandbox: (s.sandbox as app.SandboxMode | undefined) ?? defaults.sandbox,
+    approvalPolicy: approval.success ? approval.data : defaults.approvalPolicy,
+    sandbox: sandbox.success ? sandbox.data : defaults.sandbox,
     reasoningEffort: thread.reasoningEffort ?? null,
+    reasoningSummary: summary.success ? summary.data : null,
+    serviceTier: str(s.serviceTier),
     baseInstructions: str(s.baseInstructions),
     developerInstructions: str(s.developerInstructions),
   };

@@ -1,14 +1,22 @@
-import { invalidRequest, RpcError } from '@tether/protocol';
+import { invalidParams, invalidRequest, RpcError } from '@tether/protocol';
 
 const HEX = /[0-9a-fA-F]/;
+
+export interface ThreadIdOptions {
+  /** How the error names the id: `thread` (most methods) or `session` (resume, fork, archive). */
+  label?: 'thread' | 'session';
+  /** `-32602` for the methods whose reference handler decodes the id itself (read state). */
+  invalidParams?: boolean;
+}
 
 /**
  * Checks a client-supplied thread id the way the reference does (a UUID, optionally prefixed with
  * `urn:uuid:`) and returns it in canonical lower-case hyphenated form.
  */
-export function parseThreadId(raw: string): string {
+export function parseThreadId(raw: string, options: ThreadIdOptions = {}): string {
   const fail = (why: string): never => {
-    throw new RpcError(invalidRequest(`invalid thread id: ${why}`));
+    const message = `invalid ${options.label ?? 'thread'} id: ${why}`;
+    throw new RpcError(options.invalidParams ? invalidParams(message) : invalidRequest(message));
   };
   const body = raw.toLowerCase().startsWith('urn:uuid:') ? raw.slice('urn:uuid:'.length) : raw;
   for (let i = 0; i < body.length; i++) {

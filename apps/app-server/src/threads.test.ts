@@ -63,6 +63,7 @@ describe('threads', () => {
       'item/agentMessage/delta',
       'item/agentMessage/delta',
       'item/completed',
+      'thread/readState/changed',
       'thread/status/changed',
       'turn/completed',
     ]);

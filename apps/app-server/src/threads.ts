@@ -1,31 +1,49 @@
 import type { RuntimeFactory, ThreadSettings } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
-import { type app, internalError, invalidRequest, RpcError } from '@tether/protocol';
+import { app, invalidRequest, RpcError } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
 import {
-  isThreadStoreError,
+  encodeHistoryCursor,
   previewOfItem,
-  type StoredThread,
+  type StoredTokenUsage,
+  ThreadJournal,
   type ThreadStore,
+  type UnreadableLine,
 } from '@tether/thread-store';
 import type { Logger } from '@tether/transport';
-import { type ThreadJournal, ThreadListener } from './listener.js';
+import { type ListenerThread, ThreadListener } from './listener.js';
 import { serverNotification } from './notify.js';
 import {
   applyOverrides,
+  DEFAULT_EXTRAS,
+  extrasFromStored,
   initialSettings,
   type SettingsDefaults,
+  type SettingsExtras,
+  sandboxPolicy,
   sessionResult,
   settingsFromStored,
 } from './settings.js';
+import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
 
-interface LoadedThread {
-  id: string;
+/** A thread this server has loaded: its runtime, listener and live state. */
+export interface LoadedThread {
+  readonly id: string;
+  /** The thread as stored (no turns); status and environments are overlaid by `view`. */
   thread: app.Thread;
   settings: ThreadSettings;
-  listener: ThreadListener;
+  readonly listener: ThreadListener;
   status: app.ThreadStatus;
+  readonly ephemeral: boolean;
+  readonly journal: ThreadJournal | null;
+  /** Read state and last token usage, kept current by the listener. */
+  readonly record: ListenerThread;
+  /** Settings reported and persisted that the agent does not read. */
+  extras: SettingsExtras;
+  goal: app.ThreadGoal | null;
+  /** Submissions waiting for a turn (`thread/queue/*`). */
+  queue: app.QueuedSubmission[];
 }
 
 export interface ThreadManagerDeps {
@@ -39,26 +57,58 @@ export interface ThreadManagerDeps {
   /** The name of the first client, recorded as a new thread's originator. */
   originator: () => string | null;
   cliVersion: string;
+  /** How long a finished turn waits for its records to reach the disk (default 30 s). */
+  persistTimeoutMs?: number;
+  /** First retry delay of records the disk refused (default 100 ms). */
+  persistRetryDelayMs?: number;
 }
 
 /** A result already sent by the handler itself (thread/resume of a loaded thread). */
 export const ALREADY_SENT = Symbol('already sent');
 
-const FULL_HISTORY_NOTICE = {
+export type HandlerResult =
+  | { result: unknown; notice?: unknown; after?: () => Promise<void> }
+  | typeof ALREADY_SENT;
+
+export const FULL_HISTORY_NOTICE = {
   summary:
     'Full-history hydration is deprecated for paginated threads; use `excludeTurns: true`, then page with `thread/turns/list` and `thread/items/list`.',
   details: null,
 };
 
+/** How long a finished turn waits for its records to reach a slow or full disk. */
+export const DEFAULT_PERSIST_TIMEOUT_MS = 30_000;
+
+/** What a thread is loaded with: its stored state, or a new thread's. */
+interface LoadInput {
+  thread: app.Thread;
+  settings: ThreadSettings;
+  extras?: SettingsExtras;
+  ephemeral: boolean;
+  conversation: readonly app.ResponseItem[];
+  tokenUsage: StoredTokenUsage | null;
+  readState: app.ThreadReadState | null;
+  goal: app.ThreadGoal | null;
+  queue?: app.QueuedSubmission[];
+}
+
 /**
- * The loaded threads of an app-server: their runtimes and listeners, start/resume/fork, reads and
- * lists, subscriptions, archive, and idle unloading.
+ * The loaded threads of an app-server: their runtimes and listeners; start, resume, fork, revert,
+ * delete and archive; subscriptions; idle unloading. Operations that change what a thread is
+ * (load, delete, revert, archive, turn start) run one at a time per thread.
  */
 export class ThreadManager {
   private readonly loaded = new Map<string, LoadedThread>();
-  private readonly loading = new Map<string, Promise<LoadedThread>>();
+  private readonly exclusive = new Map<string, Promise<unknown>>();
+  private readonly persistTimeoutMs: number;
 
-  constructor(private readonly deps: ThreadManagerDeps) {}
+  constructor(private readonly deps: ThreadManagerDeps) {
+    this.persistTimeoutMs = deps.persistTimeoutMs ?? DEFAULT_PERSIST_TIMEOUT_MS;
+  }
+
+  get store(): ThreadStore {
+    return this.deps.store;
+  }
 
   /** The settings a new thread would get (for `config/read`). */
   defaultSettings(): ThreadSettings {
@@ -73,6 +123,12 @@ export class ThreadManager {
     return this.loaded.has(threadId);
   }
 
+  /** The loaded thread, if this server has it and it is not unloading. */
+  get(threadId: string): LoadedThread | undefined {
+    const loaded = this.loaded.get(threadId);
+    return loaded && !this.deps.state.isUnloading(threadId) ? loaded : undefined;
+  }
+
   /** True while some loaded thread runs a turn. */
   anyActive(): boolean {
     for (const thread of this.loaded.values()) {
@@ -81,24 +137,52 @@ export class ThreadManager {
     return false;
   }
 
+  /** Runs `fn` after every earlier operation on the same thread, and before any later one. */
+  serialized<T>(threadId: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.exclusive.get(threadId) ?? Promise.resolve();
+    const run = previous.then(fn, fn);
+    const settled = run.catch(() => undefined);
+    this.exclusive.set(threadId, settled);
+    void settled.then(() => {
+      if (this.exclusive.get(threadId) === settled) this.exclusive.delete(threadId);
+    });
+    return run;
+  }
+
   // ---- start / resume / fork ---------------------------------------------------------------
 
-  async start(connectionId: number, params: app.ThreadStartParams) {
+  async start(connectionId: number, params: app.ThreadStartParams): Promise<HandlerResult> {
     const base = initialSettings(this.deps.defaults, process.cwd());
     const settings = applyOverrides(base, params);
-    const created = this.deps.store.createThread({
+    const ephemeral = params.ephemeral === true;
+    const input = {
       cwd: settings.cwd,
       model: settings.model,
       modelProvider: settings.modelProvider,
       originator: this.deps.originator(),
       cliVersion: this.deps.cliVersion,
       settings: storedSettings(settings),
+    };
+    let thread: app.Thread;
+    try {
+      thread = ephemeral
+        ? this.deps.store.describeEphemeralThread(input)
+        : this.deps.store.createThread(input).thread;
+    } catch (error) {
+      throw storeError(error);
+    }
+    const loaded = this.load({
+      thread,
+      settings,
+      ephemeral,
+      conversation: [],
+      tokenUsage: null,
+      readState: null,
+      goal: null,
     });
-    const loaded = this.load(created.thread, settings, []);
     this.deps.state.subscribe(loaded.id, connectionId);
-    const thread = this.view(loaded, []);
     return {
-      result: sessionResult(thread, settings),
+      result: sessionResult(this.view(loaded, []), settings, loaded.extras),
       after: () =>
         this.deps.router.broadcast(
           serverNotification('thread/started', { thread: this.view(loaded, []) }),
@@ -106,23 +190,63 @@ export class ThreadManager {
     };
   }
 
-  async fork(connectionId: number, params: app.ThreadForkParams) {
-    const sourceId = parseThreadId(params.threadId);
+  async fork(connectionId: number, params: app.ThreadForkParams): Promise<HandlerResult> {
+    const sourceId = parseThreadId(params.threadId, { label: 'session' });
+    if (!params.excludeTurns) {
+      // the reference sends the notice before it even looks at the source
+      await this.deps.router.toConnection(
+        connectionId,
+        serverNotification('deprecationNotice', FULL_HISTORY_NOTICE),
+      );
+    }
     const source = this.loaded.get(sourceId);
+    if (source?.ephemeral || !this.deps.store.hasThread(sourceId)) {
+      throw threadErrors.noRollout(sourceId);
+    }
+    if (params.lastTurnId != null && params.beforeTurnId != null) {
+      throw new RpcError(invalidRequest('`beforeTurnId` cannot be combined with `lastTurnId`'));
+    }
+    const ephemeral = params.ephemeral === true;
+    if (ephemeral && !params.excludeTurns) {
+      throw new RpcError(
+        invalidRequest('ephemeral paginated thread/fork requires `excludeTurns: true`'),
+      );
+    }
     if (source) await source.listener.settled();
-    const forked = this.wrapStore(() =>
-      this.deps.store.fork(sourceId, params.lastTurnId ? { lastTurnId: params.lastTurnId } : {}),
-    );
+    const options = {
+      ...(params.lastTurnId != null ? { lastTurnId: params.lastTurnId } : {}),
+      ...(params.beforeTurnId != null ? { beforeTurnId: params.beforeTurnId } : {}),
+    };
+    let forked: {
+      thread: app.Thread;
+      settings: app.JsonObject;
+      tokenUsage: StoredTokenUsage | null;
+      conversation: app.ResponseItem[];
+    };
+    try {
+      forked = ephemeral
+        ? this.deps.store.forkEphemeral(sourceId, options)
+        : this.deps.store.fork(sourceId, { ...options, includeTurns: false });
+    } catch (error) {
+      throw storeError(error, sourceId);
+    }
     const settings = applyOverrides(
       settingsFromStored(forked.settings, forked.thread, this.deps.defaults),
       params,
     );
-    const loaded = this.load(forked.thread, settings, forked.thread.turns ?? []);
+    const loaded = this.load({
+      thread: forked.thread,
+      settings,
+      ephemeral,
+      conversation: forked.conversation,
+      tokenUsage: forked.tokenUsage,
+      readState: null,
+      goal: null,
+    });
     this.deps.state.subscribe(loaded.id, connectionId);
-    const thread = this.view(loaded, params.excludeTurns ? [] : loaded.listener.snapshotTurns());
+    const turns = params.excludeTurns ? [] : this.fullTurns(loaded);
     return {
-      notice: params.excludeTurns ? undefined : FULL_HISTORY_NOTICE,
-      result: sessionResult(thread, settings),
+      result: sessionResult(this.view(loaded, turns), settings, loaded.extras),
       after: () =>
         this.deps.router.broadcast(
           serverNotification('thread/started', { thread: this.view(loaded, []) }),
@@ -133,22 +257,29 @@ export class ThreadManager {
   /**
    * Resume: a loaded thread is rejoined inside its listener (snapshot and subscription atomic
    * against the event stream; then the response, then the replay of pending server requests with
-   * their original ids). A stored thread is loaded first.
+   * their original ids). A stored thread is loaded first (cold resume): every client hears it is
+   * idle, and the resuming one gets the thread's last token usage.
    */
   async resume(
     connectionId: number,
     requestId: string | number,
     params: app.ThreadResumeParams,
   ): Promise<typeof ALREADY_SENT> {
-    const threadId = parseThreadId(params.threadId);
+    const threadId = parseThreadId(params.threadId, { label: 'session' });
     const { state, router, requests } = this.deps;
-    let loaded = this.loaded.get(threadId);
-    if (loaded && this.shouldRebuild(loaded, params)) {
-      // an idle cached thread nobody watches is rebuilt with the new overrides, not reused
-      await this.unloadNow(threadId, false);
-      loaded = undefined;
-    }
-    if (!loaded) loaded = await this.loadStored(threadId, params);
+    const loadedNow = await this.serialized(threadId, async () => {
+      let loaded = this.loaded.get(threadId);
+      if (loaded?.ephemeral) throw threadErrors.noRollout(threadId);
+      if (loaded && this.shouldRebuild(loaded, params)) {
+        // an idle cached thread nobody watches is rebuilt with the new overrides, not reused
+        await this.unloadNow(threadId, false);
+        loaded = undefined;
+      }
+      if (loaded) return { loaded, cold: false, unreadable: [] };
+      const stored = this.loadStored(threadId, params);
+      return { ...stored, cold: true };
+    });
+    const current = loadedNow.loaded;
     if (!state.beginResume(threadId)) {
       throw new RpcError(
         invalidRequest(
@@ -156,7 +287,6 @@ export class ThreadManager {
         ),
       );
     }
-    const current = loaded;
     try {
       await current.listener.enqueue(async () => {
         const subscribed = state.subscribe(threadId, connectionId);
@@ -168,24 +298,44 @@ export class ThreadManager {
             ),
           );
         }
-        const turns = params.excludeTurns ? [] : current.listener.snapshotTurns();
+        await this.warnUnreadable(connectionId, current, loadedNow.unreadable);
         if (!params.excludeTurns) {
           await router.toConnection(
             connectionId,
             serverNotification('deprecationNotice', FULL_HISTORY_NOTICE),
           );
         }
+        if (loadedNow.cold) {
+          await router.broadcast(
+            serverNotification('thread/status/changed', { threadId, status: current.status }),
+          );
+        }
+        const turns = params.excludeTurns ? [] : this.fullTurns(current);
         const result = {
-          ...sessionResult(this.view(current, turns), current.settings),
+          ...sessionResult(this.view(current, turns), current.settings, current.extras),
           collaborationMode: null,
-          itemsBackwardsCursor: null,
-          turnsBackwardsCursor: null,
+          initialTurnsPage: params.initialTurnsPage
+            ? this.initialTurnsPage(current, params.initialTurnsPage)
+            : null,
+          ...this.backwardsCursors(current),
         };
-        await router.toConnection(connectionId, {
-          kind: 'response',
-          id: requestId,
-          result,
-        });
+        await router.toConnection(connectionId, { kind: 'response', id: requestId, result });
+        const usage = current.record.tokenUsage;
+        if (usage && (loadedNow.cold || !params.excludeTurns)) {
+          await router.toConnection(
+            connectionId,
+            serverNotification('thread/tokenUsage/updated', { threadId, ...usage }),
+          );
+        }
+        await router.broadcast(
+          current.goal
+            ? serverNotification('thread/goal/updated', {
+                threadId,
+                turnId: null,
+                goal: current.goal,
+              })
+            : serverNotification('thread/goal/cleared', { threadId }),
+        );
         await requests.replayTo(connectionId, threadId);
       });
     } finally {
@@ -206,14 +356,20 @@ export class ThreadManager {
     );
   }
 
-  private async loadStored(
+  /** Loads a stored thread for writing: its writer lock, its conversation, its live state. */
+  private loadStored(
     threadId: string,
     params: app.ThreadResumeParams,
-  ): Promise<LoadedThread> {
-    const inFlight = this.loading.get(threadId);
-    if (inFlight) return inFlight;
-    const promise = (async () => {
-      const stored = this.readStored(threadId, true);
+  ): { loaded: LoadedThread; unreadable: UnreadableLine[] } {
+    const { store } = this.deps;
+    if (!store.hasThread(threadId)) throw threadErrors.noRollout(threadId);
+    try {
+      store.claim(threadId);
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
+    try {
+      const stored = store.readThread(threadId);
       if (stored.archived) {
         throw new RpcError(invalidRequest(`thread ${threadId} is archived; unarchive it first`));
       }
@@ -221,144 +377,424 @@ export class ThreadManager {
         settingsFromStored(stored.settings, stored.thread, this.deps.defaults),
         params,
       );
-      return this.load(stored.thread, settings, stored.thread.turns ?? []);
-    })();
-    this.loading.set(threadId, promise);
-    try {
-      return await promise;
-    } finally {
-      this.loading.delete(threadId);
+      const goal = app.ThreadGoal.safeParse(stored.goal);
+      const loaded = this.load({
+        thread: stored.thread,
+        settings,
+        extras: extrasFromStored(stored.settings),
+        ephemeral: false,
+        conversation: stored.conversation,
+        tokenUsage: stored.tokenUsage,
+        readState: stored.readState,
+        goal: goal.success ? goal.data : null,
+        queue: stored.queue,
+      });
+      return { loaded, unreadable: stored.unreadable };
+    } catch (error) {
+      store.release(threadId);
+      throw storeError(error, threadId);
     }
   }
 
-  private load(thread: app.Thread, settings: ThreadSettings, history: app.Turn[]): LoadedThread {
-    const { state, runtimeFactory, logger } = this.deps;
-    const id = thread.id;
+  private load(input: LoadInput): LoadedThread {
+    const { state, runtimeFactory, logger, store, router } = this.deps;
+    const id = input.thread.id;
     state.addThread(id);
+    const record: ListenerThread = {
+      persisted: !input.ephemeral,
+      readState: input.readState,
+      tokenUsage: input.tokenUsage,
+      turnTokens: new Map(),
+    };
+    const journal = input.ephemeral
+      ? null
+      : new ThreadJournal(store, id, {
+          logger,
+          ...(this.deps.persistRetryDelayMs !== undefined
+            ? { retryDelayMs: this.deps.persistRetryDelayMs }
+            : {}),
+          onTrouble: (trouble) => {
+            const message = `tether cannot save this thread to ${trouble.path ?? 'its rollout'}: ${trouble.errno} (${trouble.message}); ${trouble.pending} record(s) are kept in memory and retried until the disk takes them`;
+            const subscribers = state.subscribers(id);
+            void router.toConnections(
+              subscribers,
+              serverNotification('warning', { threadId: id, message }),
+            );
+            const turnId = this.loaded.get(id)?.listener.liveTurnId();
+            if (turnId) {
+              void router.toConnections(
+                subscribers,
+                serverNotification('error', {
+                  threadId: id,
+                  turnId,
+                  error: { message, codexErrorInfo: null, additionalDetails: null },
+                  willRetry: true,
+                }),
+              );
+            }
+          },
+          onRecovered: () => {
+            void router.toConnections(
+              state.subscribers(id),
+              serverNotification('warning', {
+                threadId: id,
+                message:
+                  'tether saved the records it was holding for this thread; nothing was lost',
+              }),
+            );
+          },
+        });
     const runtime = runtimeFactory({
       threadId: id,
-      settings,
-      history: history.map((t) => ({ ...t })),
+      settings: input.settings,
+      conversation: input.conversation,
+      tokenUsage: input.tokenUsage?.tokenUsage ?? null,
       logger: logger.child({ threadId: id }),
     });
-    const loaded: LoadedThread = {
-      id,
-      thread: { ...thread, turns: [] },
-      settings,
-      status: { type: 'idle' },
-      listener: undefined as unknown as ThreadListener,
-    };
-    loaded.listener = new ThreadListener(id, runtime, history, {
+    const statusHolder: { loaded?: LoadedThread } = {};
+    const listener = new ThreadListener(id, runtime, {
       router: this.deps.router,
       requests: this.deps.requests,
       state,
       logger,
-      journal: this.journal(id, (update) => {
-        loaded.thread = { ...loaded.thread, ...update(loaded.thread) };
-      }),
+      journal,
+      thread: record,
+      persistTimeoutMs: this.persistTimeoutMs,
       onStatus: (status) => {
-        loaded.status = status;
+        if (statusHolder.loaded) statusHolder.loaded.status = status;
+      },
+      onItemCompleted: (item) => {
+        const loaded = statusHolder.loaded;
+        if (loaded?.thread.preview !== '') return;
+        const preview = previewOfItem(item);
+        if (preview) loaded.thread = { ...loaded.thread, preview };
+      },
+      onTurnCompleted: (turn) => {
+        const now = Math.floor(Date.now() / 1000);
+        const loaded = statusHolder.loaded;
+        if (!loaded) return;
+        loaded.thread = { ...loaded.thread, updatedAt: now, recencyAt: now };
+        this.accountGoal(loaded, turn);
+        // the queue moves on after a turn that completed, not after an interrupt
+        if (turn.status === 'completed') void this.drainQueue(loaded);
       },
     });
+    const loaded: LoadedThread = {
+      id,
+      thread: { ...input.thread, turns: [] },
+      settings: input.settings,
+      listener,
+      status: { type: 'idle' },
+      ephemeral: input.ephemeral,
+      journal,
+      record,
+      extras: input.extras ?? DEFAULT_EXTRAS,
+      goal: input.goal,
+      queue: input.queue ?? [],
+    };
+    statusHolder.loaded = loaded;
     this.loaded.set(id, loaded);
     return loaded;
   }
 
-  private journal(
-    threadId: string,
-    updateThread: (update: (thread: app.Thread) => Partial<app.Thread>) => void,
-  ): ThreadJournal {
-    const store = this.deps.store;
-    const safe = (what: string, fn: () => void) => {
-      try {
-        fn();
-      } catch (error) {
-        this.deps.logger.error({ err: error, threadId }, `failed to persist ${what}`);
-      }
-    };
+  /** Tells a client, once per thread and connection, which lines of the rollout it could not read. */
+  private readonly warned = new Set<string>();
+
+  async warnUnreadable(
+    connectionId: number,
+    loaded: { id: string; thread: app.Thread },
+    lines: readonly UnreadableLine[],
+  ): Promise<void> {
+    if (lines.length === 0) return;
+    const key = `${connectionId}:${loaded.id}`;
+    if (this.warned.has(key)) return;
+    this.warned.add(key);
+    const listed = lines.map((line) => `line ${line.line} (${line.reason})`).join('; ');
+    await this.deps.router.toConnection(
+      connectionId,
+      serverNotification('warning', {
+        threadId: loaded.id,
+        message: `skipped ${lines.length} unreadable line(s) of ${loaded.thread.path ?? 'the rollout'}: ${listed}; the rest of the thread loaded`,
+      }),
+    );
+  }
+
+  // ---- history views -------------------------------------------------------------------------
+
+  /** Every turn of a loaded thread (stored ones, with the running one from memory last). */
+  fullTurns(loaded: LoadedThread): app.Turn[] {
+    if (loaded.ephemeral) {
+      const active = loaded.listener.activeTurn();
+      return active ? [{ ...active, itemsView: 'full' }] : [];
+    }
+    const live = loaded.listener.liveTurnId();
+    const stored = this.deps.store.readThread(loaded.id, { includeTurns: true, liveTurnId: live });
+    return this.overlayActive(loaded, stored.thread.turns);
+  }
+
+  /** Replaces the stored copy of the running turn with the listener's (or adds it). */
+  overlayActive(loaded: LoadedThread, turns: app.Turn[]): app.Turn[] {
+    const active = loaded.listener.activeTurn();
+    if (!active) return turns;
+    const others = turns.filter((turn) => turn.id !== active.id);
+    return [...others, { ...active, itemsView: 'full' }];
+  }
+
+  private initialTurnsPage(
+    loaded: LoadedThread,
+    page: NonNullable<app.ThreadResumeParams['initialTurnsPage']>,
+  ): app.TurnsPage {
+    const direction = page.sortDirection ?? 'desc';
+    const result = this.deps.store.turnsPage(loaded.id, {
+      direction,
+      anchor: null,
+      limit: Math.max(1, page.limit ?? 25),
+      itemsView: page.itemsView ?? 'summary',
+      liveTurnId: loaded.listener.liveTurnId(),
+    });
+    const first = result.rows[0];
+    const last = result.rows[result.rows.length - 1];
     return {
-      turnStarted: (turn) =>
-        safe('turn start', () =>
-          store.append(threadId, {
-            type: 'turn_started',
-            turnId: turn.id,
-            rootTurnId: turn.rootTurnId,
-            ...(turn.startedAt !== null ? { startedAt: turn.startedAt * 1000 } : {}),
-          }),
-        ),
-      itemStarted: (turnId, item) =>
-        safe('item', () => store.append(threadId, { type: 'item_started', turnId, item })),
-      itemCompleted: (turnId, item) => {
-        safe('item', () => store.append(threadId, { type: 'item_completed', turnId, item }));
-        const preview = previewOfItem(item);
-        if (preview) updateThread((thread) => (thread.preview ? {} : { preview }));
-      },
-      turnCompleted: (turn) => {
-        const now = Math.floor(Date.now() / 1000);
-        updateThread(() => ({ updatedAt: now, recencyAt: now }));
-        safe('turn completion', () =>
-          store.append(threadId, {
-            type: 'turn_completed',
-            turnId: turn.id,
-            status: turn.status === 'inProgress' ? 'interrupted' : turn.status,
-            error: turn.error,
-            durationMs: turn.durationMs,
-          }),
-        );
-      },
-      tokenUsage: (turnId, tokenUsage) =>
-        safe('token usage', () =>
-          store.append(threadId, { type: 'token_usage', turnId, tokenUsage }),
-        ),
+      data: result.data,
+      nextCursor:
+        result.more && last
+          ? encodeHistoryCursor(loaded.id, 'turns', { ordinal: last.ordinal, includeAnchor: false })
+          : null,
+      backwardsCursor: first
+        ? encodeHistoryCursor(loaded.id, 'turns', { ordinal: first.ordinal, includeAnchor: true })
+        : null,
+    };
+  }
+
+  /** Cursors at the newest turn and item (inclusive), for paging a resumed thread backwards. */
+  backwardsCursors(loaded: { id: string; ephemeral?: boolean }): {
+    turnsBackwardsCursor: string | null;
+    itemsBackwardsCursor: string | null;
+  } {
+    if (loaded.ephemeral) return { turnsBackwardsCursor: null, itemsBackwardsCursor: null };
+    const { store } = this.deps;
+    const turn = store.turnsPage(loaded.id, {
+      direction: 'desc',
+      anchor: null,
+      limit: 1,
+      itemsView: 'notLoaded',
+    }).rows[0];
+    const item = store.itemsPage(loaded.id, { direction: 'desc', anchor: null, limit: 1 }).rows[0];
+    return {
+      turnsBackwardsCursor: turn
+        ? encodeHistoryCursor(loaded.id, 'turns', { ordinal: turn.ordinal, includeAnchor: true })
+        : null,
+      itemsBackwardsCursor: item
+        ? encodeHistoryCursor(loaded.id, 'itemsByCreatedAtOrdinal', {
+            ordinal: item.ordinal,
+            includeAnchor: true,
+          })
+        : null,
+    };
+  }
+
+  /** A loaded thread as clients see it: live status, its environment, direct input accepted. */
+  view(loaded: LoadedThread, turns: app.Turn[]): app.Thread {
+    const cwd = loaded.settings.cwd;
+    return {
+      ...loaded.thread,
+      environments: [{ environmentId: 'local', cwd, runtimeWorkspaceRoots: [cwd] }],
+      status: loaded.status,
+      canAcceptDirectInput: true,
+      ...(loaded.ephemeral ? { preview: '' } : {}),
+      turns,
     };
   }
 
   // ---- turns -------------------------------------------------------------------------------
 
+  /** The loaded thread a turn method names, or the reference's `thread not found`. */
   requireLoaded(rawThreadId: string): LoadedThread {
     const threadId = parseThreadId(rawThreadId);
-    const loaded = this.loaded.get(threadId);
-    if (!loaded || this.deps.state.isUnloading(threadId)) {
-      throw new RpcError(invalidRequest(`thread not found: ${threadId}`));
-    }
+    const loaded = this.get(threadId);
+    if (!loaded) throw threadErrors.notFound(threadId);
     return loaded;
   }
 
-  // ---- reads -------------------------------------------------------------------------------
-
-  async read(params: app.ThreadReadParams) {
+  /**
+   * Starts a turn (or adds the input to the running one). Overrides stick for later turns; when
+   * they change the settings, the change is persisted and subscribers hear it first.
+   */
+  startTurn(params: app.TurnStartParams): Promise<app.Turn> {
     const threadId = parseThreadId(params.threadId);
-    const loaded = this.loaded.get(threadId);
-    if (loaded) {
-      const turns = params.includeTurns
-        ? await loaded.listener.enqueue(() => loaded.listener.snapshotTurns())
-        : [];
-      return {
-        notice: params.includeTurns ? READ_NOTICE : undefined,
-        result: { thread: this.view(loaded, turns) },
-      };
-    }
-    let stored: app.Thread;
-    try {
-      stored = this.deps.store.readThread(threadId, {
-        includeTurns: params.includeTurns ?? false,
-      }).thread;
-    } catch (error) {
-      if (isThreadStoreError(error) && error.code === 'THREAD_NOT_FOUND') {
-        throw new RpcError(invalidRequest(`thread not loaded: ${threadId}`));
+    return this.serialized(threadId, async () => {
+      const loaded = this.requireLoaded(threadId);
+      const before = JSON.stringify(this.settingsView(loaded));
+      loaded.settings = applyOverrides(loaded.settings, params);
+      const view = this.settingsView(loaded);
+      if (JSON.stringify(view) !== before) {
+        this.persistSettings(loaded);
+        await this.deps.router.toConnections(
+          this.deps.state.subscribers(threadId),
+          serverNotification('thread/settings/updated', { threadId, threadSettings: view }),
+        );
       }
-      throw error;
-    }
-    return { notice: params.includeTurns ? READ_NOTICE : undefined, result: { thread: stored } };
+      return loaded.listener.runtime.startTurn({
+        input: params.input,
+        clientUserMessageId: params.clientUserMessageId ?? null,
+        settings: loaded.settings,
+      });
+    });
   }
 
-  list(params: app.ThreadListParams) {
-    const page = this.wrapStore(() => this.deps.store.listThreads(params));
-    const data = page.data.map((thread) => {
-      const loaded = this.loaded.get(thread.id);
-      return loaded ? { ...thread, status: loaded.status } : thread;
+  /** The settings later turns run with, as `thread/settings/updated` reports them. */
+  settingsView(loaded: LoadedThread): app.ThreadSettings {
+    const s = loaded.settings;
+    const x = loaded.extras;
+    return {
+      disabledPluginIds: x.disabledPluginIds,
+      cwd: s.cwd,
+      environments: [{ environmentId: 'local', cwd: s.cwd, runtimeWorkspaceRoots: [s.cwd] }],
+      approvalPolicy: s.approvalPolicy,
+      approvalsReviewer: x.approvalsReviewer,
+      sandboxPolicy: sandboxPolicy(s.sandbox, s.cwd),
+      activePermissionProfile: null,
+      model: s.model,
+      modelProvider: s.modelProvider,
+      serviceTier: s.serviceTier,
+      effort: s.reasoningEffort,
+      summary: s.reasoningSummary,
+      collaborationMode: x.collaborationMode ?? {
+        mode: 'default',
+        settings: {
+          model: s.model ?? '',
+          reasoning_effort: s.reasoningEffort,
+          developer_instructions: null,
+        },
+      },
+      multiAgentMode: 'explicitRequestOnly',
+      personality: x.personality,
+    };
+  }
+
+  /** Writes the thread's settings as they are now (read back when it is resumed). */
+  persistSettings(loaded: LoadedThread): void {
+    if (!loaded.journal) return;
+    const s = loaded.settings;
+    loaded.journal.append({
+      type: 'thread_settings',
+      cwd: s.cwd,
+      model: s.model,
+      modelProvider: s.modelProvider,
+      reasoningEffort: s.reasoningEffort,
+      settings: { ...storedSettings(s), ...loaded.extras },
     });
-    return { data, nextCursor: page.nextCursor, backwardsCursor: null };
+  }
+
+  /** A stored thread's goal (for a thread this server has not loaded). */
+  storedGoal(threadId: string): app.ThreadGoal | null {
+    const goal = app.ThreadGoal.safeParse(this.readForEdit(threadId).goal);
+    return goal.success ? goal.data : null;
+  }
+
+  /** A stored thread's queue (for a thread this server has not loaded). */
+  storedQueue(threadId: string): app.QueuedSubmission[] {
+    return this.readForEdit(threadId).queue;
+  }
+
+  private readForEdit(threadId: string) {
+    try {
+      return this.deps.store.readThread(threadId);
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
+  }
+
+  /**
+   * Counts a finished turn against an active goal: its tokens and time; a goal whose budget ran
+   * out becomes `budgetLimited`. Every client hears the new totals.
+   */
+  private accountGoal(loaded: LoadedThread, turn: app.Turn): void {
+    const goal = loaded.goal;
+    if (goal?.status !== 'active') return;
+    const tokens = loaded.record.turnTokens.get(turn.id) ?? 0;
+    loaded.record.turnTokens.delete(turn.id);
+    const tokensUsed = goal.tokensUsed + tokens;
+    const next: app.ThreadGoal = {
+      ...goal,
+      tokensUsed,
+      timeUsedSeconds: goal.timeUsedSeconds + Math.round((turn.durationMs ?? 0) / 1000),
+      status:
+        goal.tokenBudget !== null && tokensUsed >= goal.tokenBudget ? 'budgetLimited' : 'active',
+      updatedAt: Math.floor(Date.now() / 1000),
+    };
+    loaded.goal = next;
+    loaded.journal?.append({ type: 'thread_goal', goal: next });
+    void this.deps.router.broadcast(
+      serverNotification('thread/goal/updated', {
+        threadId: loaded.id,
+        turnId: turn.id,
+        goal: next,
+      }),
+    );
+  }
+
+  /** Starts the next queued submission when the thread is idle (after a completed turn, or an add). */
+  async drainQueue(loaded: LoadedThread): Promise<void> {
+    const next = loaded.queue[0];
+    if (!next || loaded.listener.liveTurnId() || this.get(loaded.id) !== loaded) return;
+    await this.startQueued(loaded, next).catch((error: unknown) =>
+      this.deps.logger.warn({ err: error, threadId: loaded.id }, 'queued submission not started'),
+    );
+    await this.deps.router.toConnections(
+      this.deps.state.subscribers(loaded.id),
+      serverNotification('thread/queue/changed', { threadId: loaded.id }),
+    );
+  }
+
+  /** Takes a submission out of the queue and starts a turn with it. */
+  async startQueued(loaded: LoadedThread, submission: app.QueuedSubmission): Promise<app.Turn> {
+    loaded.queue = loaded.queue.filter((entry) => entry.id !== submission.id);
+    loaded.journal?.append({ type: 'thread_queue', queue: loaded.queue });
+    return loaded.listener.runtime.startTurn({
+      input: submission.input,
+      clientUserMessageId: submission.clientUserMessageId,
+      settings: loaded.settings,
+    });
+  }
+
+  steer(params: app.TurnSteerParams): Promise<string> {
+    const loaded = this.requireLoaded(params.threadId);
+    return loaded.listener.runtime.steer(
+      {
+        input: params.input,
+        clientUserMessageId: params.clientUserMessageId ?? null,
+        settings: loaded.settings,
+      },
+      params.expectedTurnId,
+    );
+  }
+
+  interrupt(params: app.TurnInterruptParams): Promise<void> {
+    return this.requireLoaded(params.threadId).listener.runtime.interrupt(params.turnId);
+  }
+
+  /** Interrupts the running turn, if any, and waits until its completion went out. */
+  private async stopActiveTurn(loaded: LoadedThread): Promise<void> {
+    const live = loaded.listener.liveTurnId();
+    if (!live || loaded.status.type !== 'active') return;
+    const ended = new Promise<void>((resolve) => {
+      const check = () => {
+        if (loaded.listener.liveTurnId() !== live) resolve();
+        else setTimeout(check, 5);
+      };
+      check();
+    });
+    await loaded.listener.runtime.interrupt(live).catch(() => undefined);
+    await ended;
+    await loaded.listener.settled();
+  }
+
+  // ---- subscriptions, archive, delete, revert ------------------------------------------------
+
+  unsubscribe(connectionId: number, params: app.ThreadUnsubscribeParams) {
+    const threadId = parseThreadId(params.threadId);
+    return { status: this.deps.state.unsubscribe(threadId, connectionId) };
   }
 
   loadedList(params: app.ThreadLoadedListParams) {
@@ -370,78 +806,166 @@ export class ThreadManager {
     return { data, nextCursor: next };
   }
 
-  /** A page of a thread's turns (newest first unless `sortDirection: "asc"`). */
-  async turnsList(params: app.ThreadTurnsListParams) {
-    const threadId = parseThreadId(params.threadId);
-    const loaded = this.loaded.get(threadId);
-    let turns: app.Turn[];
-    if (loaded) {
-      turns = await loaded.listener.enqueue(() => loaded.listener.snapshotTurns());
-    } else {
-      turns = this.readStored(threadId, true).thread.turns ?? [];
-    }
-    const ordered = params.sortDirection === 'asc' ? turns : [...turns].reverse();
-    const start = params.cursor ? ordered.findIndex((t) => t.id === params.cursor) + 1 : 0;
-    if (params.cursor && start === 0) {
-      throw new RpcError(invalidRequest(`invalid cursor: ${params.cursor}`));
-    }
-    const limit = params.limit ?? 25;
-    const page = ordered
-      .slice(start, start + limit)
-      .map((turn) => viewTurn(turn, params.itemsView));
-    const last = page[page.length - 1];
-    return {
-      data: page,
-      nextCursor: start + limit < ordered.length && last ? last.id : null,
-      backwardsCursor: null,
-    };
-  }
-
-  unsubscribe(connectionId: number, params: app.ThreadUnsubscribeParams) {
-    const threadId = parseThreadId(params.threadId);
-    return { status: this.deps.state.unsubscribe(threadId, connectionId) };
-  }
-
-  async setName(params: app.ThreadSetNameParams) {
-    const threadId = parseThreadId(params.threadId);
-    this.wrapStore(() => this.deps.store.setName(threadId, params.name));
-    const loaded = this.loaded.get(threadId);
-    if (loaded) loaded.thread = { ...loaded.thread, name: params.name };
-    await this.deps.router.broadcast(
-      serverNotification('thread/name/updated', { threadId, threadName: params.name }),
-    );
-    return {};
-  }
-
-  async archive(params: app.ThreadArchiveParams) {
-    const threadId = parseThreadId(params.threadId);
-    const loaded = this.loaded.get(threadId);
-    if (loaded) {
-      if (loaded.status.type === 'active') {
-        throw new RpcError(
-          invalidRequest(`thread ${threadId} has a running turn; interrupt it first`),
-        );
+  async archive(params: app.ThreadArchiveParams): Promise<HandlerResult> {
+    const threadId = parseThreadId(params.threadId, { label: 'session' });
+    return this.serialized(threadId, async () => {
+      const loaded = this.loaded.get(threadId);
+      if (loaded?.ephemeral) throw threadErrors.noRollout(threadId);
+      if (!this.deps.store.hasThread(threadId)) throw threadErrors.noRollout(threadId);
+      if (loaded) {
+        if (loaded.status.type === 'active') {
+          throw new RpcError(
+            invalidRequest(`thread ${threadId} has a running turn; interrupt it first`),
+          );
+        }
+        await this.unloadNow(threadId, false);
       }
-      await this.unloadNow(threadId, false);
-    }
-    this.wrapStore(() => this.deps.store.archive(threadId));
-    await this.deps.router.broadcast(
-      serverNotification('thread/status/changed', { threadId, status: { type: 'notLoaded' } }),
-    );
-    return {
-      result: {},
-      after: () => this.deps.router.broadcast(serverNotification('thread/archived', { threadId })),
-    };
+      try {
+        this.deps.store.archive(threadId);
+      } catch (error) {
+        throw storeError(error, threadId);
+      }
+      await this.deps.router.broadcast(
+        serverNotification('thread/status/changed', { threadId, status: { type: 'notLoaded' } }),
+      );
+      return {
+        result: {},
+        after: () =>
+          this.deps.router.broadcast(serverNotification('thread/archived', { threadId })),
+      };
+    });
   }
 
-  async unarchive(params: app.ThreadUnarchiveParams) {
+  async unarchive(params: app.ThreadUnarchiveParams): Promise<HandlerResult> {
     const threadId = parseThreadId(params.threadId);
-    const thread = this.wrapStore(() => this.deps.store.unarchive(threadId));
+    let thread: app.Thread;
+    try {
+      thread = this.deps.store.unarchive(threadId);
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
     return {
       result: { thread },
       after: () =>
         this.deps.router.broadcast(serverNotification('thread/unarchived', { threadId })),
     };
+  }
+
+  /**
+   * Deletes a thread for good: a running turn is interrupted, the thread unloads (every client
+   * hears it is `notLoaded`), its rollout and index rows go, and every client hears
+   * `thread/deleted`; clients that were subscribed also get `thread/closed`.
+   */
+  async delete(params: app.ThreadDeleteParams): Promise<HandlerResult> {
+    const threadId = parseThreadId(params.threadId);
+    return this.serialized(threadId, async () => {
+      const loaded = this.loaded.get(threadId);
+      if (loaded?.ephemeral) {
+        throw new RpcError(
+          invalidRequest(`thread is not persisted and cannot be deleted: ${threadId}`),
+        );
+      }
+      if (!this.deps.store.hasThread(threadId)) throw threadErrors.noRollout(threadId);
+      const subscribers = [...this.deps.state.subscribers(threadId)];
+      if (loaded) {
+        await this.stopActiveTurn(loaded);
+        await this.unloadNow(threadId, false);
+        await this.deps.router.broadcast(
+          serverNotification('thread/status/changed', {
+            threadId,
+            status: { type: 'notLoaded' },
+          }),
+        );
+      }
+      try {
+        this.deps.store.deleteThread(threadId);
+      } catch (error) {
+        throw storeError(error, threadId);
+      }
+      return {
+        result: {},
+        after: async () => {
+          await this.deps.router.broadcast(serverNotification('thread/deleted', { threadId }));
+          if (subscribers.length > 0) {
+            await this.deps.router.toConnections(
+              subscribers,
+              serverNotification('thread/closed', { threadId }),
+            );
+          }
+        },
+      };
+    });
+  }
+
+  /**
+   * Replaces the thread's history with the part before `beforeTurnId` (file changes are not
+   * undone): a running turn is interrupted, the thread is unloaded, its rollout rewritten in one
+   * step, and it is loaded again from that rollout, so the model's next request sees only what
+   * remains. The caller is subscribed, as on the reference.
+   */
+  async revert(connectionId: number, params: app.ThreadRevertParams): Promise<HandlerResult> {
+    const threadId = parseThreadId(params.threadId);
+    return this.serialized(threadId, async () => {
+      const loaded = this.get(threadId);
+      if (!loaded) throw threadErrors.notFound(threadId);
+      if (loaded.ephemeral) {
+        throw new RpcError(invalidRequest('ephemeral threads do not support thread/revert'));
+      }
+      const { router, store } = this.deps;
+      await this.stopActiveTurn(loaded);
+      const subscribers = [...this.deps.state.subscribers(threadId)];
+      const settings = loaded.settings;
+      await this.unloadNow(threadId, false);
+      await router.broadcast(
+        serverNotification('thread/status/changed', { threadId, status: { type: 'notLoaded' } }),
+      );
+      let failure: unknown;
+      try {
+        store.revert(threadId, params.beforeTurnId);
+      } catch (error) {
+        failure = error;
+      }
+      // reloaded either way: a revert that failed leaves the thread as it was, loaded again
+      const reloaded = this.loadStored(threadId, {
+        threadId,
+        cwd: settings.cwd,
+        model: settings.model,
+        approvalPolicy: settings.approvalPolicy,
+        sandbox: settings.sandbox,
+      }).loaded;
+      reloaded.settings = settings;
+      for (const subscriber of new Set([...subscribers, connectionId])) {
+        this.deps.state.subscribe(threadId, subscriber);
+      }
+      await router.broadcast(
+        serverNotification('thread/status/changed', { threadId, status: reloaded.status }),
+      );
+      if (failure !== undefined) throw storeError(failure, threadId);
+      return {
+        result: { thread: this.view(reloaded, []), ...this.backwardsCursors(reloaded) },
+        after: () => router.broadcast(serverNotification('thread/reverted', { threadId })),
+      };
+    });
+  }
+
+  /** Appends raw Responses API items to the model-visible conversation (`thread/inject_items`). */
+  async injectItems(params: app.ThreadInjectItemsParams): Promise<Record<string, never>> {
+    const threadId = parseThreadId(params.threadId);
+    const loaded = this.get(threadId);
+    if (!loaded) throw threadErrors.notFound(threadId);
+    if (params.items.length === 0) throw new RpcError(invalidRequest('items must not be empty'));
+    const items: app.ResponseItem[] = [];
+    params.items.forEach((raw, i) => {
+      const parsed = app.ResponseItem.safeParse(raw);
+      if (!parsed.success) {
+        throw new RpcError(
+          invalidRequest(`items[${i}] is not a valid response item: ${describeItemProblem(raw)}`),
+        );
+      }
+      items.push(parsed.data);
+    });
+    await loaded.listener.runtime.injectItems(items);
+    return {};
   }
 
   // ---- unloading ---------------------------------------------------------------------------
@@ -463,7 +987,7 @@ export class ThreadManager {
   }
 
   private async finishUnload(threadId: string, announce: boolean): Promise<void> {
-    const { state, requests, logger, router } = this.deps;
+    const { state, requests, logger, router, store } = this.deps;
     const loaded = this.loaded.get(threadId);
     if (!loaded) {
       state.removeThread(threadId);
@@ -478,10 +1002,21 @@ export class ThreadManager {
       logger.warn({ err: error, threadId }, 'thread runtime failed to shut down');
     }
     // a resume may have replaced the runtime meanwhile: only remove the one we shut down
-    if (this.loaded.get(threadId) === loaded) this.loaded.delete(threadId);
-    else logger.warn({ threadId }, 'thread was replaced before teardown finalized');
+    if (this.loaded.get(threadId) === loaded) {
+      this.loaded.delete(threadId);
+      loaded.journal?.flush();
+      loaded.journal?.close();
+      if (!loaded.ephemeral) store.release(threadId);
+    } else {
+      logger.warn({ threadId }, 'thread was replaced before teardown finalized');
+    }
     state.removeThread(threadId);
-    if (announce) await router.broadcast(serverNotification('thread/closed', { threadId }));
+    if (announce) {
+      await router.broadcast(
+        serverNotification('thread/status/changed', { threadId, status: { type: 'notLoaded' } }),
+      );
+      await router.broadcast(serverNotification('thread/closed', { threadId }));
+    }
   }
 
   /** Shuts every runtime down (server shutdown). */
@@ -491,6 +1026,9 @@ export class ThreadManager {
         this.deps.requests.cancelForThread(loaded.id);
         await loaded.listener.runtime.shutdown().catch(() => undefined);
         await loaded.listener.done;
+        loaded.journal?.flush();
+        loaded.journal?.close();
+        if (!loaded.ephemeral) this.deps.store.release(loaded.id);
       }),
     );
   }
@@ -499,53 +1037,7 @@ export class ThreadManager {
   async waitForIdle(pollMs = 50): Promise<void> {
     while (this.anyActive()) await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
-
-  // ---- helpers -----------------------------------------------------------------------------
-
-  private view(loaded: LoadedThread, turns: app.Turn[]): app.Thread {
-    return { ...loaded.thread, status: loaded.status, turns };
-  }
-
-  private readStored(threadId: string, includeTurns: boolean): StoredThread {
-    try {
-      return this.deps.store.readThread(threadId, { includeTurns });
-    } catch (error) {
-      if (isThreadStoreError(error) && error.code === 'THREAD_NOT_FOUND') {
-        throw new RpcError(invalidRequest(`no rollout found for thread id ${threadId}`));
-      }
-      throw error;
-    }
-  }
-
-  private wrapStore<T>(fn: () => T): T {
-    try {
-      return fn();
-    } catch (error) {
-      if (error instanceof RpcError) throw error;
-      if (isThreadStoreError(error)) {
-        const message =
-          error.code === 'THREAD_NOT_FOUND' ? `thread not found: ${error.message}` : error.message;
-        throw new RpcError(invalidRequest(message), { cause: error });
-      }
-      throw new RpcError(internalError((error as Error).message), { cause: error });
-    }
-  }
 }
-
-function viewTurn(turn: app.Turn, view: string | null | undefined): app.Turn {
-  if (view === 'notLoaded') return { ...turn, items: [], itemsView: 'notLoaded' };
-  if (view === 'summary') {
-    const last = [...turn.items].reverse().find((item) => item.type === 'agentMessage');
-    return { ...turn, items: last ? [last] : [], itemsView: 'summary' };
-  }
-  return { ...turn, itemsView: 'full' };
-}
-
-const READ_NOTICE = {
-  summary:
-    'Full-history hydration is deprecated for paginated threads; omit `includeTurns` or set it to `false`, then page with `thread/turns/list` and `thread/items/list`.',
-  details: null,
-};
 
 function storedSettings(settings: ThreadSettings): Record<string, string | null> {
   return {
@@ -554,4 +1046,21 @@ function storedSettings(settings: ThreadSettings): Record<string, string | null>
     baseInstructions: settings.baseInstructions,
     developerInstructions: settings.developerInstructions,
   };
+}
+
+/** Why a value is not a Responses API item, in the reference's (serde's) words. */
+function describeItemProblem(raw: unknown): string {
+  if (raw === null) return 'invalid type: null, expected internally tagged enum ResponseItem';
+  if (typeof raw === 'number') {
+    return `invalid type: ${Number.isInteger(raw) ? 'integer' : 'floating point'} \`${raw}\`, expected internally tagged enum ResponseItem`;
+  }
+  if (typeof raw === 'string') {
+    return `invalid type: string ${JSON.stringify(raw)}, expected internally tagged enum ResponseItem`;
+  }
+  if (typeof raw === 'boolean') {
+    return `invalid type: boolean \`${raw}\`, expected internally tagged enum ResponseItem`;
+  }
+  if (Array.isArray(raw))
+    return 'invalid type: sequence, expected internally tagged enum ResponseItem';
+  return 'missing field `type`';
 }

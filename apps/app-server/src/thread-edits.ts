@@ -1,0 +1,503 @@
+import { isAbsolute, resolve } from 'node:path';
+import type { OutboundRouter } from '@tether/outbound-router';
+import { type app, internalError, invalidRequest, RpcError } from '@tether/protocol';
+import type { ThreadStateManager } from '@tether/thread-state';
+import type { AppendRecord, ThreadStore } from '@tether/thread-store';
+import { v7 as uuidv7 } from 'uuid';
+import { serverNotification } from './notify.js';
+import { storeError, threadErrors } from './thread-errors.js';
+import { parseThreadId } from './thread-id.js';
+import type { HandlerResult, LoadedThread, ThreadManager } from './threads.js';
+
+export interface EditDeps {
+  threads: ThreadManager;
+  store: ThreadStore;
+  router: OutboundRouter;
+  state: ThreadStateManager<app.Turn>;
+}
+
+/** Queue pages without a `limit` (the reference's standard page size). */
+export const DEFAULT_QUEUE_PAGE = 25;
+
+/** The built-in permission profiles `permissions` may name, as sandbox modes. */
+const PERMISSION_PROFILES: Record<string, app.SandboxMode> = {
+  ':read-only': 'read-only',
+  ':workspace': 'workspace-write',
+  ':danger-full-access': 'danger-full-access',
+};
+
+/**
+ * What clients change about a thread besides its turns: name, metadata, settings for later turns,
+ * goal and queued input. Each change is written to the thread's rollout (through its journal when
+ * it is loaded) before it is answered.
+ */
+export class ThreadEdits {
+  constructor(private readonly deps: EditDeps) {}
+
+  /** Writes a thread-level record: through the journal of a loaded thread, else to the store. */
+  private write(threadId: string, loaded: LoadedThread | undefined, record: AppendRecord): void {
+    if (loaded?.journal) {
+      loaded.journal.append(record);
+      return;
+    }
+    try {
+      this.deps.store.append(threadId, record);
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
+  }
+
+  /** A stored thread that is not archived, or the given error. */
+  private requireStored(threadId: string, missing: RpcError): app.Thread {
+    try {
+      const info = this.deps.store.describeThread(threadId);
+      if (!info || info.archived) throw missing;
+      return info.thread;
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
+  }
+
+  // ---- thread/name/set ---------------------------------------------------------------------
+
+  async setName(params: app.ThreadSetNameParams): Promise<HandlerResult> {
+    const threadId = parseThreadId(params.threadId);
+    const name = params.name.trim();
+    if (name === '') throw new RpcError(invalidRequest('thread name must not be empty'));
+    const loaded = this.deps.threads.get(threadId);
+    if (loaded?.ephemeral) {
+      throw new RpcError(
+        invalidRequest(`ephemeral thread does not support metadata updates: ${threadId}`),
+      );
+    }
+    this.requireStored(threadId, threadErrors.noRollout(threadId));
+    this.write(threadId, loaded, { type: 'thread_name', name });
+    if (loaded) loaded.thread = { ...loaded.thread, name };
+    return {
+      result: {},
+      after: () =>
+        this.deps.router.broadcast(
+          serverNotification('thread/name/updated', { threadId, threadName: name }),
+        ),
+    };
+  }
+
+  // ---- thread/metadata/update --------------------------------------------------------------
+
+  metadataUpdate(params: app.ThreadMetadataUpdateParams) {
+    const threadId = parseThreadId(params.threadId);
+    const loaded = this.deps.threads.get(threadId);
+    if (loaded?.ephemeral) {
+      if (params.projectId != null) {
+        throw new RpcError(
+          internalError(
+            `failed to read thread metadata: invalid thread-store request: no rollout found for thread id ${threadId}`,
+          ),
+        );
+      }
+      throw new RpcError(
+        invalidRequest(`ephemeral thread does not support metadata updates: ${threadId}`),
+      );
+    }
+    let stored: { thread: app.Thread } | undefined;
+    try {
+      stored = this.deps.store.describeThread(threadId);
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
+    if (!stored) throw threadErrors.notFound(threadId);
+    if (params.projectId == null && params.gitInfo == null && params.daybreakEnabled == null) {
+      throw new RpcError(invalidRequest('thread metadata update must include at least one field'));
+    }
+    const record: AppendRecord & { type: 'thread_metadata' } = { type: 'thread_metadata' };
+    if (params.gitInfo != null) {
+      record.gitInfo = patchGitInfo(stored.thread.gitInfo, params.gitInfo);
+    }
+    if (params.projectId != null) {
+      if (params.projectId !== '') {
+        throw new RpcError(invalidRequest(`project not found: ${params.projectId}`));
+      }
+      record.projectId = null;
+    }
+    if (params.daybreakEnabled != null) record.daybreakEnabled = params.daybreakEnabled;
+    this.write(threadId, loaded, record);
+    const change = {
+      ...(record.gitInfo !== undefined ? { gitInfo: record.gitInfo } : {}),
+      ...(record.projectId !== undefined ? { projectId: record.projectId } : {}),
+      ...(record.daybreakEnabled !== undefined ? { daybreakEnabled: record.daybreakEnabled } : {}),
+    };
+    if (loaded) {
+      loaded.thread = { ...loaded.thread, ...change };
+      return { thread: this.deps.threads.view(loaded, []) };
+    }
+    return { thread: { ...stored.thread, ...change } };
+  }
+
+  // ---- thread/settings/update --------------------------------------------------------------
+
+  /**
+   * Changes what later turns run with. The change is persisted at once; subscribers hear
+   * `thread/settings/updated` after the answer, and only when something actually changed.
+   */
+  settingsUpdate(params: app.ThreadSettingsUpdateParams): HandlerResult {
+    const threadId = parseThreadId(params.threadId);
+    const loaded = this.deps.threads.get(threadId);
+    if (!loaded) throw threadErrors.notFound(threadId);
+    if (params.sandboxPolicy != null && params.permissions != null) {
+      throw new RpcError(invalidRequest('`permissions` cannot be combined with `sandboxPolicy`'));
+    }
+    for (const environment of params.environments ?? []) {
+      const id = environment.environmentId;
+      if (id !== 'local') {
+        throw new RpcError(invalidRequest(`unknown turn environment id \`${String(id)}\``));
+      }
+    }
+    let sandbox = loaded.settings.sandbox;
+    if (params.permissions != null) {
+      const mode = PERMISSION_PROFILES[params.permissions];
+      if (!mode) {
+        throw new RpcError(
+          invalidRequest(
+            'failed to load configuration: default_permissions requires a `[permissions]` table',
+          ),
+        );
+      }
+      sandbox = mode;
+    } else if (params.sandboxPolicy != null) {
+      sandbox = sandboxModeOf(params.sandboxPolicy);
+    }
+    const before = JSON.stringify(this.deps.threads.settingsView(loaded));
+    const cwd =
+      params.cwd != null
+        ? isAbsolute(params.cwd)
+          ? params.cwd
+          : resolve(process.cwd(), params.cwd)
+        : loaded.settings.cwd;
+    const mode = params.collaborationMode ?? null;
+    loaded.settings = {
+      ...loaded.settings,
+      cwd,
+      sandbox,
+      approvalPolicy: params.approvalPolicy ?? loaded.settings.approvalPolicy,
+      model: mode?.settings.model ?? params.model ?? loaded.settings.model,
+      reasoningEffort:
+        mode?.settings.reasoning_effort ?? params.effort ?? loaded.settings.reasoningEffort,
+      reasoningSummary: params.summary ?? loaded.settings.reasoningSummary,
+      serviceTier:
+        params.serviceTier === undefined ? loaded.settings.serviceTier : params.serviceTier,
+      developerInstructions:
+        mode?.settings.developer_instructions ?? loaded.settings.developerInstructions,
+    };
+    loaded.extras = {
+      approvalsReviewer: params.approvalsReviewer ?? loaded.extras.approvalsReviewer,
+      collaborationMode: mode ?? loaded.extras.collaborationMode,
+      personality: params.personality ?? loaded.extras.personality,
+      disabledPluginIds: params.disabledPluginIds ?? loaded.extras.disabledPluginIds,
+    };
+    const view = this.deps.threads.settingsView(loaded);
+    if (JSON.stringify(view) === before) return { result: {} };
+    this.deps.threads.persistSettings(loaded);
+    return {
+      result: {},
+      after: () =>
+        this.deps.router.toConnections(
+          this.deps.state.subscribers(threadId),
+          serverNotification('thread/settings/updated', { threadId, threadSettings: view }),
+        ),
+    };
+  }
+
+  // ---- thread/goal/* -----------------------------------------------------------------------
+
+  private goalThread(params: { threadId: string }): {
+    threadId: string;
+    loaded: LoadedThread | undefined;
+  } {
+    const threadId = parseThreadId(params.threadId);
+    const loaded = this.deps.threads.get(threadId);
+    if (loaded?.ephemeral) {
+      throw new RpcError(invalidRequest(`ephemeral thread does not support goals: ${threadId}`));
+    }
+    this.requireStored(threadId, threadErrors.notFound(threadId));
+    return { threadId, loaded };
+  }
+
+  private currentGoal(threadId: string, loaded: LoadedThread | undefined): app.ThreadGoal | null {
+    if (loaded) return loaded.goal;
+    return this.deps.threads.storedGoal(threadId);
+  }
+
+  goalGet(params: app.ThreadGoalGetParams) {
+    const { threadId, loaded } = this.goalThread(params);
+    return { goal: this.currentGoal(threadId, loaded) };
+  }
+
+  goalSet(params: app.ThreadGoalSetParams): HandlerResult {
+    const { threadId, loaded } = this.goalThread(params);
+    const objective = params.objective?.trim();
+    if (objective === '') throw new RpcError(invalidRequest('goal objective must not be empty'));
+    if (params.tokenBudget != null && params.tokenBudget <= 0) {
+      throw new RpcError(invalidRequest('goal budgets must be positive when provided'));
+    }
+    const current = this.currentGoal(threadId, loaded);
+    const now = Math.floor(Date.now() / 1000);
+    let goal: app.ThreadGoal;
+    if (current) {
+      goal = {
+        ...current,
+        objective: objective ?? current.objective,
+        status: params.status ?? current.status,
+        tokenBudget: params.tokenBudget === undefined ? current.tokenBudget : params.tokenBudget,
+        updatedAt: now,
+      };
+    } else {
+      if (objective === undefined) {
+        throw new RpcError(
+          invalidRequest(`cannot update goal for thread ${threadId}: no goal exists`),
+        );
+      }
+      goal = {
+        threadId,
+        objective,
+        status: params.status ?? 'active',
+        tokenBudget: params.tokenBudget ?? null,
+        tokensUsed: 0,
+        timeUsedSeconds: 0,
+        createdAt: now,
+        updatedAt: now,
+      };
+    }
+    this.write(threadId, loaded, { type: 'thread_goal', goal });
+    if (loaded) loaded.goal = goal;
+    return {
+      result: { goal },
+      after: () =>
+        this.deps.router.broadcast(
+          serverNotification('thread/goal/updated', { threadId, turnId: null, goal }),
+        ),
+    };
+  }
+
+  goalClear(params: app.ThreadGoalClearParams): HandlerResult {
+    const { threadId, loaded } = this.goalThread(params);
+    if (!this.currentGoal(threadId, loaded)) return { result: { cleared: false } };
+    this.write(threadId, loaded, { type: 'thread_goal', goal: null });
+    if (loaded) loaded.goal = null;
+    return {
+      result: { cleared: true },
+      after: () =>
+        this.deps.router.broadcast(serverNotification('thread/goal/cleared', { threadId })),
+    };
+  }
+
+  // ---- thread/queue/* ----------------------------------------------------------------------
+
+  /** The thread a queue method names, with its queue (a loaded thread's, or the stored one). */
+  private queueThread(params: { threadId: string }): {
+    threadId: string;
+    loaded: LoadedThread | undefined;
+    queue: app.QueuedSubmission[];
+  } {
+    const threadId = parseThreadId(params.threadId);
+    const loaded = this.deps.threads.get(threadId);
+    if (loaded?.ephemeral) {
+      throw new RpcError(
+        invalidRequest(`ephemeral thread does not support queued submissions: ${threadId}`),
+      );
+    }
+    let info: { archived: boolean } | undefined;
+    try {
+      info = this.deps.store.describeThread(threadId);
+    } catch (error) {
+      throw storeError(error, threadId);
+    }
+    if (!info) {
+      throw new RpcError(
+        internalError(
+          `failed to read thread: invalid thread-store request: no rollout found for thread id ${threadId}`,
+        ),
+      );
+    }
+    if (info.archived) {
+      throw new RpcError(
+        invalidRequest(
+          `session ${threadId} is archived. Run \`codex unarchive ${threadId}\` to unarchive it first.`,
+        ),
+      );
+    }
+    const queue = loaded ? loaded.queue : this.deps.threads.storedQueue(threadId);
+    return { threadId, loaded, queue };
+  }
+
+  private saveQueue(
+    threadId: string,
+    loaded: LoadedThread | undefined,
+    queue: app.QueuedSubmission[],
+  ): void {
+    this.write(threadId, loaded, { type: 'thread_queue', queue });
+    if (loaded) loaded.queue = queue;
+  }
+
+  private queueChanged(threadId: string): Promise<void> {
+    return this.deps.router.toConnections(
+      this.deps.state.subscribers(threadId),
+      serverNotification('thread/queue/changed', { threadId }),
+    );
+  }
+
+  queueAdd(params: app.ThreadQueueAddParams): HandlerResult {
+    const { threadId, loaded, queue } = this.queueThread(params);
+    if (params.input.length === 0) {
+      throw new RpcError(invalidRequest('only user input can be added to the user-message queue'));
+    }
+    const queuedSubmission: app.QueuedSubmission = {
+      id: uuidv7(),
+      input: params.input,
+      clientUserMessageId: params.clientUserMessageId,
+      responsesapiClientMetadata: nonEmpty(params.responsesapiClientMetadata) ?? null,
+    };
+    this.saveQueue(threadId, loaded, [...queue, queuedSubmission]);
+    return {
+      result: { queuedSubmission },
+      after: async () => {
+        await this.queueChanged(threadId);
+        // an idle thread takes the next submission at once
+        if (loaded) await this.deps.threads.drainQueue(loaded);
+      },
+    };
+  }
+
+  queueList(params: app.ThreadQueueListParams) {
+    const { queue } = this.queueThread(params);
+    let start = 0;
+    if (params.cursor != null) {
+      if (!/^\d+$/.test(params.cursor)) {
+        throw new RpcError(
+          invalidRequest('invalid queue pagination cursor: invalid digit found in string'),
+        );
+      }
+      start = Number(params.cursor);
+    }
+    const limit = Math.max(1, params.limit ?? DEFAULT_QUEUE_PAGE);
+    const data = queue.slice(start, start + limit);
+    return {
+      data,
+      nextCursor: start + limit < queue.length ? String(start + limit) : null,
+    };
+  }
+
+  queueUpdate(params: app.ThreadQueueUpdateParams): HandlerResult {
+    const { threadId, loaded, queue } = this.queueThread(params);
+    if (params.input.length === 0) {
+      throw new RpcError(invalidRequest('only user input can be added to the user-message queue'));
+    }
+    const at = queue.findIndex((entry) => entry.id === params.queuedSubmissionId);
+    const current = queue[at];
+    if (!current) {
+      throw new RpcError(
+        invalidRequest(`queued submission not found: ${params.queuedSubmissionId}`),
+      );
+    }
+    const queuedSubmission: app.QueuedSubmission = {
+      ...current,
+      input: params.input,
+      responsesapiClientMetadata:
+        nonEmpty(params.responsesapiClientMetadata) ?? current.responsesapiClientMetadata,
+    };
+    const next = [...queue];
+    next[at] = queuedSubmission;
+    this.saveQueue(threadId, loaded, next);
+    return { result: { queuedSubmission }, after: () => this.queueChanged(threadId) };
+  }
+
+  queueDelete(params: app.ThreadQueueDeleteParams): HandlerResult {
+    const { threadId, loaded, queue } = this.queueThread(params);
+    const next = queue.filter((entry) => entry.id !== params.queuedSubmissionId);
+    if (next.length === queue.length) return { result: { deleted: false } };
+    this.saveQueue(threadId, loaded, next);
+    return { result: { deleted: true }, after: () => this.queueChanged(threadId) };
+  }
+
+  queueReorder(params: app.ThreadQueueReorderParams): HandlerResult {
+    const { threadId, loaded, queue } = this.queueThread(params);
+    const byId = new Map(queue.map((entry) => [entry.id, entry]));
+    const ids = params.queuedSubmissionIds;
+    const next = ids.map((id) => byId.get(id));
+    if (
+      ids.length !== queue.length ||
+      new Set(ids).size !== ids.length ||
+      next.some((entry) => entry === undefined) ||
+      queue.length === 0
+    ) {
+      throw new RpcError(
+        invalidRequest('queue reorder must include every queued submission exactly once'),
+      );
+    }
+    this.saveQueue(
+      threadId,
+      loaded,
+      next.filter((entry): entry is app.QueuedSubmission => entry !== undefined),
+    );
+    return { result: {}, after: () => this.queueChanged(threadId) };
+  }
+
+  async queueStart(params: app.ThreadQueueStartParams): Promise<HandlerResult> {
+    const { threadId, loaded, queue } = this.queueThread(params);
+    if (!loaded) {
+      throw new RpcError(invalidRequest('resume the thread before starting a queued message'));
+    }
+    if (loaded.status.type === 'active' || loaded.listener.liveTurnId()) {
+      throw new RpcError(invalidRequest('thread already has an active or pending turn'));
+    }
+    if (queue.length === 0) throw new RpcError(invalidRequest('queue is empty'));
+    const id = params.queuedSubmissionId ?? queue[0]?.id;
+    const submission = queue.find((entry) => entry.id === id);
+    if (!submission) {
+      throw new RpcError(invalidRequest(`queued submission not found: ${String(id)}`));
+    }
+    const turn = await this.deps.threads.startQueued(loaded, submission);
+    return { result: { turn }, after: () => this.queueChanged(threadId) };
+  }
+}
+
+/** Applies a `gitInfo` patch: omitted keeps, null clears, a string replaces. */
+function patchGitInfo(
+  current: app.GitInfo | null,
+  patch: app.ThreadMetadataGitInfoUpdateParams,
+): app.GitInfo | null {
+  const fields = ['sha', 'branch', 'originUrl'] as const;
+  if (!fields.some((field) => patch[field] !== undefined)) {
+    throw new RpcError(invalidRequest('gitInfo must include at least one field'));
+  }
+  const next: { sha: string | null; branch: string | null; originUrl: string | null } = {
+    sha: current?.sha ?? null,
+    branch: current?.branch ?? null,
+    originUrl: current?.originUrl ?? null,
+  };
+  for (const field of fields) {
+    const value = patch[field];
+    if (value === undefined) continue;
+    if (value !== null && value.trim() === '') {
+      throw new RpcError(invalidRequest(`gitInfo.${field} must not be empty`));
+    }
+    next[field] = value;
+  }
+  return next.sha === null && next.branch === null && next.originUrl === null ? null : next;
+}
+
+function sandboxModeOf(policy: app.SandboxPolicy): app.SandboxMode {
+  switch (policy.type) {
+    case 'readOnly':
+      return 'read-only';
+    case 'workspaceWrite':
+      return 'workspace-write';
+    default:
+      return 'danger-full-access';
+  }
+}
+
+function nonEmpty(
+  metadata: Record<string, string> | null | undefined,
+): Record<string, string> | undefined {
+  return metadata && Object.keys(metadata).length > 0 ? metadata : undefined;
+}
