@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MockResponsesServer, mockReply } from '@tether/agent-core';
+import { AppServerClient } from '@tether/client';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // Opt-in: the official Codex TUI (`npm install @openai/codex@0.169.0` in a scratch folder, never a
@@ -48,95 +49,134 @@ async function type(text: string): Promise<void> {
   execFileSync('tmux', ['send-keys', '-t', session, 'C-m']);
 }
 
+const lastUserText = (body: Record<string, unknown>): string => {
+  const input = (body.input as Array<Record<string, unknown>>) ?? [];
+  const last = input[input.length - 1];
+  if (last?.type === 'function_call_output') return '<tool output>';
+  const content = (last?.content as Array<{ text?: string }>) ?? [];
+  return content.map((c) => c.text ?? '').join('\n');
+};
+
+/** The project's mock model: a command on request, a fixed reply otherwise. */
+async function mockModel(): Promise<MockResponsesServer> {
+  const mock = await MockResponsesServer.start({
+    responder: (body) => {
+      const text = lastUserText(body);
+      if (text === '<tool output>') return mockReply.text(['Command', ' finished.']);
+      if (text.includes('RUN THE COMMAND')) {
+        return mockReply.toolCall({
+          name: 'exec_command',
+          arguments: {
+            cmd: 'echo tui-approved-output',
+            sandbox_permissions: 'require_escalated',
+            justification: 'May I print a word?',
+          },
+        });
+      }
+      if (text.includes('AFTER RESTART')) return mockReply.text(['Back', ' again.']);
+      return mockReply.text(['Hello', ' from', ' tether', ' mock.']);
+    },
+  });
+  cleanups.push(() => mock.close());
+  return mock;
+}
+
+/** tether-app-server on a websocket port; resolves with its URL and the process. */
+async function startTether(home: string, mock: MockResponsesServer) {
+  const env: NodeJS.ProcessEnv = { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' };
+  delete env.OPENAI_API_KEY;
+  const server: ChildProcess = spawn(
+    process.execPath,
+    [
+      cli,
+      '--listen',
+      'ws://127.0.0.1:0',
+      '--model',
+      'mock-model',
+      '--model-base-url',
+      mock.baseUrl,
+    ],
+    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  cleanups.push(() => {
+    server.kill('SIGKILL');
+  });
+  let stderr = '';
+  server.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const deadline = Date.now() + 15_000;
+  let url: string | undefined;
+  while (!url) {
+    url = /listening on: (ws:\/\/[\d.:]+)/.exec(stderr)?.[1];
+    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return { url, server };
+}
+
+/** Runs the TUI in the tmux session (replacing whatever ran there). */
+function startTui(home: string, args: string): void {
+  const codexHome = join(home, 'codex');
+  execFileSync('mkdir', ['-p', codexHome, join(home, 'work')]);
+  spawnSync('tmux', ['kill-session', '-t', session]);
+  execFileSync('tmux', [
+    'new-session',
+    '-d',
+    '-s',
+    session,
+    '-x',
+    '160',
+    '-y',
+    '45',
+    `cd ${join(home, 'work')} && CODEX_HOME=${codexHome} ${codexBin} ${args}; sleep 30`,
+  ]);
+  cleanups.push(() => {
+    spawnSync('tmux', ['kill-session', '-t', session]);
+  });
+}
+
+async function conversationWithACommand(): Promise<void> {
+  await waitForScreen(/Ask Codex to do anything/);
+  await type('say hi');
+  await waitForScreen(/Hello from tether mock\./);
+  await type('please RUN THE COMMAND');
+  await waitForScreen(/Would you like to run the following command\?/);
+  expect(screen()).toContain('echo tui-approved-output');
+  execFileSync('tmux', ['send-keys', '-t', session, 'y']);
+  const final = await waitForScreen(/Command finished\./);
+  expect(final).toContain('tui-approved-output');
+}
+
 describe.skipIf(missing !== undefined)('the Codex TUI against tether', () => {
   it('shows a streamed reply, then asks for a command approval, runs it and shows its output', async () => {
-    const lastUserText = (body: Record<string, unknown>): string => {
-      const input = (body.input as Array<Record<string, unknown>>) ?? [];
-      const last = input[input.length - 1];
-      if (last?.type === 'function_call_output') return '<tool output>';
-      const content = (last?.content as Array<{ text?: string }>) ?? [];
-      return content.map((c) => c.text ?? '').join('\n');
-    };
-    const mock = await MockResponsesServer.start({
-      responder: (body) => {
-        const text = lastUserText(body);
-        if (text === '<tool output>') return mockReply.text(['Command', ' finished.']);
-        if (text.includes('RUN THE COMMAND')) {
-          return mockReply.toolCall({
-            name: 'exec_command',
-            arguments: {
-              cmd: 'echo tui-approved-output',
-              sandbox_permissions: 'require_escalated',
-              justification: 'May I print a word?',
-            },
-          });
-        }
-        return mockReply.text(['Hello', ' from', ' tether', ' mock.']);
-      },
-    });
-    cleanups.push(() => mock.close());
-
+    const mock = await mockModel();
     const home = mkdtempSync(join(tmpdir(), 'tether-tui-'));
-    const env: NodeJS.ProcessEnv = {
-      ...process.env,
-      TETHER_HOME: join(home, 'tether'),
-      TETHER_LOG: 'warn',
-    };
-    delete env.OPENAI_API_KEY;
-    const server: ChildProcess = spawn(
-      process.execPath,
-      [
-        cli,
-        '--listen',
-        'ws://127.0.0.1:0',
-        '--model',
-        'mock-model',
-        '--model-base-url',
-        mock.baseUrl,
-      ],
-      { env, stdio: ['ignore', 'ignore', 'pipe'] },
-    );
-    cleanups.push(() => {
-      server.kill('SIGKILL');
-    });
-    let stderr = '';
-    server.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const deadline = Date.now() + 15_000;
-    let url: string | undefined;
-    while (!url) {
-      url = /listening on: (ws:\/\/[\d.:]+)/.exec(stderr)?.[1];
-      if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-
-    const codexHome = join(home, 'codex');
-    execFileSync('mkdir', ['-p', codexHome, join(home, 'work')]);
-    execFileSync('tmux', [
-      'new-session',
-      '-d',
-      '-s',
-      session,
-      '-x',
-      '160',
-      '-y',
-      '45',
-      `cd ${join(home, 'work')} && CODEX_HOME=${codexHome} ${codexBin} --remote ${url}; sleep 30`,
-    ]);
-    cleanups.push(() => {
-      spawnSync('tmux', ['kill-session', '-t', session]);
-    });
-
-    await waitForScreen(/Ask Codex to do anything/);
-    await type('say hi');
-    await waitForScreen(/Hello from tether mock\./);
-
-    await type('please RUN THE COMMAND');
-    await waitForScreen(/Would you like to run the following command\?/);
-    expect(screen()).toContain('echo tui-approved-output');
-    execFileSync('tmux', ['send-keys', '-t', session, 'y']);
-    const final = await waitForScreen(/Command finished\./);
-    expect(final).toContain('tui-approved-output');
+    const { url } = await startTether(join(home, 'tether'), mock);
+    startTui(home, `--remote ${url}`);
+    await conversationWithACommand();
   }, 120_000);
+
+  it('resumes a conversation after the server restarts: earlier text and output on screen, then a new turn', async () => {
+    const mock = await mockModel();
+    const home = mkdtempSync(join(tmpdir(), 'tether-tui-resume-'));
+    const first = await startTether(join(home, 'tether'), mock);
+    startTui(home, `--remote ${first.url}`);
+    await conversationWithACommand();
+    first.server.kill('SIGTERM');
+    await new Promise((resolve) => first.server.once('exit', resolve));
+
+    const second = await startTether(join(home, 'tether'), mock);
+    const c = await AppServerClient.connectWebSocket(second.url);
+    await c.initialize({ name: 'e2e', version: '1.0.0' });
+    const listed = await c.request('thread/list', {});
+    c.close();
+    const threadId = listed.data[0]?.id;
+    expect(threadId).toEqual(expect.any(String));
+    startTui(home, `--remote ${second.url} resume ${threadId}`);
+    const resumed = await waitForScreen(/tui-approved-output/);
+    expect(resumed).toContain('Hello from tether mock.');
+    await type('AFTER RESTART say more');
+    await waitForScreen(/Back again\./);
+  }, 180_000);
 });

@@ -15,6 +15,7 @@ import {
   constants,
   fstatSync,
   fsyncSync,
+  ftruncateSync,
   linkSync,
   mkdirSync,
   openSync,
@@ -200,14 +201,29 @@ export class RolloutWriter {
       }
       if (this.durability === 'fsync') fsyncSync(fd);
     } catch (cause) {
-      this.#size += written;
-      // Whatever reached the file may be a torn line: the next record starts on a new line.
-      if (written > 0 && written < data.length) this.#tornTail = true;
+      if (written > 0 && !this.#cutBack(fd, written)) {
+        // Whatever reached the file is a torn line: the next record starts on a new line.
+        this.#size += written;
+        this.#tornTail = true;
+      }
       throw ioError(`cannot append to rollout ${this.path}`, cause, this.path);
     }
     this.#size += written;
     this.#tornTail = false;
     return { offset, length: line.length };
+  }
+
+  /**
+   * Takes back the part of a line a failed write left (a full disk takes the first bytes and
+   * refuses the rest), so the file ends where it did before. False when it cannot.
+   */
+  #cutBack(fd: number, written: number): boolean {
+    try {
+      ftruncateSync(fd, this.#size);
+      return true;
+    } catch {
+      return written === 0;
+    }
   }
 
   /** Flushes the file to disk (whatever the durability). */

@@ -338,9 +338,17 @@ export class ThreadStore {
       this.release(id);
       throw error;
     }
-    this.#cacheWriter(id, writer);
     const summary = summaryFromMeta(meta);
-    this.#index.upsert({ summary, path, size: writer.size, archived: false });
+    try {
+      this.#index.upsert({ summary, path, size: writer.size, archived: false });
+    } catch (error) {
+      // a thread the index cannot list is a thread the client was told does not exist
+      writer.close();
+      rmSync(path, { force: true });
+      this.release(id);
+      throw error;
+    }
+    this.#cacheWriter(id, writer);
     return {
       thread: toWireThread(summary, path),
       path,

@@ -37,9 +37,11 @@ export function acquireWriterLock(home: string, threadId: string): WriterLock {
     mkdirSync(dir, { recursive: true });
     db = new Database(join(dir, `${threadId}.lock`), { timeout: 0 });
   } catch (cause) {
-    throw new ThreadStoreError('IO_ERROR', `cannot open the writer lock of thread ${threadId}`, {
-      cause,
-    });
+    throw new ThreadStoreError(
+      'IO_ERROR',
+      `cannot open the writer lock of thread ${threadId}: ${describe(cause)}`,
+      { cause },
+    );
   }
   try {
     db.pragma('locking_mode = EXCLUSIVE');
@@ -49,9 +51,11 @@ export function acquireWriterLock(home: string, threadId: string): WriterLock {
     if (isBusy(cause)) {
       throw new ThreadStoreError('WRITER_ACTIVE', activeWriterMessage(threadId), { cause });
     }
-    throw new ThreadStoreError('IO_ERROR', `cannot take the writer lock of thread ${threadId}`, {
-      cause,
-    });
+    throw new ThreadStoreError(
+      'IO_ERROR',
+      `cannot take the writer lock of thread ${threadId}: ${describe(cause)}`,
+      { cause },
+    );
   }
   let held = true;
   return {
@@ -67,6 +71,12 @@ export function acquireWriterLock(home: string, threadId: string): WriterLock {
       db.close();
     },
   };
+}
+
+function describe(error: unknown): string {
+  const code = typeof error === 'object' && error !== null && 'code' in error ? error.code : '';
+  const message = error instanceof Error ? error.message : String(error);
+  return typeof code === 'string' && code !== '' ? `${code}: ${message}` : message;
 }
 
 function isBusy(error: unknown): boolean {

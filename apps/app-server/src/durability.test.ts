@@ -1,0 +1,432 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { MockResponsesServer, mockReply, type TurnBody } from '@tether/agent-core';
+import { AppServerClient } from '@tether/client';
+import type { app } from '@tether/protocol';
+import fc from 'fast-check';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { AppServer } from './server.js';
+import { client, startServer, tempHome } from './test-support/harness.js';
+
+const cli = new URL('../dist/cli.js', import.meta.url).pathname;
+const servers: AppServer[] = [];
+const clients: AppServerClient[] = [];
+const children: ChildProcess[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  for (const s of servers.splice(0)) await s.shutdown({ waitForTurns: false });
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+// ---- every item the server can produce, every way a turn can end ----------------------------
+
+const text = fc.string({ maxLength: 40 });
+const nullable = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null });
+const ms = fc.integer({ min: 0, max: 2 ** 41 });
+
+const itemArbitraries: fc.Arbitrary<Omit<app.KnownThreadItem, 'id'>>[] = [
+  fc.record({
+    type: fc.constant('agentMessage' as const),
+    text,
+    phase: nullable(fc.constantFrom('commentary' as const, 'final_answer' as const)),
+    memoryCitation: fc.constant(null),
+    delivery: fc.constant(null),
+    questions: nullable(fc.constant([])),
+    moderation: fc.constant(null),
+    startedAtMs: ms,
+    completedAtMs: nullable(ms),
+  }),
+  fc.record({
+    type: fc.constant('commandExecution' as const),
+    command: text,
+    cwd: fc.constant('/tmp'),
+    processId: nullable(fc.string({ minLength: 1, maxLength: 6 })),
+    source: fc.constantFrom('agent' as const, 'userShell' as const, 'unifiedExecStartup' as const),
+    status: fc.constantFrom(
+      'completed' as const,
+      'failed' as const,
+      'declined' as const,
+      'inProgress' as const,
+    ),
+    commandActions: fc.array(
+      fc.oneof(
+        fc.record({ type: fc.constant('unknown' as const), command: text }),
+        fc.record({ type: fc.constant('read' as const), command: text, name: text, path: text }),
+        fc.record({ type: fc.constant('listFiles' as const), command: text, path: nullable(text) }),
+      ),
+      { maxLength: 2 },
+    ),
+    aggregatedOutput: nullable(text),
+    exitCode: nullable(fc.integer({ min: -1, max: 255 })),
+    durationMs: nullable(fc.integer({ min: 0, max: 100_000 })),
+    pluginId: nullable(text),
+    scriptPath: nullable(text),
+    startedAtMs: ms,
+    completedAtMs: nullable(ms),
+  }),
+  fc.record({
+    type: fc.constant('reasoning' as const),
+    summary: fc.array(text, { maxLength: 3 }),
+    content: fc.array(text, { maxLength: 2 }),
+  }),
+  fc.record({ type: fc.constant('plan' as const), text }),
+  fc.record({
+    type: fc.constant('fileChange' as const),
+    changes: fc.array(
+      fc.record({
+        path: text,
+        kind: fc.oneof(
+          fc.constant({ type: 'add' as const }),
+          fc.constant({ type: 'delete' as const }),
+          fc.record({ type: fc.constant('update' as const), move_path: nullable(text) }),
+        ),
+        diff: text,
+      }),
+      { maxLength: 2 },
+    ),
+    status: fc.constantFrom('completed' as const, 'failed' as const, 'declined' as const),
+  }),
+  fc.record({ type: fc.constant('contextCompaction' as const) }),
+];
+
+const turnPlan = fc.record({
+  items: fc.array(fc.record({ item: fc.oneof(...itemArbitraries), alsoStarted: fc.boolean() }), {
+    maxLength: 4,
+  }),
+  end: fc.constantFrom('completed' as const, 'failed' as const, 'interrupted' as const),
+});
+
+type TurnPlan = typeof turnPlan extends fc.Arbitrary<infer T> ? T : never;
+
+/** Turn bodies that play the plan named by the turn's input. */
+function planBody(plans: Map<string, TurnPlan>): TurnBody {
+  return async (turn) => {
+    const key = turn.inputs[0]?.[0]?.type === 'text' ? turn.inputs[0][0].text : '';
+    const plan = plans.get(key);
+    if (!plan) return { status: 'completed' };
+    const ids = { threadId: turn.threadId, turnId: turn.turnId };
+    plan.items.forEach(({ item, alsoStarted }, i) => {
+      const full = { ...item, id: `${turn.turnId}-${i}` };
+      if (alsoStarted) turn.emit('item/started', { item: full, ...ids, startedAtMs: 1 });
+      turn.emit('item/completed', {
+        item: full,
+        ...ids,
+        contentTokenCount: null,
+        completedAtMs: 2,
+      });
+    });
+    if (plan.end === 'failed') throw new Error('planned failure');
+    if (plan.end === 'interrupted') return { status: 'interrupted' };
+    return { status: 'completed' };
+  };
+}
+
+describe('nothing written is ever unreadable', () => {
+  it('every item variant and turn ending reads back the same after a restart (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(turnPlan, { minLength: 1, maxLength: 4 }), async (turns) => {
+        const home = tempHome();
+        const plans = new Map(turns.map((plan, i) => [`turn ${i}`, plan]));
+        const first = await startServer(planBody(plans), { home });
+        const a = await client(first, 'a');
+        const { thread } = await a.request('thread/start', { cwd: '/tmp' });
+        for (const key of plans.keys()) {
+          const from = a.notifications.length;
+          await a.request('turn/start', {
+            threadId: thread.id,
+            input: [{ type: 'text', text: key }],
+          });
+          await a.waitForNotification('turn/completed', undefined, { from });
+        }
+        const before = await a.request('thread/read', { threadId: thread.id, includeTurns: true });
+        a.close();
+        await first.shutdown();
+        const second = await startServer(planBody(plans), { home });
+        const b = await client(second, 'b');
+        const after = await b.request('thread/read', { threadId: thread.id, includeTurns: true });
+        b.close();
+        await second.shutdown();
+        expect(after.thread.turns).toEqual(before.thread.turns);
+        expect(before.thread.turns?.map((t) => t.status)).toEqual(turns.map((t) => t.end));
+        // every item made it: streamed replies and reasoning only if they completed (they all did)
+        expect(before.thread.turns?.flatMap((t) => t.items)).toHaveLength(
+          turns.length + turns.reduce((n, t) => n + t.items.length, 0),
+        );
+      }),
+      { numRuns: 25 },
+    );
+  }, 120_000);
+});
+
+// ---- a real server process, killed -----------------------------------------------------------
+
+function launch(home: string, mock: MockResponsesServer) {
+  const child = spawn(
+    process.execPath,
+    [
+      cli,
+      '--listen',
+      'ws://127.0.0.1:0',
+      '--model',
+      'mock-model',
+      '--model-base-url',
+      mock.baseUrl,
+    ],
+    {
+      env: { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
+  children.push(child);
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const url = (async () => {
+    for (let i = 0; i < 400; i++) {
+      const match = /listening on: (ws:\/\/\S+)/.exec(stderr);
+      if (match?.[1]) return match[1];
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    throw new Error(`no banner: ${stderr}`);
+  })();
+  return { child, url };
+}
+
+async function connect(url: string, name: string) {
+  const c = await AppServerClient.connectWebSocket(url);
+  clients.push(c);
+  await c.initialize({ name, version: '1.0.0' }, { experimentalApi: true });
+  return c;
+}
+
+const killed = (child: ChildProcess) =>
+  new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGKILL');
+  });
+
+describe('a server killed with SIGKILL', () => {
+  const mocks: MockResponsesServer[] = [];
+  afterAll(async () => {
+    for (const m of mocks) await m.close();
+  });
+
+  it('loses nothing of a turn that completed, and a second server may take the thread over', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tether-kill-'));
+    const mock = await MockResponsesServer.start();
+    mocks.push(mock);
+    mock.enqueue(
+      mockReply.toolCall({
+        name: 'exec_command',
+        arguments: { cmd: 'echo survived' },
+        callId: 'call_k',
+      }),
+      mockReply.text(['It printed survived.']),
+    );
+    const one = launch(home, mock);
+    const a = await connect(await one.url, 'a');
+    const { thread } = await a.request('thread/start', { cwd: '/tmp', approvalPolicy: 'never' });
+    await a.request('turn/start', {
+      threadId: thread.id,
+      input: [{ type: 'text', text: 'run it' }],
+    });
+    await a.waitForNotification('turn/completed', undefined, { timeoutMs: 20_000 });
+    const before = await a.request('thread/read', { threadId: thread.id, includeTurns: true });
+    expect(before.thread.turns?.[0]?.items.map((i) => i.type)).toEqual([
+      'userMessage',
+      'commandExecution',
+      'agentMessage',
+    ]);
+
+    // a second server on the same home cannot take a thread the first one runs
+    const two = launch(home, mock);
+    const b = await connect(await two.url, 'b');
+    await expect(b.request('thread/resume', { threadId: thread.id })).rejects.toThrow(
+      `thread ${thread.id} already has an active writer`,
+    );
+    // but it can read it
+    expect((await b.request('thread/read', { threadId: thread.id })).thread.id).toBe(thread.id);
+
+    await killed(one.child);
+    const resumed = await b.request('thread/resume', { threadId: thread.id });
+    expect(resumed.thread.turns).toEqual(before.thread.turns);
+    const after = await b.request('thread/read', { threadId: thread.id, includeTurns: true });
+    expect(after.thread.turns).toEqual(before.thread.turns);
+  }, 60_000);
+});
+
+// ---- a full disk -----------------------------------------------------------------------------
+
+/** A small tmpfs as a real full disk; null (with the reason) where mounting is impossible. */
+function mountSmallDisk(): { dir: string; unmount: () => void } | { skip: string } {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) {
+    return { skip: 'needs root on Linux to mount a small tmpfs' };
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'tether-full-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir], { stdio: 'pipe' });
+  } catch (error) {
+    return { skip: `mount -t tmpfs failed: ${(error as Error).message.split('\n')[0]}` };
+  }
+  return {
+    dir,
+    unmount: () => {
+      execFileSync('umount', ['-l', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Fills the disk to the last byte; returns the filler's path (delete it to make room). */
+function fill(dir: string): string {
+  const filler = join(dir, 'filler');
+  const chunk = Buffer.alloc(64 * 1024, 1);
+  try {
+    for (;;) writeFileSync(filler, chunk, { flag: 'a' });
+  } catch {
+    // full
+  }
+  for (let size = 4096; size >= 1; size = Math.floor(size / 2)) {
+    try {
+      for (;;) writeFileSync(filler, Buffer.alloc(size, 1), { flag: 'a' });
+    } catch {
+      // this size no longer fits
+    }
+  }
+  return filler;
+}
+
+const disk = mountSmallDisk();
+if ('skip' in disk) console.warn(`skipping the full-disk tests: ${disk.skip}`);
+const diskTest = it;
+
+describe.skipIf('skip' in disk)('a full disk', () => {
+  afterAll(() => {
+    if (!('skip' in disk)) disk.unmount();
+  });
+
+  diskTest(
+    'a turn is reported completed only once its records are on disk; nothing is lost',
+    async () => {
+      if ('skip' in disk) return;
+      const home = join(disk.dir, 'home-ok');
+      mkdirSync(home);
+      const big = 'x'.repeat(64 * 1024);
+      const s = await startServer(
+        async (turn) => {
+          const ids = { threadId: turn.threadId, turnId: turn.turnId };
+          const item: app.AgentMessageItem = {
+            type: 'agentMessage',
+            id: `msg_${turn.turnId}`,
+            text: big,
+            phase: null,
+            memoryCitation: null,
+            delivery: null,
+            questions: null,
+            moderation: null,
+          };
+          turn.emit('item/completed', { item, ...ids, contentTokenCount: null, completedAtMs: 1 });
+          return { status: 'completed' };
+        },
+        { home, persistRetryDelayMs: 20 },
+      );
+      servers.push(s);
+      const a = await client(s, 'a');
+      clients.push(a);
+      const { thread } = await a.request('thread/start', { cwd: '/tmp' });
+      const filler = fill(disk.dir);
+      const from = a.notifications.length;
+      await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
+      const warning = await a.waitForNotification('warning', undefined, { from });
+      expect((warning.params as { message: string }).message).toMatch(/ENOSPC/);
+      expect((warning.params as { message: string }).message).toContain(thread.path as string);
+      const error = await a.waitForNotification('error', undefined, { from });
+      expect(error.params).toMatchObject({ willRetry: true, threadId: thread.id });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(a.notifications.slice(from).map((n) => n.method)).not.toContain('turn/completed');
+      rmSync(filler);
+      const done = await a.waitForNotification('turn/completed', undefined, { from });
+      expect((done.params as { turn: app.Turn }).turn.status).toBe('completed');
+      a.close();
+      await s.shutdown();
+      servers.splice(servers.indexOf(s), 1);
+      const again = await startServer(async () => ({ status: 'completed' }), { home });
+      servers.push(again);
+      const b = await client(again, 'b');
+      clients.push(b);
+      const read = await b.request('thread/read', { threadId: thread.id, includeTurns: true });
+      expect(read.thread.turns?.[0]).toMatchObject({ status: 'completed' });
+      expect(read.thread.turns?.[0]?.items.map((i) => i.type)).toEqual([
+        'userMessage',
+        'agentMessage',
+      ]);
+      expect(
+        b.notifications.filter((n) => n.method === 'warning'),
+        'no unreadable line left behind',
+      ).toEqual([]);
+    },
+    30_000,
+  );
+
+  diskTest('thread/start on a full disk fails and leaves no file behind', async () => {
+    if ('skip' in disk) return;
+    const home = join(disk.dir, 'home-start');
+    mkdirSync(home);
+    const s = await startServer(async () => ({ status: 'completed' }), { home });
+    servers.push(s);
+    const a = await client(s, 'a');
+    clients.push(a);
+    const filler = fill(disk.dir);
+    try {
+      await expect(a.request('thread/start', { cwd: '/tmp' })).rejects.toThrow(
+        /ENOSPC|SQLITE_FULL|full/,
+      );
+      const sessions = join(home, 'sessions');
+      const files = (dir: string): string[] =>
+        (existsSync(dir) ? readdirSync(dir, { withFileTypes: true }) : []).flatMap((e) =>
+          e.isDirectory() ? files(join(dir, e.name)) : [e.name],
+        );
+      expect(files(sessions).filter((name) => name.endsWith('.jsonl'))).toEqual([]);
+    } finally {
+      rmSync(filler);
+    }
+  });
+
+  diskTest(
+    'a turn whose records cannot be saved in time is reported failed, and written so once the disk has room',
+    async () => {
+      if ('skip' in disk) return;
+      const home = join(disk.dir, 'home-timeout');
+      mkdirSync(home);
+      const big = 'y'.repeat(64 * 1024);
+      const s = await startServer(
+        async (turn) => {
+          const ids = { threadId: turn.threadId, turnId: turn.turnId };
+          const item: app.PlanItem = { type: 'plan', id: `plan_${turn.turnId}`, text: big };
+          turn.emit('item/completed', { item, ...ids, contentTokenCount: null, completedAtMs: 1 });
+          return { status: 'completed' };
+        },
+        { home, persistTimeoutMs: 300, persistRetryDelayMs: 20 },
+      );
+      servers.push(s);
+      const a = await client(s, 'a');
+      clients.push(a);
+      const { thread } = await a.request('thread/start', { cwd: '/tmp' });
+      const filler = fill(disk.dir);
+      const from = a.notifications.length;
+      await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
+      const done = await a.waitForNotification('turn/completed', undefined, { from });
+      const turn = (done.params as { turn: app.Turn }).turn;
+      expect(turn.status).toBe('failed');
+      expect(turn.error?.message).toMatch(/could not be saved.*ENOSPC/);
+      rmSync(filler);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const read = await a.request('thread/read', { threadId: thread.id, includeTurns: true });
+      expect(read.thread.turns?.[0]).toMatchObject({ status: 'failed' });
+    },
+    30_000,
+  );
+});
