@@ -165,9 +165,12 @@ export class ThreadManager {
     };
     let thread: app.Thread;
     try {
-      thread = ephemeral
-        ? this.deps.store.describeEphemeralThread(input)
-        : this.deps.store.createThread(input).thread;
+      if (ephemeral) {
+        thread = this.deps.store.describeEphemeralThread(input);
+      } else {
+        thread = this.deps.store.createThread(input).thread;
+        this.claimNew(thread);
+      }
     } catch (error) {
       throw storeError(error);
     }
@@ -224,9 +227,12 @@ export class ThreadManager {
       conversation: app.ResponseItem[];
     };
     try {
-      forked = ephemeral
-        ? this.deps.store.forkEphemeral(sourceId, options)
-        : this.deps.store.fork(sourceId, { ...options, includeTurns: false });
+      if (ephemeral) {
+        forked = this.deps.store.forkEphemeral(sourceId, options);
+      } else {
+        forked = this.deps.store.fork(sourceId, { ...options, includeTurns: false });
+        this.claimNew(forked.thread);
+      }
     } catch (error) {
       throw storeError(error, sourceId);
     }
@@ -342,6 +348,24 @@ export class ThreadManager {
       state.endResume(threadId);
     }
     return ALREADY_SENT;
+  }
+
+  /**
+   * Claims a thread this server just created. Its id is new and random, so nobody else holds it;
+   * if the lock cannot be taken at all (no room for the lock file), the thread is removed again
+   * rather than left behind unowned.
+   */
+  private claimNew(thread: app.Thread): void {
+    try {
+      this.deps.store.claim(thread.id);
+    } catch (error) {
+      try {
+        this.deps.store.discardNewThread(thread.id);
+      } catch {
+        // nothing more can be done than saying why the thread could not be started
+      }
+      throw error;
+    }
   }
 
   private shouldRebuild(loaded: LoadedThread, params: app.ThreadResumeParams): boolean {

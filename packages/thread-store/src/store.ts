@@ -41,7 +41,6 @@ import {
 import { type RolloutContents, readRollout, type UnreadableLine } from './rollout-reader.js';
 import {
   type Durability,
-  type LineSpan,
   RolloutWriter,
   replaceRolloutAtomically,
   syncDirectory,
@@ -330,14 +329,7 @@ export class ThreadStore {
     const ts = this.#now();
     const meta = metaRecord(id, ts, input);
     const path = activeRolloutPath(this.home, id, ts);
-    this.claim(id);
-    let writer: RolloutWriter;
-    try {
-      writer = RolloutWriter.create(path, meta, { durability: this.#durability });
-    } catch (error) {
-      this.release(id);
-      throw error;
-    }
+    const writer = RolloutWriter.create(path, meta, { durability: this.#durability });
     const summary = summaryFromMeta(meta);
     try {
       this.#index.upsert({ summary, path, size: writer.size, archived: false });
@@ -345,7 +337,6 @@ export class ThreadStore {
       // a thread the index cannot list is a thread the client was told does not exist
       writer.close();
       rmSync(path, { force: true });
-      this.release(id);
       throw error;
     }
     this.#cacheWriter(id, writer);
@@ -817,15 +808,9 @@ export class ThreadStore {
   fork(threadId: string, options: ForkOptions = {}): StoredThread {
     const { id, ts, records } = this.#forkRecords(threadId, options);
     const path = activeRolloutPath(this.home, id, ts);
-    this.claim(id);
-    let written: { size: number; spans: LineSpan[] };
-    try {
-      written = writeRolloutAtomically(path, records, { durability: this.#durability });
-    } catch (error) {
-      this.release(id);
-      throw error;
-    }
-    const { size, spans } = written;
+    const { size, spans } = writeRolloutAtomically(path, records, {
+      durability: this.#durability,
+    });
     const forked = foldRecords(records);
     if (!forked) throw notFound(id);
     this.#indexContents(
@@ -858,24 +843,38 @@ export class ThreadStore {
   deleteThread(threadId: string): void {
     this.#assertOpen();
     const id = normalizeId(threadId);
-    const located = this.#locate(id);
+    const held = this.#locks.has(id);
     this.claim(id);
     try {
-      this.#closeWriter(id);
-      try {
-        rmSync(located.path, { force: true });
-      } catch (cause) {
-        throw ioError(`cannot delete rollout of ${id}`, cause);
-      }
-      if (this.#durability === 'fsync') syncDirectory(dirname(located.path));
-      this.#index.transaction(() => {
-        this.#index.delete(id);
-        this.#index.history.deleteThread(id);
-      });
+      this.#remove(id);
     } finally {
-      this.release(id);
+      if (!held) this.release(id);
     }
     rmSync(join(this.home, WRITER_LOCKS_DIR, `${id}.lock`), { force: true });
+  }
+
+  /**
+   * Removes a thread this store just created and has not handed out to anyone (its creation could
+   * not be completed), without taking its writer lock.
+   */
+  discardNewThread(threadId: string): void {
+    this.#assertOpen();
+    this.#remove(normalizeId(threadId));
+  }
+
+  #remove(id: string): void {
+    const located = this.#locate(id);
+    this.#closeWriter(id);
+    try {
+      rmSync(located.path, { force: true });
+    } catch (cause) {
+      throw ioError(`cannot delete rollout of ${id}`, cause);
+    }
+    if (this.#durability === 'fsync') syncDirectory(dirname(located.path));
+    this.#index.transaction(() => {
+      this.#index.delete(id);
+      this.#index.history.deleteThread(id);
+    });
   }
 
   /**
@@ -960,8 +959,8 @@ export class ThreadStore {
 
   /**
    * Takes the thread's writer lock for this store (idempotent): until `release`, no other process
-   * can write the thread. Fails with `WRITER_ACTIVE` when another process holds it.
-   * `createThread` and `fork` claim the thread they create.
+   * can claim the thread. Fails with `WRITER_ACTIVE` when another process holds it. The app claims
+   * a thread before it runs turns in it, and releases it when it unloads the thread.
    */
   claim(threadId: string): void {
     this.#assertOpen();
