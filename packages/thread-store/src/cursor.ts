@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
-import type { SortColumn } from './thread-index.js';
+import type { SortColumn } from './history-types.js';
 
 export interface CursorPosition {
   sortColumn: SortColumn;

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
-import type { Anchor } from './history-index.js';
+import type { Anchor } from './history-types.js';
 
 export type HistoryScope = 'turns' | 'itemsByCreatedAtOrdinal';
 

@@ -14,6 +14,7 @@
 import type { app } from '@tether/protocol';
 import type Database from 'better-sqlite3';
 import { STREAMED_TEXT_TYPES } from './fold.js';
+import type { Anchor, ItemRow, MessageRow, TurnRow } from './history-types.js';
 import type { FinishedTurnStatus, RolloutRecord } from './records.js';
 import type { LineSpan } from './rollout-writer.js';
 import { messageMatch } from './search.js';
@@ -48,46 +49,7 @@ CREATE UNIQUE INDEX items_by_turn ON items (thread_id, turn_ordinal, item_id);
 CREATE VIRTUAL TABLE message_text USING fts5 (text, tokenize = 'trigram');
 `;
 
-/** One turn as the index holds it (times in epoch ms). */
-export interface TurnRow {
-  ordinal: number;
-  turnId: string;
-  rootTurnId: string | null;
-  /** `inProgress` when no `turn_completed` record was seen. */
-  status: app.TurnStatus;
-  error: app.TurnError | null;
-  startedAt: number | null;
-  completedAt: number | null;
-  durationMs: number | null;
-}
-
-/** Where one item is: its turn, its position, and the line holding its latest state. */
-export interface ItemRow {
-  turnOrdinal: number;
-  turnId: string;
-  ordinal: number;
-  itemId: string;
-  itemType: string;
-  /** Whether an `item_completed` record was seen (an item that never completed is left out of finished turns). */
-  completed: boolean;
-  offset: number;
-  length: number;
-}
-
-/** A keyset position: rows after (or, with `includeAnchor`, at and after) `ordinal` in `direction`. */
-export interface Anchor {
-  ordinal: number;
-  includeAnchor: boolean;
-}
-
-/** A message that mentions a search term. */
-export interface MessageRow {
-  ordinal: number;
-  itemId: string;
-  turnOrdinal: number;
-  turnId: string;
-  text: string;
-}
+export type { Anchor, ItemRow, MessageRow, TurnRow };
 
 export interface PageQuery {
   threadId: string;

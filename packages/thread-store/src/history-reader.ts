@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import type { app } from '@tether/protocol';
 import { ioError } from './errors.js';
-import type { ItemRow, TurnRow } from './history-index.js';
+import type { ItemRow, TurnRow } from './history-types.js';
 import type { Logger } from './logger.js';
 import { parseRecordLine } from './records.js';
 

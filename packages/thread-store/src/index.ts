@@ -10,8 +10,9 @@ export {
   encodeHistoryCursor,
   type HistoryScope,
 } from './history-cursor.js';
-export type { Anchor, ItemRow, TurnRow } from './history-index.js';
 export { itemsForView } from './history-reader.js';
+export type { Anchor, ItemRow, TurnRow } from './history-types.js';
+export { INDEX_SCHEMA_VERSION, type IndexEntry } from './history-types.js';
 export {
   type JournalOptions,
   type JournalStore,
@@ -66,5 +67,4 @@ export {
   type TurnsPageQuery,
   type TurnsPageResult,
 } from './store.js';
-export { INDEX_SCHEMA_VERSION, type IndexEntry } from './thread-index.js';
 export { activeWriterMessage, WRITER_LOCKS_DIR } from './writer-lock.js';

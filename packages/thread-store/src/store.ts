@@ -19,8 +19,8 @@ import {
   summaryFromMeta,
   type ThreadSummary,
 } from './fold.js';
-import type { Anchor, ItemRow, TurnRow } from './history-index.js';
 import { readItemsAt, turnFromRow } from './history-reader.js';
+import type { Anchor, IndexEntry, ItemRow, SortColumn, TurnRow } from './history-types.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   activeRolloutPath,
@@ -47,7 +47,7 @@ import {
   writeRolloutAtomically,
 } from './rollout-writer.js';
 import { findOccurrences, firstOccurrence } from './search.js';
-import { type IndexEntry, type SortColumn, ThreadIndex } from './thread-index.js';
+import { ThreadIndex } from './thread-index.js';
 import { toWireThread } from './thread-view.js';
 import { acquireWriterLock, WRITER_LOCKS_DIR, type WriterLock } from './writer-lock.js';
 

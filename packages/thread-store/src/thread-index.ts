@@ -12,22 +12,11 @@ import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
 import type { ThreadSummary } from './fold.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
+import { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn } from './history-types.js';
 import type { Logger } from './logger.js';
 import { escapeLike, messageMatch } from './search.js';
 
-/** Bumped whenever the table layout or the meaning of a column changes. */
-export const INDEX_SCHEMA_VERSION = 2;
-
-export type SortColumn = 'created_at' | 'updated_at' | 'recency_at';
-
-/** One thread as the index knows it. */
-export interface IndexEntry {
-  summary: ThreadSummary;
-  path: string;
-  /** Bytes of the rollout when this row was last written (how reconciliation spots stale rows). */
-  size: number;
-  archived: boolean;
-}
+export { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn };
 
 export interface PageQuery {
   sortColumn: SortColumn;
