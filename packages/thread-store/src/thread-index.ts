@@ -10,7 +10,6 @@ import { app } from '@tether/protocol';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
-import type { ThreadSummary } from './fold.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
 import { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn } from './history-types.js';
 import type { Logger } from './logger.js';
