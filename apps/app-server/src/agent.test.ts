@@ -161,6 +161,22 @@ describe('agent turns', () => {
       .map((n) => (n.params as { delta: string }).delta)
       .join('');
     expect(deltas).toBe('line1\nline2\n');
+    // the tool-call response's token usage is reported once its command ran, as the reference does
+    const order = a.notifications
+      .slice(from)
+      .map((n) =>
+        n.method === 'item/completed'
+          ? `completed:${(n.params as { item: app.ThreadItem }).item.type}`
+          : n.method,
+      )
+      .filter((m) => m === 'thread/tokenUsage/updated' || m.startsWith('completed:'));
+    expect(order).toEqual([
+      'completed:userMessage',
+      'completed:commandExecution',
+      'thread/tokenUsage/updated',
+      'completed:agentMessage',
+      'thread/tokenUsage/updated',
+    ]);
     const item = a.notifications
       .slice(from)
       .find(

@@ -243,8 +243,9 @@ export class HistoryQueries {
       throw threadErrors.unsupported('thread/items/read');
     }
     if (params.itemIds.length === 0 || params.itemIds.length > MAX_ITEMS_PAGE) {
-      throw new RpcError(invalidParams('itemIds must name between 1 and 100 items'));
+      throw new RpcError(invalidRequest('itemIds must contain 1 to 100 IDs'));
     }
+    if (!this.wrap(() => store.turnRow(threadId, params.turnId))) return { data: [] };
     const wanted = new Set(params.itemIds);
     const data: app.ThreadItemEntry[] = [];
     let anchor: Anchor | null = null;
@@ -305,9 +306,12 @@ export class HistoryQueries {
     return { readState };
   }
 
+  /** A listed thread as it is now: a loaded one with its live status and environment. */
   private withLiveStatus(thread: app.Thread): app.Thread {
     const loaded: LoadedThread | undefined = this.deps.threads.get(thread.id);
-    return loaded ? { ...thread, status: loaded.status } : thread;
+    if (!loaded) return thread;
+    const { environments, status } = this.deps.threads.view(loaded, []);
+    return { ...thread, status, environments };
   }
 
   private cursor(

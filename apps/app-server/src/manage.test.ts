@@ -352,6 +352,37 @@ describe('search', () => {
   });
 });
 
+describe('experimental fields', () => {
+  it('are refused without the capability, after the params are decoded', async () => {
+    const { s } = await serve();
+    const plain = await client(s, 'plain');
+    clients.push(plain);
+    const { thread } = await plain.request('thread/start', { cwd: '/tmp' });
+    await expect(
+      plain.request('thread/metadata/update', { threadId: thread.id, daybreakEnabled: true }),
+    ).rejects.toThrow('thread/metadata/update.daybreakEnabled requires experimentalApi capability');
+    await expect(
+      plain.request('thread/items/list', {
+        threadId: thread.id,
+        deferOutput: { commandExecution: true },
+      }),
+    ).rejects.toThrow('thread/items/list.deferOutput requires experimentalApi capability');
+    // a request that does not decode is refused for that first, as the reference's decoder does
+    await expect(plain.requestRaw('thread/search', {})).rejects.toThrow(
+      'Invalid request: missing field `searchTerm`',
+    );
+    await expect(plain.request('thread/search', { searchTerm: 'x' })).rejects.toThrow(
+      'thread/search requires experimentalApi capability',
+    );
+    // the stable part of the same method works
+    const updated = await plain.request('thread/metadata/update', {
+      threadId: thread.id,
+      gitInfo: { branch: 'main' },
+    });
+    expect(updated.thread.gitInfo).toMatchObject({ branch: 'main' });
+  });
+});
+
 describe('unknown threads get the reference words, per method', () => {
   it('as the reference answers a valid id it does not know, and a malformed one', async () => {
     const { a } = await serve();

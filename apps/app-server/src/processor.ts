@@ -46,11 +46,6 @@ export interface ProcessorDeps {
   maxInFlight?: number;
 }
 
-/** Experimental request fields, refused without the `experimentalApi` capability. */
-const EXPERIMENTAL_PARAMS: Record<string, readonly string[]> = {
-  'thread/resume': ['initialTurnsPage'],
-};
-
 /**
  * Handles the messages of every connection: the handshake gate, request dispatch (requests of one
  * connection in order; connections in parallel), client answers to server requests, and
@@ -184,25 +179,34 @@ export class MessageProcessor {
     }
   }
 
+  /**
+   * Decodes a request's params (missing and mistyped fields first, as the reference's decoder
+   * does), then refuses what needs the `experimentalApi` capability: the method itself, or a field
+   * of it.
+   */
   private params<M extends app.ClientRequestMethod>(
     method: M,
     request: RequestMessage,
     session: Session,
   ): app.ParamsOf<M> {
-    if (!session.experimentalApi && app.experimentalClientRequests.has(method)) {
-      throw new RpcError(invalidRequest(`${method} requires experimentalApi capability`));
-    }
     const schema = app.clientRequests[method].params;
     if (request.params === undefined && !schema.safeParse(undefined).success) {
       throw new RpcError(invalidRequest('Invalid request: missing field `params`'));
     }
     const parsed = parseWith(schema, request.params);
     if (!parsed.ok) throw new RpcError(invalidRequest(`Invalid request: ${parsed.message}`));
-    const experimental = EXPERIMENTAL_PARAMS[method] ?? [];
     if (!session.experimentalApi) {
-      const raw = request.params as Record<string, unknown>;
-      for (const field of experimental) {
-        if (raw[field] !== undefined && raw[field] !== null) {
+      if (app.experimentalClientRequests.has(method)) {
+        throw new RpcError(invalidRequest(`${method} requires experimentalApi capability`));
+      }
+      const fields = app.experimentalParams[method] ?? [];
+      const sent = new Map(
+        fields.length > 0 && typeof request.params === 'object' && request.params !== null
+          ? Object.entries(request.params)
+          : [],
+      );
+      for (const field of fields) {
+        if (sent.get(field) != null) {
           throw new RpcError(
             invalidRequest(`${method}.${field} requires experimentalApi capability`),
           );

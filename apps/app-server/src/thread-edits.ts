@@ -105,7 +105,12 @@ export class ThreadEdits {
     } catch (error) {
       throw storeError(error, threadId);
     }
-    if (!stored) throw threadErrors.notFound(threadId);
+    if (!stored) {
+      // the reference looks for the rollout when git details change, for the thread otherwise
+      throw params.gitInfo != null
+        ? threadErrors.noRollout(threadId)
+        : threadErrors.notFound(threadId);
+    }
     if (params.projectId == null && params.gitInfo == null && params.daybreakEnabled == null) {
       throw new RpcError(invalidRequest('thread metadata update must include at least one field'));
     }
@@ -128,7 +133,7 @@ export class ThreadEdits {
     };
     if (loaded) {
       loaded.thread = { ...loaded.thread, ...change };
-      return { thread: this.deps.threads.view(loaded, []) };
+      return { thread: { ...this.deps.threads.view(loaded, []), canAcceptDirectInput: null } };
     }
     return { thread: { ...stored.thread, ...change } };
   }
@@ -335,7 +340,10 @@ export class ThreadEdits {
     queue: app.QueuedSubmission[],
   ): void {
     this.write(threadId, loaded, { type: 'thread_queue', queue });
-    if (loaded) loaded.queue = queue;
+    if (loaded) {
+      loaded.queue = queue;
+      loaded.queueUsed = true;
+    }
   }
 
   private queueChanged(threadId: string): Promise<void> {
@@ -345,26 +353,22 @@ export class ThreadEdits {
     );
   }
 
-  queueAdd(params: app.ThreadQueueAddParams): HandlerResult {
+  async queueAdd(params: app.ThreadQueueAddParams): Promise<HandlerResult> {
     const { threadId, loaded, queue } = this.queueThread(params);
     if (params.input.length === 0) {
       throw new RpcError(invalidRequest('only user input can be added to the user-message queue'));
     }
     const queuedSubmission: app.QueuedSubmission = {
       id: uuidv7(),
-      input: params.input,
+      input: withTextElements(params.input),
       clientUserMessageId: params.clientUserMessageId,
       responsesapiClientMetadata: nonEmpty(params.responsesapiClientMetadata) ?? null,
     };
     this.saveQueue(threadId, loaded, [...queue, queuedSubmission]);
-    return {
-      result: { queuedSubmission },
-      after: async () => {
-        await this.queueChanged(threadId);
-        // an idle thread takes the next submission at once
-        if (loaded) await this.deps.threads.drainQueue(loaded);
-      },
-    };
+    await this.queueChanged(threadId);
+    // an idle thread takes the next submission at once (before the answer, as on the reference)
+    if (loaded) await this.deps.threads.drainQueue(loaded);
+    return { result: { queuedSubmission } };
   }
 
   queueList(params: app.ThreadQueueListParams) {
@@ -400,7 +404,7 @@ export class ThreadEdits {
     }
     const queuedSubmission: app.QueuedSubmission = {
       ...current,
-      input: params.input,
+      input: withTextElements(params.input),
       responsesapiClientMetadata:
         nonEmpty(params.responsesapiClientMetadata) ?? current.responsesapiClientMetadata,
     };
@@ -446,7 +450,7 @@ export class ThreadEdits {
     if (!loaded) {
       throw new RpcError(invalidRequest('resume the thread before starting a queued message'));
     }
-    if (loaded.status.type === 'active' || loaded.listener.liveTurnId()) {
+    if (this.deps.threads.busy(loaded)) {
       throw new RpcError(invalidRequest('thread already has an active or pending turn'));
     }
     if (queue.length === 0) throw new RpcError(invalidRequest('queue is empty'));
@@ -494,6 +498,13 @@ function sandboxModeOf(policy: app.SandboxPolicy): app.SandboxMode {
     default:
       return 'danger-full-access';
   }
+}
+
+/** Text input as the reference echoes it back: with its (possibly empty) `text_elements`. */
+function withTextElements(input: readonly app.UserInput[]): app.UserInput[] {
+  return input.map((part) =>
+    part.type === 'text' ? { ...part, text_elements: part.text_elements ?? [] } : part,
+  );
 }
 
 function nonEmpty(

@@ -44,6 +44,10 @@ export interface LoadedThread {
   goal: app.ThreadGoal | null;
   /** Submissions waiting for a turn (`thread/queue/*`). */
   queue: app.QueuedSubmission[];
+  /** Whether a client used the queue since the thread was loaded (it then hears of every change). */
+  queueUsed: boolean;
+  /** The turn started last, until it completes (it may not have reached the listener yet). */
+  runningTurn: string | null;
 }
 
 export interface ThreadManagerDeps {
@@ -195,25 +199,25 @@ export class ThreadManager {
 
   async fork(connectionId: number, params: app.ThreadForkParams): Promise<HandlerResult> {
     const sourceId = parseThreadId(params.threadId, { label: 'session' });
-    if (!params.excludeTurns) {
-      // the reference sends the notice before it even looks at the source
-      await this.deps.router.toConnection(
-        connectionId,
-        serverNotification('deprecationNotice', FULL_HISTORY_NOTICE),
-      );
-    }
     const source = this.loaded.get(sourceId);
     if (source?.ephemeral || !this.deps.store.hasThread(sourceId)) {
       throw threadErrors.noRollout(sourceId);
-    }
-    if (params.lastTurnId != null && params.beforeTurnId != null) {
-      throw new RpcError(invalidRequest('`beforeTurnId` cannot be combined with `lastTurnId`'));
     }
     const ephemeral = params.ephemeral === true;
     if (ephemeral && !params.excludeTurns) {
       throw new RpcError(
         invalidRequest('ephemeral paginated thread/fork requires `excludeTurns: true`'),
       );
+    }
+    if (!params.excludeTurns) {
+      // the reference sends the notice once it has the source, even if the fork then fails
+      await this.deps.router.toConnection(
+        connectionId,
+        serverNotification('deprecationNotice', FULL_HISTORY_NOTICE),
+      );
+    }
+    if (params.lastTurnId != null && params.beforeTurnId != null) {
+      throw new RpcError(invalidRequest('`beforeTurnId` cannot be combined with `lastTurnId`'));
     }
     if (source) await source.listener.settled();
     const options = {
@@ -228,9 +232,16 @@ export class ThreadManager {
     };
     try {
       if (ephemeral) {
-        forked = this.deps.store.forkEphemeral(sourceId, options);
+        forked = this.deps.store.forkEphemeral(sourceId, {
+          ...options,
+          overrides: { gitInfo: null },
+        });
       } else {
-        forked = this.deps.store.fork(sourceId, { ...options, includeTurns: false });
+        forked = this.deps.store.fork(sourceId, {
+          ...options,
+          includeTurns: false,
+          overrides: { gitInfo: null },
+        });
         this.claimNew(forked.thread);
       }
     } catch (error) {
@@ -319,7 +330,7 @@ export class ThreadManager {
         const turns = params.excludeTurns ? [] : this.fullTurns(current);
         const result = {
           ...sessionResult(this.view(current, turns), current.settings, current.extras),
-          collaborationMode: null,
+          collaborationMode: this.settingsView(current).collaborationMode,
           initialTurnsPage: params.initialTurnsPage
             ? this.initialTurnsPage(current, params.initialTurnsPage)
             : null,
@@ -489,7 +500,8 @@ export class ThreadManager {
       },
       onItemCompleted: (item) => {
         const loaded = statusHolder.loaded;
-        if (loaded?.thread.preview !== '') return;
+        // an ephemeral thread keeps the preview it was created with, as on the reference
+        if (loaded?.thread.preview !== '' || loaded.ephemeral) return;
         const preview = previewOfItem(item);
         if (preview) loaded.thread = { ...loaded.thread, preview };
       },
@@ -497,6 +509,7 @@ export class ThreadManager {
         const now = Math.floor(Date.now() / 1000);
         const loaded = statusHolder.loaded;
         if (!loaded) return;
+        if (loaded.runningTurn === turn.id) loaded.runningTurn = null;
         loaded.thread = { ...loaded.thread, updatedAt: now, recencyAt: now };
         this.accountGoal(loaded, turn);
         // the queue moves on after a turn that completed, not after an interrupt
@@ -515,6 +528,8 @@ export class ThreadManager {
       extras: input.extras ?? DEFAULT_EXTRAS,
       goal: input.goal,
       queue: input.queue ?? [],
+      queueUsed: (input.queue?.length ?? 0) > 0,
+      runningTurn: null,
     };
     statusHolder.loaded = loaded;
     this.loaded.set(id, loaded);
@@ -625,7 +640,6 @@ export class ThreadManager {
       environments: [{ environmentId: 'local', cwd, runtimeWorkspaceRoots: [cwd] }],
       status: loaded.status,
       canAcceptDirectInput: true,
-      ...(loaded.ephemeral ? { preview: '' } : {}),
       turns,
     };
   }
@@ -658,12 +672,19 @@ export class ThreadManager {
           serverNotification('thread/settings/updated', { threadId, threadSettings: view }),
         );
       }
-      return loaded.listener.runtime.startTurn({
+      const turn = await loaded.listener.runtime.startTurn({
         input: params.input,
         clientUserMessageId: params.clientUserMessageId ?? null,
         settings: loaded.settings,
       });
+      loaded.runningTurn = turn.id;
+      return turn;
     });
+  }
+
+  /** Whether a turn runs or was just started (the queue waits for it). */
+  busy(loaded: LoadedThread): boolean {
+    return loaded.runningTurn !== null || loaded.listener.liveTurnId() !== null;
   }
 
   /** The settings later turns run with, as `thread/settings/updated` reports them. */
@@ -758,13 +779,18 @@ export class ThreadManager {
     );
   }
 
-  /** Starts the next queued submission when the thread is idle (after a completed turn, or an add). */
+  /**
+   * Starts the next queued submission when the thread is idle (after a completed turn, or an add);
+   * a thread whose queue is in use tells its subscribers the queue changed.
+   */
   async drainQueue(loaded: LoadedThread): Promise<void> {
+    if (!loaded.queueUsed || this.get(loaded.id) !== loaded) return;
     const next = loaded.queue[0];
-    if (!next || loaded.listener.liveTurnId() || this.get(loaded.id) !== loaded) return;
-    await this.startQueued(loaded, next).catch((error: unknown) =>
-      this.deps.logger.warn({ err: error, threadId: loaded.id }, 'queued submission not started'),
-    );
+    if (next && !this.busy(loaded)) {
+      await this.startQueued(loaded, next).catch((error: unknown) =>
+        this.deps.logger.warn({ err: error, threadId: loaded.id }, 'queued submission not started'),
+      );
+    }
     await this.deps.router.toConnections(
       this.deps.state.subscribers(loaded.id),
       serverNotification('thread/queue/changed', { threadId: loaded.id }),
@@ -775,11 +801,13 @@ export class ThreadManager {
   async startQueued(loaded: LoadedThread, submission: app.QueuedSubmission): Promise<app.Turn> {
     loaded.queue = loaded.queue.filter((entry) => entry.id !== submission.id);
     loaded.journal?.append({ type: 'thread_queue', queue: loaded.queue });
-    return loaded.listener.runtime.startTurn({
+    const turn = await loaded.listener.runtime.startTurn({
       input: submission.input,
       clientUserMessageId: submission.clientUserMessageId,
       settings: loaded.settings,
     });
+    loaded.runningTurn = turn.id;
+    return turn;
   }
 
   steer(params: app.TurnSteerParams): Promise<string> {

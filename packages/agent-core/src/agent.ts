@@ -180,6 +180,18 @@ async function runAgentTurn(
     const attempt = turn.attemptSignal();
     const calls: Array<{ callId: string; arguments: string; name: string }> = [];
     const output: ResponseInputItem[] = [];
+    let usage: TokenUsage | null = null;
+    // a response's token usage is reported once its tool calls ran, as the reference orders it
+    const reportUsage = () => {
+      if (!usage) return;
+      const totals = state.totals.add(usage);
+      usage = null;
+      turn.emit('thread/tokenUsage/updated', {
+        threadId: turn.threadId,
+        turnId: turn.turnId,
+        tokenUsage: { ...totals, modelContextWindow: options.modelContextWindow ?? null },
+      });
+    };
     let openItem: { id: string; text: string; startedAtMs: number } | undefined;
     try {
       const request: ResponsesRequest = {
@@ -235,14 +247,7 @@ async function runAgentTurn(
             if (keepsInConversation(event.item)) output.push(event.item);
             break;
           case 'completed':
-            if (event.usage) {
-              const usage = state.totals.add(event.usage);
-              turn.emit('thread/tokenUsage/updated', {
-                threadId: turn.threadId,
-                turnId: turn.turnId,
-                tokenUsage: { ...usage, modelContextWindow: options.modelContextWindow ?? null },
-              });
-            }
+            usage = event.usage;
             break;
           default:
             break;
@@ -257,6 +262,7 @@ async function runAgentTurn(
     // the response completed: what it said is now part of the conversation
     turn.record(...output);
     if (calls.length === 0) {
+      reportUsage();
       if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (consumedInputs < turn.inputs.length) continue; // input arrived as the reply finished
       return { status: 'completed' };
@@ -268,6 +274,7 @@ async function runAgentTurn(
       turn.record({ type: 'function_call_output', call_id: call.callId, output: result.output });
       stop ??= result.stop;
     }
+    reportUsage();
     if (stop) return stop.status === 'failed' ? stop : aborted(stop);
     if (turn.signal.aborted) return aborted({ status: 'completed' });
   }

@@ -647,9 +647,9 @@ export class ThreadStore {
     const last = page[page.length - 1];
     const nextCursor =
       rows.length > limit && last ? cursorFor(last.summary, sortColumn, direction) : null;
-    // used with the opposite direction, it starts at this page's first thread again
+    // used with the opposite direction, it pages back from just before this page's first thread
     const backwardsCursor = first
-      ? cursorFor(first.summary, sortColumn, direction === 'desc' ? 'asc' : 'desc', true)
+      ? cursorFor(first.summary, sortColumn, direction === 'desc' ? 'asc' : 'desc')
       : null;
     const readStates: Record<string, app.ThreadReadState> = {};
     for (const row of page) {

@@ -247,6 +247,65 @@ export const experimentalClientRequests: ReadonlySet<ClientRequestMethod> = new 
   'thread/queue/start',
 ]);
 
+/**
+ * Fields of stable methods that only `experimentalApi` connections may send (the reference answers
+ * others `<method>.<field> requires experimentalApi capability`): the fields its experimental
+ * schema bundle has and its stable one has not, and `deferOutput`, which it gates as well.
+ */
+export const experimentalParams: Partial<Record<ClientRequestMethod, readonly string[]>> = {
+  'thread/start': [
+    'allowProviderModelFallback',
+    'daybreakEnabled',
+    'dynamicTools',
+    'environments',
+    'experimentalRawEvents',
+    'historyMode',
+    'mockExperimentalField',
+    'multiAgentMode',
+    'permissions',
+    'projectId',
+    'runtimeWorkspaceRoots',
+    'selectedCapabilityRoots',
+  ],
+  'thread/resume': ['history', 'initialTurnsPage', 'path', 'permissions', 'runtimeWorkspaceRoots'],
+  'thread/fork': [
+    'attachToSource',
+    'beforeTurnId',
+    'deferGoalContinuation',
+    'experimentalDisablePredictionMcp',
+    'experimentalPredictionMode',
+    'path',
+    'permissions',
+    'runtimeWorkspaceRoots',
+  ],
+  'thread/list': [
+    'ancestorThreadId',
+    'attachedToThreadId',
+    'includeAttachedThreads',
+    'parentThreadId',
+    'projectId',
+  ],
+  'thread/items/list': ['deferOutput'],
+  'thread/metadata/update': ['daybreakEnabled', 'projectId'],
+  'turn/start': [
+    'additionalContext',
+    'collaborationMode',
+    'cyberAccessProgram',
+    'environments',
+    'multiAgentMode',
+    'permissions',
+    'responsesapiClientMetadata',
+    'responsesapiClientMetadataPatch',
+    'runtimeWorkspaceRoots',
+  ],
+  'turn/steer': [
+    'additionalContext',
+    'responsesapiClientMetadata',
+    'responsesapiClientMetadataPatch',
+  ],
+  'command/exec': ['permissionProfile'],
+};
+
 /** Notifications the reference sends only to connections with the `experimentalApi` capability. */
 export const experimentalServerNotifications: ReadonlySet<string> = new Set([
   'thread/settings/updated',
