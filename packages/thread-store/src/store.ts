@@ -3,10 +3,10 @@
  * `thread/list`. Every operation is synchronous (better-sqlite3 and one write(2) per record), so a
  * caller never sees a half-applied change within the process.
  */
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { app } from '@tether/protocol';
+import { v7 as uuidv7 } from 'uuid';
 import { cursorFor, decodeCursor } from './cursor.js';
 import { errnoCode, ioError, ThreadStoreError } from './errors.js';
 import {
@@ -92,7 +92,7 @@ export interface ThreadStoreOptions {
 
 /** What `createThread` records about a new thread. */
 export interface CreateThreadInput {
-  /** A UUID; a random one by default. */
+  /** A UUID; by default a new UUIDv7 (time-ordered, with 74 random bits), as the reference makes them. */
   id?: string;
   cwd: string;
   modelProvider: string;
@@ -322,7 +322,7 @@ export class ThreadStore {
   /** Writes a new rollout whose first record is the thread's metadata, and indexes it. */
   createThread(input: CreateThreadInput): StoredThread {
     this.#assertOpen();
-    const id = normalizeId(input.id ?? randomUUID());
+    const id = normalizeId(input.id ?? uuidv7());
     if (this.#index.get(id)) {
       throw new ThreadStoreError('THREAD_EXISTS', `thread already exists: ${id}`);
     }
@@ -360,7 +360,7 @@ export class ThreadStore {
    */
   describeEphemeralThread(input: CreateThreadInput): app.Thread {
     const ts = this.#now();
-    const id = normalizeId(input.id ?? randomUUID());
+    const id = normalizeId(input.id ?? uuidv7());
     return toWireThread(summaryFromMeta(metaRecord(id, ts, input)), null, [], { ephemeral: true });
   }
 
@@ -756,7 +756,7 @@ export class ThreadStore {
     const keptIds = new Set(kept.map((turn) => turn.id));
     const copied = historyPrefix(contents.records, keptIds);
     const overrides = options.overrides ?? {};
-    const id = normalizeId(overrides.id ?? randomUUID());
+    const id = normalizeId(overrides.id ?? uuidv7());
     if (this.#index.get(id))
       throw new ThreadStoreError('THREAD_EXISTS', `thread already exists: ${id}`);
     const s = source.summary;
