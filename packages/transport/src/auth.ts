@@ -48,11 +48,29 @@ async function readSecret(path: string): Promise<Buffer> {
       { cause: error },
     );
   }
-  const trimmed = Buffer.from(content.toString('utf8').trim(), 'utf8');
-  if (trimmed.length === 0) {
+  const secret = secretBytes(content);
+  if (secret.length === 0) {
     throw new AuthConfigError(`websocket auth secret ${path} must not be empty`);
   }
-  return trimmed;
+  return secret;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The bytes a secret file holds, as a key: a text file (valid UTF-8) is trimmed of surrounding
+ * whitespace as the reference trims it (a trailing newline is not part of the secret); any other
+ * file is its raw bytes, untouched (`head -c 32 /dev/urandom > secret` is a 32-byte key, not 32
+ * replacement characters).
+ */
+export function secretBytes(content: Buffer): Buffer {
+  let text: string;
+  try {
+    text = utf8.decode(content);
+  } catch {
+    return content;
+  }
+  return Buffer.from(text.trim(), 'utf8');
 }
 
 function requireAbsolute(flag: string, path: string): void {
