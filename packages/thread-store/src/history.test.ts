@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -153,9 +153,19 @@ describe('history pages from the index', () => {
     const store = open(home);
     const { threadId } = seed(store, 60);
     const path = store.readThread(threadId).path;
-    // damage everything before the last turns: a page of them must not care
     const size = readFileSync(path).length;
     expect(size).toBeGreaterThan(10_000);
+    // damage everything before the last two turns with garbage of the same length (the file's size
+    // still matches the index): the thread's metadata and first 58 turns become one unreadable
+    // line, so reading the whole rollout would find no thread at all; a page of the last turns,
+    // read by position, must not care
+    const keep = store.turnRow(threadId, 'turn-59')?.ordinal ?? 0;
+    expect(keep).toBeGreaterThan(size / 2);
+    const fd = openSync(path, 'r+');
+    writeSync(fd, Buffer.alloc(keep - 1, 'x'), 0, keep - 1, 0);
+    closeSync(fd);
+    expect(readFileSync(path).length).toBe(size);
+    expect(readRollout(path).records.some((record) => record.type === 'thread_meta')).toBe(false);
     const page = store.turnsPage(threadId, {
       direction: 'desc',
       anchor: null,
@@ -163,6 +173,17 @@ describe('history pages from the index', () => {
       itemsView: 'full',
     });
     expect(ids(page.data)).toEqual(['turn-60', 'turn-59']);
+    expect(page.data.map((turn) => turn.items.map((item) => item.id))).toEqual([
+      ['u60', 'c60', 'a60'],
+      ['u59', 'a59'],
+    ]);
+    const items = store.itemsPage(threadId, {
+      turnId: 'turn-60',
+      direction: 'asc',
+      anchor: null,
+      limit: 10,
+    });
+    expect(items.data.map((entry) => entry.item.id)).toEqual(['u60', 'c60', 'a60']);
     store.close();
   });
 
