@@ -336,6 +336,42 @@ describe('revert and delete', () => {
     again.close();
   });
 
+  it('a writer notices its rollout was replaced by a revert elsewhere and reopens it', () => {
+    // two stores on one home stand for two server processes
+    const a = open(home);
+    const b = open(home);
+    const { threadId } = seed(a, 3);
+    b.setName(threadId, 'named by b (1)'); // b now has the rollout open
+    a.revert(threadId, 'turn-2'); // a new rollout is renamed over the one b has open
+    b.setName(threadId, 'named by b (2)');
+    expect(a.readThread(threadId).thread.name).toBe('named by b (2)');
+    b.append(threadId, { type: 'thread_goal', goal: { objective: 'ship it' } });
+    a.close();
+    b.close();
+    const again = open(home);
+    const read = again.readThread(threadId, { includeTurns: true });
+    expect(read.thread.name).toBe('named by b (2)');
+    expect(read.goal).toEqual({ objective: 'ship it' });
+    expect(ids(read.thread.turns)).toEqual(['turn-1']);
+    again.close();
+  });
+
+  it('a writer whose rollout was deleted elsewhere fails with THREAD_NOT_FOUND and writes nothing', () => {
+    const a = open(home);
+    const b = open(home);
+    const { threadId } = seed(a, 1);
+    b.setName(threadId, 'named by b');
+    const path = a.readThread(threadId).path;
+    a.deleteThread(threadId);
+    expect(() => b.setName(threadId, 'again')).toThrow(
+      expect.objectContaining({ code: 'THREAD_NOT_FOUND' }),
+    );
+    expect(existsSync(path)).toBe(false);
+    expect(b.hasThread(threadId)).toBe(false);
+    a.close();
+    b.close();
+  });
+
   it('delete removes the rollout, the index rows and the lock file', () => {
     const store = open(home);
     const { threadId } = seed(store, 2);

@@ -93,6 +93,17 @@ export function syncDirectory(dir: string): void {
   }
 }
 
+/**
+ * The rollout a writer had open lost its name: a revert replaced it (a new file renamed over it) or
+ * the thread was deleted, in this process or another. The writer is closed and wrote nothing; its
+ * owner finds the rollout again by its path (the thread store does, and retries).
+ */
+export class RolloutReplacedError extends ThreadStoreError {
+  constructor(path: string) {
+    super('THREAD_NOT_FOUND', `rollout was replaced or removed while open: ${path}`, { path });
+  }
+}
+
 export class RolloutWriter {
   readonly path: string;
   readonly durability: Durability;
@@ -181,19 +192,28 @@ export class RolloutWriter {
       throw new ThreadStoreError('STORE_CLOSED', `rollout writer closed: ${this.path}`);
     // Another process may have appended a thread-level record (a name, read state, goal) since
     // the last write: the file's size is where this line lands (O_APPEND).
+    let replaced = false;
     try {
-      const size = fstatSync(fd).size;
-      if (size !== this.#size) {
-        this.#size = size;
-        this.#tornTail = size > 0 && lastByte(fd, size) !== NEWLINE;
+      const stat = fstatSync(fd);
+      // No name left: a revert renamed a new rollout over this one, or the thread was deleted
+      // (here or in another process). A line written now would be lost with the file.
+      replaced = stat.nlink === 0;
+      if (!replaced && stat.size !== this.#size) {
+        this.#size = stat.size;
+        this.#tornTail = stat.size > 0 && lastByte(fd, stat.size) !== NEWLINE;
       }
     } catch (cause) {
       throw ioError(`cannot append to rollout ${this.path}`, cause, this.path);
     }
+    if (replaced) {
+      this.close();
+      throw new RolloutReplacedError(this.path);
+    }
     // A torn line before us (from a crash, or from a write that failed half-way) gets its newline
     // in the same write as the record, so the record starts at the beginning of a line.
     const data = this.#tornTail ? Buffer.concat([Buffer.from([NEWLINE]), line]) : line;
-    const offset = this.#size + (data.length - line.length);
+    const before = this.#size;
+    const offset = before + (data.length - line.length);
     let written = 0;
     try {
       while (written < data.length) {
@@ -208,7 +228,7 @@ export class RolloutWriter {
       }
       throw ioError(`cannot append to rollout ${this.path}`, cause, this.path);
     }
-    this.#size += written;
+    this.#size = before + written;
     this.#tornTail = false;
     return { offset, length: line.length };
   }

@@ -41,6 +41,8 @@ import {
 import { type RolloutContents, readRollout, type UnreadableLine } from './rollout-reader.js';
 import {
   type Durability,
+  type LineSpan,
+  RolloutReplacedError,
   RolloutWriter,
   replaceRolloutAtomically,
   syncDirectory,
@@ -373,20 +375,38 @@ export class ThreadStore {
   append(threadId: string, input: AppendRecord): RolloutRecord {
     this.#assertOpen();
     const id = normalizeId(threadId);
-    {
+    const record = completeRecord(input, this.#now());
+    const { writer, span } = this.#appendLine(id, record);
+    try {
+      this.#index.transaction(() => {
+        this.#indexAppended(id, record, writer.size);
+        this.#index.history.apply(id, record, span);
+      });
+    } catch (error) {
+      // The rollout has the record; the index catches up at the next open (reconcile) or read.
+      this.#logger.error({ err: error, threadId: id }, 'thread index update failed after append');
+    }
+    return record;
+  }
+
+  /**
+   * Writes one record through the thread's writer. A writer whose file was replaced meanwhile (a
+   * revert in another process renamed a new rollout over it) or removed wrote nothing: the rollout
+   * is found again by its path and the record goes there (`THREAD_NOT_FOUND` if it is gone).
+   */
+  #appendLine(id: string, record: RolloutRecord): { writer: RolloutWriter; span: LineSpan } {
+    for (let attempt = 1; ; attempt++) {
       const writer = this.#writerFor(id);
-      const record = completeRecord(input, this.#now());
-      const span = writer.append(record);
       try {
-        this.#index.transaction(() => {
-          this.#indexAppended(id, record, writer.size);
-          this.#index.history.apply(id, record, span);
-        });
+        return { writer, span: writer.append(record) };
       } catch (error) {
-        // The rollout has the record; the index catches up at the next open (reconcile) or read.
-        this.#logger.error({ err: error, threadId: id }, 'thread index update failed after append');
+        if (!(error instanceof RolloutReplacedError) || attempt === 3) throw error;
+        this.#writers.delete(id);
+        this.#logger.info(
+          { threadId: id, path: writer.path },
+          'rollout replaced or removed since it was opened; opening it again',
+        );
       }
-      return record;
     }
   }
 
