@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import type { app } from '@tether/protocol';
+import { normalizeConversation } from './conversation.js';
 import { type Environment, plainEnv, type RunningCommand } from './environment.js';
 import type {
   ModelEvent,
@@ -197,7 +198,8 @@ async function runAgentTurn(
       const request: ResponsesRequest = {
         model: turn.settings.model,
         instructions: options.instructions ?? DEFAULT_INSTRUCTIONS,
-        input: turn.conversation,
+        // every call answered, every output with its call: the API refuses anything else
+        input: normalizeConversation(turn.conversation),
         tools: [EXEC_COMMAND_TOOL],
         parallelToolCalls: false,
         reasoningEffort: turn.settings.reasoningEffort,
@@ -270,7 +272,9 @@ async function runAgentTurn(
     let stop: TurnOutcome | undefined;
     for (const call of calls) {
       // every call the conversation holds gets an output, or the next request would be refused
-      const result = stop ? { output: 'aborted' } : await runToolCall(turn, options, state, call);
+      const result = stop
+        ? { output: 'aborted' }
+        : await answerToolCall(turn, options, state, call);
       turn.record({ type: 'function_call_output', call_id: call.callId, output: result.output });
       stop ??= result.stop;
     }
@@ -304,6 +308,26 @@ function agentMessageItem(
     startedAtMs,
     completedAtMs,
   };
+}
+
+/**
+ * Runs a tool call and always comes back with its output: a tool that throws is answered with
+ * what went wrong and ends the turn as failed, so the conversation never keeps a call without an
+ * output (the next request would be refused).
+ */
+async function answerToolCall(
+  turn: TurnContext,
+  options: AgentOptions,
+  state: ThreadAgentState,
+  call: { callId: string; arguments: string; name: string },
+): Promise<{ output: string; stop?: TurnOutcome }> {
+  try {
+    return await runToolCall(turn, options, state, call);
+  } catch (error) {
+    const message = `${call.name} failed: ${error instanceof Error ? error.message : String(error)}`;
+    if (turn.signal.aborted) return { output: 'aborted', stop: { status: 'completed' } };
+    return { output: message, stop: fail(turn, message) };
+  }
 }
 
 async function runToolCall(
@@ -383,13 +407,14 @@ async function runToolCall(
     turn.emit('item/started', { item: base, ...ids, startedAtMs });
   }
 
-  const environment = await options.environment();
   const cap = Math.min(
     options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
     args.maxOutputBytes ?? Infinity,
   );
   let running: RunningCommand;
   try {
+    // an environment that cannot be reached (a remote exec-server down) fails this command only
+    const environment: Environment = await options.environment();
     running = await environment.run({
       argv,
       cwd,

@@ -7,6 +7,7 @@ export {
   TURN_ABORTED_TEXT,
 } from './agent.js';
 export { AsyncQueue } from './async-queue.js';
+export { MISSING_CALL_OUTPUT, normalizeConversation, unpairedCall } from './conversation.js';
 export {
   type CommandOutput,
   type CommandSpec,

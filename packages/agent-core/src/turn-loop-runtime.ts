@@ -2,6 +2,7 @@ import type { ServerRequestOutcome } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
 import { v7 as uuidv7 } from 'uuid';
 import { AsyncQueue } from './async-queue.js';
+import { normalizeConversation } from './conversation.js';
 import type { ResponseInputItem } from './model/index.js';
 import type {
   RuntimeContext,
@@ -99,7 +100,9 @@ export class TurnLoopRuntime implements ThreadRuntime {
     private readonly context: RuntimeContext,
     private readonly body: TurnBody,
   ) {
-    this.conversation = [...context.conversation];
+    // a conversation stored by a server that died in the middle of a command has a call without
+    // its output: the model is sent the reference's `aborted` output for it
+    this.conversation = [...normalizeConversation(context.conversation)];
     this.lastTokenUsage = context.tokenUsage;
   }
 

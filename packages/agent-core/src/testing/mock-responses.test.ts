@@ -111,6 +111,49 @@ describe('MockResponsesServer', () => {
     expect(mock.requests[0]?.path).toBe('/responses');
   });
 
+  it('refuses, as the real API does, a call without its output and an output without its call', async () => {
+    const call = {
+      type: 'function_call',
+      call_id: 'call_1',
+      name: 'exec_command',
+      arguments: '{}',
+    };
+    const output = { type: 'function_call_output', call_id: 'call_1', output: 'done' };
+    const user = { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'hi' }] };
+    mock.enqueue(mockReply.text('answered'));
+    const orphanCall = await post('/v1/responses', { model: 'm', input: [user, call, user] });
+    expect(orphanCall.status).toBe(400);
+    expect(await orphanCall.json()).toEqual({
+      error: {
+        message: 'No tool output found for function call call_1.',
+        type: 'invalid_request_error',
+        param: 'input',
+        code: null,
+      },
+    });
+    const orphanOutput = await post('/v1/responses', { model: 'm', input: [user, output] });
+    expect(orphanOutput.status).toBe(400);
+    expect(await orphanOutput.text()).toContain(
+      'No tool call found for function call output with call_id call_1.',
+    );
+    // neither consumed the script; a whole conversation gets the scripted reply
+    const paired = await post('/v1/responses', { model: 'm', input: [user, call, output] });
+    expect(paired.status).toBe(200);
+    expect(await paired.text()).toContain('"delta":"answered"');
+
+    const lenient = await MockResponsesServer.start({ requireCallOutputs: false });
+    try {
+      const response = await fetch(`${lenient.baseUrl}/responses`, {
+        method: 'POST',
+        body: JSON.stringify({ model: 'm', input: [user, call] }),
+      });
+      expect(response.status).toBe(200);
+      await response.text();
+    } finally {
+      await lenient.close();
+    }
+  });
+
   it('answers in script order, then with the default reply when the script is empty', async () => {
     mock.enqueue(mockReply.httpError(500, 'boom'), mockReply.text('second'));
     expect(mock.pendingReplies).toBe(2);

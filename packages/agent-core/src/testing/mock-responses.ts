@@ -7,6 +7,8 @@ import {
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { type Logger, silentLogger } from '@tether/transport';
+import { unpairedCall } from '../conversation.js';
+import type { ResponseInputItem } from '../model/index.js';
 
 /** Token counts reported in `response.completed` (missing numbers are 0; total is computed). */
 export interface MockUsage {
@@ -227,6 +229,11 @@ export interface MockResponsesOptions {
    * use the script): for clients that send side requests the script cannot predict.
    */
   responder?: (body: Record<string, unknown>) => MockReply | undefined;
+  /**
+   * Refuse, as the real API does (HTTP 400, before the script is consulted), a request whose
+   * `input` has a tool call without its output or an output without its call. Default true.
+   */
+  requireCallOutputs?: boolean;
 }
 
 const RESPONSES_PATHS = new Set(['/v1/responses', '/responses']);
@@ -253,6 +260,7 @@ export class MockResponsesServer {
     private readonly logger: Logger,
     private readonly defaultReply: MockReply,
     private readonly responder: MockResponsesOptions['responder'],
+    private readonly requireCallOutputs: boolean,
   ) {
     const address = server.address() as AddressInfo;
     this.port = address.port;
@@ -273,6 +281,7 @@ export class MockResponsesServer {
       options.logger ?? silentLogger(),
       options.defaultReply ?? mockReply.text(['Hello', ' from', ' mock.']),
       options.responder,
+      options.requireCallOutputs ?? true,
     );
     server.on('request', (req, res) => mock.handle(req, res));
     return mock;
@@ -338,7 +347,8 @@ export class MockResponsesServer {
     } catch {
       // recorded with an empty body
     }
-    const scripted = this.responder?.(body) ?? this.script.shift();
+    const refusal = this.requireCallOutputs ? refuseUnpairedCalls(body) : undefined;
+    const scripted = refusal ?? this.responder?.(body) ?? this.script.shift();
     const reply = scripted ?? this.defaultReply;
     const index = this.requests.length;
     if (scripted === undefined) {
@@ -487,6 +497,21 @@ class Exchange {
       socket.write('', () => resolve());
     });
   }
+}
+
+/** The real API's answer to input with a call and no output (or an output and no call). */
+function refuseUnpairedCalls(body: Record<string, unknown>): MockReply | undefined {
+  const input = body.input;
+  if (!Array.isArray(input)) return undefined;
+  const items = input.filter(
+    (item): item is ResponseInputItem =>
+      typeof item === 'object' && item !== null && typeof item.type === 'string',
+  );
+  const problem = unpairedCall(items);
+  if (problem === undefined) return undefined;
+  return mockReply.httpError(400, {
+    error: { message: problem, type: 'invalid_request_error', param: 'input', code: null },
+  });
 }
 
 function sendJson(res: ServerResponse, status: number, value: unknown): void {
