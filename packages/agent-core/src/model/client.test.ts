@@ -99,6 +99,7 @@ describe('ResponsesClient against the mock server', () => {
       instructions: 'Be brief.',
       input: request.input,
       store: false,
+      include: ['reasoning.encrypted_content'],
       stream: true,
     });
     expect(await received?.finished).toBe('completed');
@@ -151,6 +152,25 @@ describe('ResponsesClient against the mock server', () => {
     expect(body?.parallel_tool_calls).toBe(false);
     expect(body?.reasoning).toEqual({ effort: 'low' });
     expect(mock.requests[0]?.headers.authorization).toBeUndefined();
+  });
+
+  it('asks for encrypted reasoning, since nothing is stored, and sends it back on the next request', async () => {
+    const reasoning = {
+      type: 'reasoning',
+      id: 'rs_1',
+      summary: [],
+      encrypted_content: 'gAAAA-opaque',
+    };
+    mock.enqueue(mockReply.text('one'), mockReply.text('two'));
+    const c = client();
+    expect((await collect(c.stream(request))).error).toBeUndefined();
+    const next = { ...request, input: [...request.input, reasoning] };
+    expect((await collect(c.stream(next))).error).toBeUndefined();
+    for (const received of mock.requests) {
+      expect(received.body.store).toBe(false);
+      expect(received.body.include).toEqual(['reasoning.encrypted_content']);
+    }
+    expect(mock.requests[1]?.body.input).toEqual(next.input);
   });
 
   it('posts to {baseUrl}/responses for a base URL without /v1 and with a trailing slash', async () => {

@@ -169,6 +169,9 @@ export class ResponsesClient {
     }
     if (request.serviceTier) body.service_tier = request.serviceTier;
     body.store = false;
+    // nothing is stored on the server: reasoning comes back encrypted so that the next request
+    // can carry it (as the reference asks)
+    body.include = ['reasoning.encrypted_content'];
     body.stream = true;
     return body;
   }

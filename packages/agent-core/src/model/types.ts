@@ -31,7 +31,10 @@ export interface FunctionTool {
   strict?: boolean;
 }
 
-/** What one model call asks for; the client adds `stream: true` and `store: false`. */
+/**
+ * What one model call asks for; the client adds `stream: true`, `store: false` and
+ * `include: ["reasoning.encrypted_content"]`.
+ */
 export interface ResponsesRequest {
   /** The model for this call; the client's configured model when omitted or empty. */
   model?: string | null;
