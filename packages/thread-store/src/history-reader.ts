@@ -10,14 +10,19 @@ import type { ItemRow, TurnRow } from './history-types.js';
 import type { Logger } from './logger.js';
 import { parseRecordLine } from './records.js';
 
-/** The items at `rows`, read from the rollout at `path` (rows whose line is unreadable are left out). */
+/**
+ * The items at `rows`, read from the rollout at `path`. A row whose line is not its item (the index
+ * is wrong about where it is) is left out and counted in `misplaced`: the caller has the thread's
+ * rows re-read from the rollout.
+ */
 export function readItemsAt(
   path: string,
   rows: readonly ItemRow[],
   logger: Logger,
-): Map<ItemRow, app.ThreadItem> {
+): { items: Map<ItemRow, app.ThreadItem>; misplaced: number } {
   const out = new Map<ItemRow, app.ThreadItem>();
-  if (rows.length === 0) return out;
+  let misplaced = 0;
+  if (rows.length === 0) return { items: out, misplaced };
   let fd: number;
   try {
     fd = openSync(path, 'r');
@@ -38,9 +43,10 @@ export function readItemsAt(
       ) {
         out.set(row, parsed.record.item);
       } else {
+        misplaced += 1;
         logger.warn(
           { path, offset: row.offset, itemId: row.itemId },
-          'index points at a line that is not the item; the index is rebuilt at the next open',
+          "index points at a line that is not the item; the thread's rows are re-read from the rollout",
         );
       }
     }
@@ -49,7 +55,7 @@ export function readItemsAt(
   } finally {
     closeSync(fd);
   }
-  return out;
+  return { items: out, misplaced };
 }
 
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));

@@ -1,12 +1,15 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ThreadStoreError } from './errors.js';
 import { foldRecords } from './fold.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
 import { ThreadJournal } from './journal.js';
+import { INDEX_FILE } from './paths.js';
 import type { AppendRecord } from './records.js';
 import { readRollout } from './rollout-reader.js';
 import { ThreadStore } from './store.js';
@@ -20,6 +23,9 @@ import {
 } from './test-support/fixtures.js';
 import { toWireTurn } from './thread-view.js';
 import { WRITER_LOCKS_DIR } from './writer-lock.js';
+
+/** node:fs as a mutable object, to let another store act at a chosen moment of a write. */
+const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
 
 function open(home: string) {
   return ThreadStore.open({ home, now: fakeClock() });
@@ -565,6 +571,81 @@ describe('ThreadJournal', () => {
     const turns = store.readThread(thread.id, { includeTurns: true }).thread.turns;
     expect(turns[0]?.status).toBe('failed');
     journal.close();
+    store.close();
+  });
+});
+
+describe('appends from two processes at once', () => {
+  const home = tempHome();
+
+  it("indexes a line where it landed when another process appended between the writer's fstat and its write", () => {
+    // two stores on one home stand for two server processes
+    const a = open(home);
+    const b = open(home);
+    const { thread } = a.createThread({ cwd: '/w', modelProvider: 'p' });
+    a.append(thread.id, { type: 'turn_started', turnId: 't1' });
+    // b's name record lands just before a's item record reaches the file
+    const realWrite = fs.writeSync;
+    let armed = true;
+    const patched = ((...args: Parameters<typeof fs.writeSync>) => {
+      const data = args[1];
+      if (armed && Buffer.isBuffer(data) && data.includes('item_completed')) {
+        armed = false;
+        fs.writeSync = realWrite;
+        syncBuiltinESMExports();
+        b.setName(thread.id, 'renamed by b');
+      }
+      return Reflect.apply(realWrite, fs, args) as number;
+    }) as typeof fs.writeSync;
+    fs.writeSync = patched;
+    syncBuiltinESMExports();
+    try {
+      a.append(thread.id, { type: 'item_completed', turnId: 't1', item: userMessage('u1', 'hi') });
+    } finally {
+      fs.writeSync = realWrite;
+      syncBuiltinESMExports();
+    }
+    expect(armed).toBe(false);
+    a.append(thread.id, { type: 'turn_completed', turnId: 't1', status: 'completed' });
+    // the index has the item's real position (not healed by a re-read: the sizes agree)
+    const path = a.readThread(thread.id).path;
+    const contents = readRollout(path);
+    const at = contents.records.findIndex((record) => record.type === 'item_completed');
+    expect(contents.records[at - 1]).toMatchObject({ type: 'thread_name' });
+    expect(a.itemRow(thread.id, 't1', 'u1')).toMatchObject(contents.spans[at] ?? {});
+    const page = () =>
+      a.itemsPage(thread.id, { direction: 'asc', anchor: null, limit: 10 }).data.map((e) => e.item);
+    expect(page()).toEqual([userMessage('u1', 'hi')]);
+    a.close();
+    b.close();
+    const again = open(home);
+    expect(
+      again.turnsPage(thread.id, { direction: 'asc', anchor: null, limit: 5, itemsView: 'full' })
+        .data[0]?.items,
+    ).toEqual([userMessage('u1', 'hi')]);
+    again.close();
+  });
+
+  it('a page that finds the index wrong about a line has the thread re-read from its rollout', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 2);
+    const row = store.itemRow(threadId, 'turn-2', 'u2');
+    if (!row) throw new Error('no row');
+    // an index that points a few bytes off, with a size that still agrees with the file
+    const db = new Database(join(home, INDEX_FILE));
+    db.prepare('UPDATE items SET offset = offset + 3 WHERE thread_id = ? AND item_id = ?').run(
+      threadId,
+      'u2',
+    );
+    db.close();
+    const page = store.itemsPage(threadId, {
+      turnId: 'turn-2',
+      direction: 'asc',
+      anchor: null,
+      limit: 10,
+    });
+    expect(page.data.map((entry) => entry.item.id)).toEqual(['u2', 'a2']);
+    expect(store.itemRow(threadId, 'turn-2', 'u2')).toEqual(row);
     store.close();
   });
 });

@@ -213,7 +213,7 @@ export class RolloutWriter {
     // in the same write as the record, so the record starts at the beginning of a line.
     const data = this.#tornTail ? Buffer.concat([Buffer.from([NEWLINE]), line]) : line;
     const before = this.#size;
-    const offset = before + (data.length - line.length);
+    let offset = before + (data.length - line.length);
     let written = 0;
     try {
       while (written < data.length) {
@@ -230,15 +230,30 @@ export class RolloutWriter {
     }
     this.#size = before + written;
     this.#tornTail = false;
+    // Another process may have appended between the fstat above and the write: then the line is
+    // not where it was expected, and the caller (the index) must be told where it really is.
+    try {
+      const after = fstatSync(fd).size;
+      if (after !== this.#size) {
+        offset = findLine(fd, line, before, after) ?? offset;
+        this.#size = after;
+        this.#tornTail = after > 0 && lastByte(fd, after) !== NEWLINE;
+      }
+    } catch {
+      // The line is written; only its position could not be checked (a page that finds another
+      // line there has the index re-read).
+    }
     return { offset, length: line.length };
   }
 
   /**
    * Takes back the part of a line a failed write left (a full disk takes the first bytes and
-   * refuses the rest), so the file ends where it did before. False when it cannot.
+   * refuses the rest), so the file ends where it did before. False when it cannot, or when another
+   * process appended meanwhile (cutting back would take its lines too).
    */
   #cutBack(fd: number, written: number): boolean {
     try {
+      if (fstatSync(fd).size !== this.#size + written) return written === 0;
       ftruncateSync(fd, this.#size);
       return true;
     } catch {
@@ -302,6 +317,29 @@ export function writeRolloutAtomically(
     if (fd !== undefined) closeSync(fd);
     rmSync(temp, { force: true });
   }
+}
+
+/**
+ * Where `line` starts among the bytes `[from, to)` of the file (it was appended there, among lines
+ * other processes appended at the same time), or undefined if it is not there whole.
+ */
+function findLine(fd: number, line: Buffer, from: number, to: number): number | undefined {
+  const start = Math.max(0, from - 1);
+  const buffer = Buffer.alloc(to - start);
+  let read = 0;
+  while (read < buffer.length) {
+    const n = readSync(fd, buffer, read, buffer.length - read, start + read);
+    if (n === 0) break;
+    read += n;
+  }
+  const bytes = buffer.subarray(0, read);
+  let at = bytes.indexOf(line, from - start);
+  while (at >= 0) {
+    // a line starts the file or follows a newline
+    if (start + at === 0 || bytes[at - 1] === NEWLINE) return start + at;
+    at = bytes.indexOf(line, at + 1);
+  }
+  return undefined;
 }
 
 function lastByte(fd: number, size: number): number | undefined {

@@ -454,6 +454,10 @@ export class ThreadStore {
   turnsPage(threadId: string, query: TurnsPageQuery): TurnsPageResult {
     this.#assertOpen();
     const id = normalizeId(threadId);
+    return this.#pageWithItems(id, () => this.#turnsPage(id, query));
+  }
+
+  #turnsPage(id: string, query: TurnsPageQuery): { page: TurnsPageResult; misplaced: number } {
     const path = this.#indexedPath(id);
     const live = query.liveTurnId ?? null;
     const rows = this.#index.run('read', (history) =>
@@ -475,7 +479,7 @@ export class ThreadStore {
               page.map((row) => row.ordinal),
             ),
           );
-    const items = readItemsAt(path, itemRows, this.#logger);
+    const { items, misplaced } = readItemsAt(path, itemRows, this.#logger);
     const byTurn = new Map<number, app.ThreadItem[]>();
     for (const row of itemRows) {
       const item = items.get(row);
@@ -485,11 +489,14 @@ export class ThreadStore {
       byTurn.set(row.turnOrdinal, list);
     }
     return {
-      data: page.map((row) =>
-        turnFromRow(row, byTurn.get(row.ordinal) ?? [], query.itemsView, live),
-      ),
-      rows: page,
-      more,
+      page: {
+        data: page.map((row) =>
+          turnFromRow(row, byTurn.get(row.ordinal) ?? [], query.itemsView, live),
+        ),
+        rows: page,
+        more,
+      },
+      misplaced,
     };
   }
 
@@ -500,6 +507,10 @@ export class ThreadStore {
   itemsPage(threadId: string, query: ItemsPageQuery): ItemsPageResult {
     this.#assertOpen();
     const id = normalizeId(threadId);
+    return this.#pageWithItems(id, () => this.#itemsPage(id, query));
+  }
+
+  #itemsPage(id: string, query: ItemsPageQuery): { page: ItemsPageResult; misplaced: number } {
     const path = this.#indexedPath(id);
     let turnOrdinal: number | null = null;
     if (query.turnId != null) {
@@ -520,7 +531,7 @@ export class ThreadStore {
     );
     const more = rows.length > query.limit;
     const page = rows.slice(0, query.limit);
-    const items = readItemsAt(path, page, this.#logger);
+    const { items, misplaced } = readItemsAt(path, page, this.#logger);
     const data: ItemEntry[] = [];
     const kept: ItemRow[] = [];
     for (const row of page) {
@@ -529,7 +540,25 @@ export class ThreadStore {
       kept.push(row);
       data.push({ turnId: row.turnId, item });
     }
-    return { data, rows: kept, more };
+    return { page: { data, rows: kept, more }, misplaced };
+  }
+
+  /**
+   * Reads a page; when the index was wrong about where an item's line is (a line another process
+   * appended at the same moment, a rollout changed behind the store's back), the thread's row is
+   * marked stale, so the thread is re-read from its rollout (here, and by any other process or the
+   * next open, which compare sizes), and the page is read again.
+   */
+  #pageWithItems<T>(id: string, read: () => { page: T; misplaced: number }): T {
+    const first = read();
+    if (first.misplaced === 0) return first.page;
+    try {
+      this.#index.markStale(id);
+    } catch (error) {
+      this.#logger.error({ err: error, threadId: id }, 'could not mark a thread index row stale');
+      return first.page;
+    }
+    return read().page;
   }
 
   /** A turn's index row (its position, for cursors), or undefined. */

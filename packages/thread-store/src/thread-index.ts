@@ -356,6 +356,14 @@ export class ThreadIndex {
     });
   }
 
+  /**
+   * Makes the row disagree with any file size, so every process (and the next open's
+   * reconciliation) re-reads the thread's rollout before trusting its rows again.
+   */
+  markStale(id: string): void {
+    this.#run('update', () => this.#statement('UPDATE threads SET size = -1 WHERE id = ?').run(id));
+  }
+
   delete(id: string): void {
     this.#run('delete', () => this.#statement('DELETE FROM threads WHERE id = ?').run(id));
   }
