@@ -193,3 +193,49 @@ describe('the conversation the model is sent', () => {
     expect(mock.requests.every((r) => r.reply.kind === 'stream')).toBe(true);
   });
 });
+
+describe('thread/inject_items during a running turn', () => {
+  it('lands after the running call and its output, and the turn asks the model again with it', async () => {
+    const { mock, rt, turn } = await agent([]);
+    mock.enqueue(
+      mockReply.toolCall({
+        name: 'exec_command',
+        arguments: { cmd: 'sleep 0.3; echo slept' },
+        callId: 'call_s',
+      }),
+      mockReply.text('done'),
+    );
+    const injected: ResponseInputItem = {
+      type: 'message',
+      role: 'developer',
+      content: [{ type: 'input_text', text: 'INJECTED' }],
+    };
+    const running = turn('run then answer');
+    await mock.waitForRequests(1);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the command is running now
+    await rt.injectItems([injected]);
+    const { completed } = await running;
+    expect(completed.status).toBe('completed');
+    expect(mock.requests.map((r) => r.reply.kind)).toEqual(['stream', 'stream']);
+    // the request after the call: call, output, then the injected item
+    expect(types(inputOf(mock, 1))).toEqual([
+      'message',
+      'function_call call_s',
+      'function_call_output call_s',
+      'message',
+    ]);
+    expect(inputOf(mock, 1).at(-1)).toEqual(injected);
+
+    // injected while the model answers without tools: one more request, ending with the item
+    mock.enqueue(
+      mockReply.slow(mockReply.text(['a', 'b', 'c']), { delayMs: 60 }),
+      mockReply.text('ok'),
+    );
+    const second = turn('talk');
+    await mock.waitForRequests(3);
+    await rt.injectItems([injected]);
+    expect((await second).completed.status).toBe('completed');
+    expect(mock.requests).toHaveLength(4);
+    expect(inputOf(mock, 3).at(-1)).toEqual(injected);
+  });
+});

@@ -174,6 +174,7 @@ async function runAgentTurn(
       const message = userInputMessage(turn.inputs[consumedInputs] ?? []);
       if (message) turn.record(message);
     }
+    turn.takeInjected();
   };
   for (;;) {
     takeInputs();
@@ -267,6 +268,7 @@ async function runAgentTurn(
       reportUsage();
       if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (consumedInputs < turn.inputs.length) continue; // input arrived as the reply finished
+      if (turn.takeInjected()) continue; // items injected meanwhile: the model answers them too
       return { status: 'completed' };
     }
     let stop: TurnOutcome | undefined;

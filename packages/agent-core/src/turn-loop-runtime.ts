@@ -48,6 +48,13 @@ export interface TurnContext {
   request(method: string, params: Record<string, unknown>): Promise<ServerRequestOutcome>;
   /** Marks the thread as waiting on an approval (`activeFlags: ["waitingOnApproval"]`) or not. */
   setWaitingOnApproval(waiting: boolean): void;
+  /**
+   * Records the items injected (`thread/inject_items`) since the turn started, after everything in
+   * the conversation so far; true when there were any (the model should then be asked again). The
+   * body calls it where no call waits for its output; what is left when the body returns is
+   * recorded then.
+   */
+  takeInjected(): boolean;
 }
 
 /** The body of a turn: runs the agent loop and says how the turn ended. */
@@ -62,6 +69,8 @@ interface ActiveTurn {
   interrupted: boolean;
   lastAgentMessage: app.ThreadItem | undefined;
   startedAtMs: number;
+  /** Items injected while the turn runs, waiting for a point where the conversation is whole. */
+  injected: ResponseInputItem[];
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -141,6 +150,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
       interrupted: false,
       lastAgentMessage: undefined,
       startedAtMs: Date.now(),
+      injected: [],
       context: undefined as unknown as TurnContext,
     };
     active.context = this.makeContext(active, request.settings);
@@ -205,9 +215,25 @@ export class TurnLoopRuntime implements ThreadRuntime {
     this.emit({ kind: 'conversation', turnId, items });
   }
 
+  /**
+   * Between turns the items join the conversation at once. During a turn they wait for the turn
+   * body to take them where the conversation is whole (never between a call and its output), and
+   * the running turn asks the model again with them, as the reference's running turn does.
+   */
   async injectItems(items: ResponseInputItem[]): Promise<void> {
     if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
+    const active = this.active;
+    if (active) {
+      active.injected.push(...items);
+      return;
+    }
     this.record(null, items);
+  }
+
+  private takeInjected(active: ActiveTurn): boolean {
+    if (active.injected.length === 0) return false;
+    this.record(active.turn.id, active.injected.splice(0));
+    return true;
   }
 
   private setStatus(status: app.ThreadStatus): void {
@@ -293,6 +319,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
         if (active.interrupted) return;
         this.setStatus({ type: 'active', activeFlags: waiting ? ['waitingOnApproval'] : [] });
       },
+      takeInjected: () => this.takeInjected(active),
     };
   }
 
@@ -339,6 +366,8 @@ export class TurnLoopRuntime implements ThreadRuntime {
       completedAt,
       durationMs: Date.now() - active.startedAtMs,
     };
+    // items injected too late for the model to see in this turn: the next turn's request has them
+    this.takeInjected(active);
     this.active = undefined;
     this.emit({ kind: 'turnFinished', turn: finished });
     this.setStatus(status === 'failed' ? { type: 'systemError' } : { type: 'idle' });
