@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -376,6 +376,93 @@ describe('revert and delete', () => {
     expect(b.hasThread(threadId)).toBe(false);
     a.close();
     b.close();
+  });
+
+  it('revert carries lines it cannot read through as they are, in place, unless they name a dropped turn', () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    const id = thread.id;
+    const path = store.readThread(id).path;
+    // lines a newer tether wrote: another format version, an unknown type, inside and between turns
+    const future = '{"v":2,"ts":1,"type":"thread_meta_v2","colour":"teal"}\n';
+    const noteOne = '{"v":1,"ts":2,"type":"turn_note","turnId":"turn-1","note":"kept"}\n';
+    const noteTwo = '{"v":1,"ts":3,"type":"turn_note","turnId":"turn-2","note":"dropped"}\n';
+    const between = '{"v":3,"ts":4,"type":"thread_badge","turnId":null}\n';
+    appendFileSync(path, future);
+    store.append(id, { type: 'turn_started', turnId: 'turn-1' });
+    store.append(id, { type: 'item_completed', turnId: 'turn-1', item: userMessage('u1', 'one') });
+    appendFileSync(path, noteOne);
+    store.append(id, { type: 'turn_completed', turnId: 'turn-1', status: 'completed' });
+    appendFileSync(path, between);
+    store.append(id, { type: 'turn_started', turnId: 'turn-2' });
+    appendFileSync(path, noteTwo);
+    store.append(id, { type: 'turn_completed', turnId: 'turn-2', status: 'completed' });
+    store.setName(id, 'kept name');
+    const before = readFileSync(path, 'utf8');
+    const reverted = store.revert(id, 'turn-2');
+    expect(reverted.thread.name).toBe('kept name');
+    const after = readFileSync(path, 'utf8');
+    const lines = (text: string) => text.split('\n').filter((line) => line !== '');
+    // exactly the old lines minus turn 2's, byte for byte and in order
+    expect(lines(after)).toEqual(
+      lines(before).filter((line) => !line.includes('"turn-2"') && !line.includes('dropped')),
+    );
+    expect(after).toContain(future);
+    expect(after.indexOf(noteOne)).toBeGreaterThan(after.indexOf('"u1"'));
+    expect(after.indexOf(noteOne)).toBeLessThan(after.indexOf('"turn_completed"'));
+    expect(after).toContain(between);
+    expect(after).not.toContain('dropped');
+    expect(ids(store.readThread(id, { includeTurns: true }).thread.turns)).toEqual(['turn-1']);
+    store.close();
+  });
+
+  it('revert carries lines another process appends to the old rollout while it rewrites it', () => {
+    const a = open(home);
+    const b = open(home);
+    const { threadId } = seed(a, 3);
+    b.setName(threadId, 'b opened the rollout');
+    // b appends while a writes the new rollout (caught before the rename) and just before the
+    // rename (caught after it); b's writer still sees a file with a name both times
+    const realWrite = fs.writeSync;
+    const realRename = fs.renameSync;
+    let duringWrite = false;
+    let beforeRename = false;
+    fs.writeSync = ((...args: Parameters<typeof fs.writeSync>) => {
+      const data = args[1];
+      if (!duringWrite && Buffer.isBuffer(data) && data.includes('"thread_meta"')) {
+        duringWrite = true;
+        fs.writeSync = realWrite;
+        syncBuiltinESMExports();
+        b.setName(threadId, 'named while a reverts');
+      }
+      return Reflect.apply(realWrite, fs, args) as number;
+    }) as typeof fs.writeSync;
+    fs.renameSync = ((...args: Parameters<typeof fs.renameSync>) => {
+      if (!beforeRename && String(args[0]).endsWith('.replace.tmp')) {
+        beforeRename = true;
+        fs.renameSync = realRename;
+        syncBuiltinESMExports();
+        b.append(threadId, { type: 'thread_goal', goal: { objective: 'set while a reverts' } });
+      }
+      return Reflect.apply(realRename, fs, args) as undefined;
+    }) as typeof fs.renameSync;
+    syncBuiltinESMExports();
+    try {
+      a.revert(threadId, 'turn-2');
+    } finally {
+      fs.writeSync = realWrite;
+      fs.renameSync = realRename;
+      syncBuiltinESMExports();
+    }
+    expect([duringWrite, beforeRename]).toEqual([true, true]);
+    a.close();
+    b.close();
+    const again = open(home);
+    const read = again.readThread(threadId, { includeTurns: true });
+    expect(read.thread.name).toBe('named while a reverts');
+    expect(read.goal).toEqual({ objective: 'set while a reverts' });
+    expect(ids(read.thread.turns)).toEqual(['turn-1']);
+    again.close();
   });
 
   it('delete removes the rollout, the index rows and the lock file', () => {

@@ -349,27 +349,34 @@ function lastByte(fd: number, size: number): number | undefined {
 }
 
 /**
- * Replaces a rollout with `records` in one step (`thread/revert`): they are written to a temporary
- * file, synced, then renamed over the old one, so a crash at any point leaves the old history or
- * the new one, never a mix. Returns the new size and where each record's line is.
+ * Replaces a rollout with `data` (complete lines) in one step (`thread/revert`): it is written to a
+ * temporary file, then `more()` is asked for lines to add (what other processes appended to the old
+ * file meanwhile), then the file is synced and renamed over the old one, so a crash at any point
+ * leaves the old history or the new one, never a mix. Returns the new size.
  */
 export function replaceRolloutAtomically(
   path: string,
-  records: readonly RolloutRecord[],
-): { size: number; spans: LineSpan[] } {
-  const { data, spans } = serializeAll(records);
+  data: Buffer,
+  more: () => Buffer = () => Buffer.alloc(0),
+): number {
   const temp = `${path}.${process.pid}.replace.tmp`;
   let fd: number | undefined;
   try {
     fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-    let written = 0;
-    while (written < data.length) written += writeSync(fd, data, written, data.length - written);
+    let size = 0;
+    for (const chunk of [data, more()]) {
+      let written = 0;
+      while (written < chunk.length) {
+        written += writeSync(fd, chunk, written, chunk.length - written);
+      }
+      size += written;
+    }
     fsyncSync(fd);
     closeSync(fd);
     fd = undefined;
     renameSync(temp, path);
     syncDirectory(dirname(path));
-    return { size: data.length, spans };
+    return size;
   } catch (cause) {
     throw ioError(`cannot rewrite rollout ${path}`, cause, path);
   } finally {

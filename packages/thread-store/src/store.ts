@@ -19,6 +19,7 @@ import {
   summaryFromMeta,
   type ThreadSummary,
 } from './fold.js';
+import { appendLines, HistoryCut, historyPrefix, keptLines, RolloutTail } from './history-cut.js';
 import { readItemsAt, turnFromRow } from './history-reader.js';
 import type { Anchor, IndexEntry, ItemRow, SortColumn, TurnRow } from './history-types.js';
 import { type Logger, silentLogger } from './logger.js';
@@ -38,7 +39,12 @@ import {
   type RolloutRecord,
   type ThreadMetaRecord,
 } from './records.js';
-import { type RolloutContents, readRollout, type UnreadableLine } from './rollout-reader.js';
+import {
+  parseRollout,
+  type RolloutContents,
+  readRollout,
+  type UnreadableLine,
+} from './rollout-reader.js';
 import {
   type Durability,
   type LineSpan,
@@ -929,9 +935,11 @@ export class ThreadStore {
   /**
    * Replaces the thread's history with the part before `beforeTurnId` (`thread/revert`): that turn,
    * every later one and the conversation items injected after it start are dropped; the thread's
-   * own records (name, settings, metadata, goal, read state) stay. The new rollout replaces the old
-   * in one rename, so a crash leaves one history or the other. Fails with `TURN_NOT_FOUND` for a
-   * turn the thread does not have.
+   * own records (name, settings, metadata, goal, read state, queue) stay. Lines this version cannot
+   * read (a newer format version, an unknown type) are kept as they are, in their place, unless
+   * they name a dropped turn. The new rollout replaces the old in one rename, so a crash leaves one
+   * history or the other; lines another process appends to the old rollout meanwhile are carried
+   * into the new one. Fails with `TURN_NOT_FOUND` for a turn the thread does not have.
    */
   revert(threadId: string, beforeTurnId: string): StoredThread {
     this.#assertOpen();
@@ -940,22 +948,39 @@ export class ThreadStore {
     if (temporary) this.claim(id);
     try {
       const located = this.#locate(id);
-      const contents = readRollout(located.path, this.#logger.child({ threadId: id }));
-      const folded = foldRecords(contents.records);
-      if (!folded || folded.summary.id !== id) throw notFound(id);
-      const at = folded.turns.findIndex((turn) => turn.id === beforeTurnId);
-      if (at < 0) {
-        throw new ThreadStoreError('TURN_NOT_FOUND', `turn not found: ${beforeTurnId}`);
+      const logger = this.#logger.child({ threadId: id });
+      // Holding the writer lock, the path stays this rollout until the rename below; other
+      // processes may still append thread-level records to it, which the tail picks up.
+      const tail = new RolloutTail(located.path);
+      try {
+        const lines = tail.read();
+        const folded = foldRecords(parseRollout(lines, located.path, logger).records);
+        if (!folded || folded.summary.id !== id) throw notFound(id);
+        const at = folded.turns.findIndex((turn) => turn.id === beforeTurnId);
+        if (at < 0) {
+          throw new ThreadStoreError('TURN_NOT_FOUND', `turn not found: ${beforeTurnId}`);
+        }
+        const cut = new HistoryCut(new Set(folded.turns.slice(0, at).map((turn) => turn.id)), {
+          keepThreadRecords: true,
+        });
+        this.#closeWriter(id);
+        replaceRolloutAtomically(located.path, keptLines(lines, cut), () =>
+          keptLines(tail.read(), cut),
+        );
+        // a line that reached the old file between the last look and the rename
+        appendLines(located.path, keptLines(tail.read(), cut), this.#durability === 'fsync');
+      } finally {
+        tail.close();
       }
-      const keptIds = new Set(folded.turns.slice(0, at).map((turn) => turn.id));
-      const kept = historyPrefix(contents.records, keptIds, { keepThreadRecords: true });
-      this.#closeWriter(id);
-      const { size, spans } = replaceRolloutAtomically(located.path, kept);
-      const reverted = foldRecords(kept);
-      if (!reverted) throw notFound(id);
+      const { folded: reverted, contents } = this.#foldFile(id, located.path);
       this.#indexContents(
-        { summary: reverted.summary, path: located.path, size, archived: located.archived },
-        { records: kept, spans },
+        {
+          summary: reverted.summary,
+          path: located.path,
+          size: contents.size,
+          archived: located.archived,
+        },
+        contents,
       );
       return {
         thread: toWireThread(reverted.summary, located.path),
@@ -967,7 +992,7 @@ export class ThreadStore {
         goal: reverted.goal,
         readState: reverted.summary.readState,
         queue: reverted.queue,
-        unreadable: [],
+        unreadable: contents.unreadable,
       };
     } finally {
       if (temporary) this.release(id);
@@ -1270,35 +1295,6 @@ export class ThreadStore {
     }
     return toWireThread(entry.summary, target);
   }
-}
-
-/**
- * The history records of the kept turns, in file order, with the conversation items added between
- * turns (`thread/inject_items`) up to the first record of a turn that is not kept; with
- * `keepThreadRecords`, the thread's own records (meta, name, settings, metadata, goal, read state)
- * too.
- */
-function historyPrefix(
-  records: readonly RolloutRecord[],
-  keptIds: ReadonlySet<string>,
-  options: { keepThreadRecords?: boolean } = {},
-) {
-  const out: RolloutRecord[] = [];
-  let cut = false;
-  for (const record of records) {
-    if (!('turnId' in record)) {
-      if (options.keepThreadRecords) out.push(record);
-      continue;
-    }
-    if (record.turnId === null) {
-      if (!cut) out.push(record);
-    } else if (keptIds.has(record.turnId)) {
-      out.push(record);
-    } else {
-      cut = true;
-    }
-  }
-  return out;
 }
 
 /** The entries of `value` that are not undefined (so they can override defaults by spreading). */
