@@ -548,6 +548,45 @@ describe('ThreadStore: archive and unarchive', () => {
   });
 });
 
+describe('ThreadStore: archive and unarchive under the writer lock', () => {
+  const home = tempHome();
+
+  it('refuses to move a thread another process writes, and moves it once that one lets go', () => {
+    // two stores on one home stand for two server processes
+    const store = open(home);
+    const other = open(home);
+    const { thread, path } = seed(store, '/work', 'busy elsewhere');
+    other.claim(thread.id); // the other server runs the thread
+    const refused = () => store.archive(thread.id);
+    expect(refused).toThrow(
+      expect.objectContaining({
+        code: 'WRITER_ACTIVE',
+        message: `thread ${thread.id} already has an active writer`,
+      }),
+    );
+    expect(existsSync(path)).toBe(true);
+    expect(store.describeThread(thread.id)?.archived).toBe(false);
+    // the refused move took no lock of its own: the holder keeps writing, and can let go
+    expect(other.holds(thread.id)).toBe(true);
+    expect(store.holds(thread.id)).toBe(false);
+    other.release(thread.id);
+    store.archive(thread.id);
+    expect(store.holds(thread.id)).toBe(false); // taken for the move only
+
+    other.claim(thread.id);
+    expect(() => store.unarchive(thread.id)).toThrow(
+      expect.objectContaining({ code: 'WRITER_ACTIVE' }),
+    );
+    expect(store.describeThread(thread.id)?.archived).toBe(true);
+    // the holder itself may move the thread
+    other.unarchive(thread.id);
+    expect(existsSync(path)).toBe(true);
+    expect(other.holds(thread.id)).toBe(true);
+    store.close();
+    other.close();
+  });
+});
+
 describe('ThreadStore: fork', () => {
   const home = tempHome();
 

@@ -780,13 +780,18 @@ export class ThreadStore {
 
   /**
    * Moves the rollout to `archived_sessions/` (as the reference does): where the file is, is
-   * whether the thread is archived. Fails with `ALREADY_ARCHIVED` if it is.
+   * whether the thread is archived. Fails with `ALREADY_ARCHIVED` if it is, and with
+   * `WRITER_ACTIVE` while another process holds the thread's writer lock (this store takes it for
+   * the move unless it holds it already).
    */
   archive(threadId: string): app.Thread {
     return this.#move(threadId, true);
   }
 
-  /** Moves an archived rollout back under `sessions/YYYY/MM/DD/`. Fails with `NOT_ARCHIVED`. */
+  /**
+   * Moves an archived rollout back under `sessions/YYYY/MM/DD/`. Fails with `NOT_ARCHIVED`, and
+   * with `WRITER_ACTIVE` while another process holds the thread's writer lock.
+   */
   unarchive(threadId: string): app.Thread {
     return this.#move(threadId, false);
   }
@@ -1260,6 +1265,19 @@ export class ThreadStore {
   #move(threadId: string, archive: boolean): app.Thread {
     this.#assertOpen();
     const id = normalizeId(threadId);
+    this.#locate(id); // an unknown thread fails here, before a lock file is made for it
+    // Like delete and revert: not while another process writes the thread (it would go on
+    // appending to a rollout every list shows archived).
+    const held = this.#locks.has(id);
+    this.claim(id);
+    try {
+      return this.#moveClaimed(id, archive);
+    } finally {
+      if (!held) this.release(id);
+    }
+  }
+
+  #moveClaimed(id: string, archive: boolean): app.Thread {
     const located = this.#locate(id);
     if (located.archived === archive) {
       throw archive
