@@ -1,5 +1,13 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  writeSync,
+} from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -22,7 +30,7 @@ import {
   userMessage,
 } from './test-support/fixtures.js';
 import { toWireTurn } from './thread-view.js';
-import { WRITER_LOCKS_DIR } from './writer-lock.js';
+import { acquireWriterLock, WRITER_LOCKS_DIR } from './writer-lock.js';
 
 /** node:fs as a mutable object, to let another store act at a chosen moment of a write. */
 const fs = createRequire(import.meta.url)('node:fs') as typeof import('node:fs');
@@ -475,6 +483,41 @@ describe('revert and delete', () => {
     expect(existsSync(join(home, WRITER_LOCKS_DIR, `${threadId}.lock`))).toBe(false);
     expect(store.hasThread(threadId)).toBe(false);
     expect(store.listThreads({ includeEmpty: true }).data.map((t) => t.id)).not.toContain(threadId);
+    store.close();
+  });
+});
+
+describe('delete and the writer lock', () => {
+  const home = tempHome();
+
+  it('delete unlinks the lock file while it still holds the lock', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 1);
+    const lockFile = join(home, WRITER_LOCKS_DIR, `${threadId}.lock`);
+    // at the moment the lock file is unlinked, another would-be writer must still be refused
+    const realRm = fs.rmSync;
+    let whenUnlinked: string | null = null;
+    fs.rmSync = ((...args: Parameters<typeof fs.rmSync>) => {
+      if (String(args[0]) === lockFile && whenUnlinked === null) {
+        try {
+          acquireWriterLock(home, threadId).release();
+          whenUnlinked = 'free';
+        } catch (error) {
+          whenUnlinked = (error as ThreadStoreError).code;
+        }
+      }
+      return Reflect.apply(realRm, fs, args) as undefined;
+    }) as typeof fs.rmSync;
+    syncBuiltinESMExports();
+    try {
+      store.deleteThread(threadId);
+    } finally {
+      fs.rmSync = realRm;
+      syncBuiltinESMExports();
+    }
+    expect(whenUnlinked).toBe('WRITER_ACTIVE');
+    expect(readdirSync(join(home, WRITER_LOCKS_DIR))).toEqual([]);
+    expect(store.holds(threadId)).toBe(false);
     store.close();
   });
 });

@@ -907,10 +907,16 @@ export class ThreadStore {
     this.claim(id);
     try {
       this.#remove(id);
+      // Unlinked while still held: a process that opens the lock file now finds it locked, or no
+      // file at all; after the release it could lock the unlinked file, unseen by the next one.
+      try {
+        rmSync(join(this.home, WRITER_LOCKS_DIR, `${id}.lock`), { force: true });
+      } catch (error) {
+        this.#logger.warn({ err: error, threadId: id }, 'could not remove the writer lock file');
+      }
     } finally {
       if (!held) this.release(id);
     }
-    rmSync(join(this.home, WRITER_LOCKS_DIR, `${id}.lock`), { force: true });
   }
 
   /**
