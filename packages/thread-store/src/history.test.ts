@@ -3,20 +3,22 @@ import {
   appendFileSync,
   closeSync,
   existsSync,
+  mkdirSync,
   openSync,
   readdirSync,
   readFileSync,
+  renameSync,
   writeSync,
 } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ThreadStoreError } from './errors.js';
 import { foldRecords } from './fold.js';
 import { decodeHistoryCursor, encodeHistoryCursor } from './history-cursor.js';
-import { ThreadJournal } from './journal.js';
+import { type JournalTrouble, ThreadJournal } from './journal.js';
 import { INDEX_FILE } from './paths.js';
 import type { AppendRecord } from './records.js';
 import { readRollout } from './rollout-reader.js';
@@ -776,6 +778,83 @@ describe('appends from two processes at once', () => {
     });
     expect(page.data.map((entry) => entry.item.id)).toEqual(['u2', 'a2']);
     expect(store.itemRow(threadId, 'turn-2', 'u2')).toEqual(row);
+    store.close();
+  });
+});
+
+describe('an index another process holds', () => {
+  const home = tempHome();
+
+  /** Another process's long transaction on the index (a start-up reconciliation, a rebuild). */
+  function holdIndex() {
+    const db = new Database(join(home, INDEX_FILE));
+    db.exec('BEGIN IMMEDIATE');
+    return () => {
+      db.exec('ROLLBACK');
+      db.close();
+    };
+  }
+
+  /** Moves a thread's rollout to the archive behind the store's back (the index has to catch up). */
+  function moveBehindBack(path: string) {
+    const target = join(home, 'archived_sessions', basename(path));
+    mkdirSync(dirname(target), { recursive: true });
+    renameSync(path, target);
+    return target;
+  }
+
+  it('the journal keeps a record the busy index refused, and writes it once the index is free', async () => {
+    const store = ThreadStore.open({ home, now: fakeClock(), indexBusyTimeoutMs: 20 });
+    const { thread, path } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    store.release(thread.id); // its rollout is closed: the next append looks it up in the index
+    moveBehindBack(path);
+    const troubles: JournalTrouble[] = [];
+    const journal = new ThreadJournal(store, thread.id, {
+      retryDelayMs: 5,
+      onTrouble: (trouble) => troubles.push(trouble),
+    });
+    const free = holdIndex();
+    journal.append({ type: 'turn_started', turnId: 't1' });
+    journal.append({ type: 'turn_completed', turnId: 't1', status: 'completed' });
+    expect(journal.pending).toBe(2);
+    expect(troubles).toEqual([expect.objectContaining({ errno: 'SQLITE_BUSY' })]);
+    free();
+    expect(await journal.whenDurable(5_000)).toBe(true);
+    const turns = store.readThread(thread.id, { includeTurns: true }).thread.turns;
+    expect(turns).toMatchObject([{ id: 't1', status: 'completed' }]);
+    journal.close();
+    store.close();
+  });
+
+  it("a claimed thread's rollout stays open past maxOpenWriters, so its appends need no index", () => {
+    const store = ThreadStore.open({
+      home,
+      now: fakeClock(),
+      maxOpenWriters: 1,
+      indexBusyTimeoutMs: 20,
+    });
+    const running = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    store.claim(running.thread.id);
+    store.append(running.thread.id, { type: 'turn_started', turnId: 't1' });
+    // other threads come and go through the one open slot
+    for (let n = 0; n < 3; n++) {
+      const other = store.createThread({ cwd: '/w', modelProvider: 'p' });
+      store.setName(other.thread.id, `other ${n}`);
+    }
+    moveBehindBack(running.path);
+    const free = holdIndex();
+    try {
+      store.append(running.thread.id, {
+        type: 'item_completed',
+        turnId: 't1',
+        item: userMessage('u1', 'still running'),
+      });
+    } finally {
+      free();
+    }
+    const read = store.readThread(running.thread.id, { includeTurns: true });
+    expect(read.archived).toBe(true);
+    expect(read.thread.turns[0]?.items).toEqual([userMessage('u1', 'still running')]);
     store.close();
   });
 });

@@ -67,4 +67,5 @@ export {
   type TurnsPageQuery,
   type TurnsPageResult,
 } from './store.js';
+export { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './thread-index.js';
 export { activeWriterMessage, WRITER_LOCKS_DIR } from './writer-lock.js';

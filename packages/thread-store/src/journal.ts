@@ -224,9 +224,16 @@ export class ThreadJournal {
   }
 }
 
-/** Failed writes worth retrying: anything from the disk, not a record that cannot be written. */
+/**
+ * Failed writes worth retrying: the disk refused the line (`IO_ERROR`), or the index could not be
+ * consulted before the line was written (`INDEX_ERROR`: another process held it past the busy
+ * timeout, or it is full or failing). The store raises `INDEX_ERROR` from `append` only before
+ * writing (a failed index update after the write is logged, not thrown), so a retry never writes a
+ * record twice. Not retried: a record that can never be written, a thread that is gone, a closed
+ * store.
+ */
 function retryable(error: unknown): boolean {
-  return isThreadStoreError(error) && error.code === 'IO_ERROR';
+  return isThreadStoreError(error) && (error.code === 'IO_ERROR' || error.code === 'INDEX_ERROR');
 }
 
 function errnoOf(error: unknown): string {

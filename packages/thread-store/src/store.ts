@@ -55,7 +55,7 @@ import {
   writeRolloutAtomically,
 } from './rollout-writer.js';
 import { findOccurrences, firstOccurrence } from './search.js';
-import { ThreadIndex } from './thread-index.js';
+import { DEFAULT_INDEX_BUSY_TIMEOUT_MS, ThreadIndex } from './thread-index.js';
 import { toWireThread } from './thread-view.js';
 import { acquireWriterLock, WRITER_LOCKS_DIR, type WriterLock } from './writer-lock.js';
 
@@ -88,8 +88,17 @@ export interface ThreadStoreOptions {
   durability?: Durability;
   /** Clock in epoch ms (tests pass a fake one). Defaults to `Date.now`. */
   now?: () => number;
-  /** Rollouts kept open for appending at once. Default {@link DEFAULT_MAX_OPEN_WRITERS}. */
+  /**
+   * Rollouts kept open for appending at once. Default {@link DEFAULT_MAX_OPEN_WRITERS}. The rollouts
+   * of claimed threads stay open whatever the count (see `claim`).
+   */
   maxOpenWriters?: number;
+  /**
+   * How long an index statement waits while another process (another server's start-up
+   * reconciliation, a rebuild) holds the index, before it fails with `INDEX_ERROR`. Default
+   * {@link DEFAULT_INDEX_BUSY_TIMEOUT_MS} (5 s).
+   */
+  indexBusyTimeoutMs?: number;
   /**
    * At open, compare the index with the rollouts on disk (a directory walk and a stat per file)
    * and re-read those it missed or is behind on, e.g. after a crash between an append and its
@@ -311,7 +320,11 @@ export class ThreadStore {
     } catch (cause) {
       throw ioError(`cannot create ${home}`, cause);
     }
-    const { index, state } = ThreadIndex.open(join(home, INDEX_FILE), logger);
+    const { index, state } = ThreadIndex.open(
+      join(home, INDEX_FILE),
+      logger,
+      options.indexBusyTimeoutMs,
+    );
     const store = new ThreadStore({ ...options, home }, index, logger);
     try {
       if (state !== 'ready') {
@@ -1045,7 +1058,8 @@ export class ThreadStore {
   /**
    * Takes the thread's writer lock for this store (idempotent): until `release`, no other process
    * can claim the thread. Fails with `WRITER_ACTIVE` when another process holds it. The app claims
-   * a thread before it runs turns in it, and releases it when it unloads the thread.
+   * a thread before it runs turns in it, and releases it when it unloads the thread. Once written
+   * to, a claimed thread's rollout stays open until `release`, whatever `maxOpenWriters` says.
    */
   claim(threadId: string): void {
     this.#assertOpen();
@@ -1256,15 +1270,23 @@ export class ThreadStore {
     return writer;
   }
 
+  /**
+   * Caches a thread's writer, closing the least recently used ones past `maxOpenWriters`. Writers
+   * of claimed threads are never closed that way: a running thread's appends then never have to
+   * look its rollout up in the index (which another process may hold for seconds).
+   */
   #cacheWriter(id: string, writer: RolloutWriter): void {
     this.#writers.get(id)?.close();
     this.#writers.delete(id);
     this.#writers.set(id, writer);
-    while (this.#writers.size > this.#maxOpenWriters) {
-      const oldest = this.#writers.keys().next().value;
-      if (oldest === undefined) break;
-      this.#writers.get(oldest)?.close();
+    let excess = this.#writers.size - this.#maxOpenWriters;
+    if (excess <= 0) return;
+    for (const [oldest, open] of this.#writers) {
+      if (excess <= 0) break;
+      if (oldest === id || this.#locks.has(oldest)) continue;
+      open.close();
       this.#writers.delete(oldest);
+      excess -= 1;
     }
   }
 

@@ -188,6 +188,9 @@ function removeIndexFiles(file: string): void {
     rmSync(`${file}${suffix}`, { force: true });
 }
 
+/** How long a statement waits for another process's transaction on the index before failing. */
+export const DEFAULT_INDEX_BUSY_TIMEOUT_MS = 5000;
+
 /** What happened when the index was opened. */
 export type IndexOpenState = 'ready' | 'created' | 'schema-changed' | 'recreated-corrupt';
 
@@ -205,15 +208,19 @@ export class ThreadIndex {
   }
 
   /** Opens (or creates) the index. Anything but `'ready'` means it is empty and needs a rebuild. */
-  static open(file: string, logger: Logger): { index: ThreadIndex; state: IndexOpenState } {
+  static open(
+    file: string,
+    logger: Logger,
+    busyTimeoutMs = DEFAULT_INDEX_BUSY_TIMEOUT_MS,
+  ): { index: ThreadIndex; state: IndexOpenState } {
     mkdirSync(dirname(file), { recursive: true });
     try {
-      return ThreadIndex.#openOnce(file, logger);
+      return ThreadIndex.#openOnce(file, logger, busyTimeoutMs);
     } catch (cause) {
       logger.warn({ err: cause, file }, 'thread index unreadable; recreating it from the rollouts');
       removeIndexFiles(file);
       try {
-        const opened = ThreadIndex.#openOnce(file, logger);
+        const opened = ThreadIndex.#openOnce(file, logger, busyTimeoutMs);
         return { index: opened.index, state: 'recreated-corrupt' };
       } catch (again) {
         throw new ThreadStoreError('INDEX_ERROR', `cannot open thread index ${file}`, {
@@ -223,8 +230,12 @@ export class ThreadIndex {
     }
   }
 
-  static #openOnce(file: string, logger: Logger): { index: ThreadIndex; state: IndexOpenState } {
-    const db = new Database(file, { timeout: 5000 });
+  static #openOnce(
+    file: string,
+    logger: Logger,
+    busyTimeoutMs: number,
+  ): { index: ThreadIndex; state: IndexOpenState } {
+    const db = new Database(file, { timeout: busyTimeoutMs });
     try {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = NORMAL');
