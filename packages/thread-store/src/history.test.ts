@@ -782,6 +782,92 @@ describe('appends from two processes at once', () => {
   });
 });
 
+describe('ThreadJournal: records it had to drop', () => {
+  const home = tempHome();
+
+  /** The real store behind a disk that refuses appends while `full` is set. */
+  function fullDisk(store: ThreadStore) {
+    const disk = { full: true };
+    const appender = {
+      append(threadId: string, record: AppendRecord) {
+        if (disk.full) {
+          const cause = Object.assign(new Error('ENOSPC: no space left on device, write'), {
+            code: 'ENOSPC',
+          });
+          throw new ThreadStoreError('IO_ERROR', 'cannot append to rollout', { cause });
+        }
+        return store.append(threadId, record);
+      },
+    };
+    return { disk, appender };
+  }
+
+  it('past maxPending, whenDurable no longer says durable for what it dropped, and onDropped says so', async () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    const { disk, appender } = fullDisk(store);
+    const dropped: number[] = [];
+    const journal = new ThreadJournal(appender, thread.id, {
+      retryDelayMs: 5,
+      maxPending: 2,
+      onDropped: (_id, count) => dropped.push(count),
+    });
+    journal.append({ type: 'turn_started', turnId: 't1' });
+    journal.append({ type: 'item_completed', turnId: 't1', item: userMessage('u', 'kept') });
+    const waiting = journal.whenDurable(5_000); // asked before anything was dropped
+    journal.append({ type: 'turn_completed', turnId: 't1', status: 'completed' }); // one too many
+    expect(dropped).toEqual([1]);
+    expect([journal.pending, journal.dropped, journal.appended]).toEqual([2, 1, 3]);
+    disk.full = false;
+    // what was asked before the drop was all written; what includes the dropped record never will be
+    expect(await waiting).toBe(true);
+    expect(await journal.whenDurable(5_000)).toBe(false);
+    expect(journal.pending).toBe(0);
+    // a later turn, counted from its own start, is durable again
+    const mark = journal.appended;
+    journal.append({ type: 'turn_started', turnId: 't2' });
+    expect(await journal.whenDurable(5_000, { since: mark })).toBe(true);
+    expect(await journal.whenDurable(5_000)).toBe(false);
+    const turns = store.readThread(thread.id, { includeTurns: true }).thread.turns;
+    expect(turns.map((turn) => turn.id)).toEqual(['t1', 't2']);
+    journal.close();
+    store.close();
+  });
+
+  it('a waiting record that can never be written (its thread deleted) ends the wait with false', async () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    const { disk, appender } = fullDisk(store);
+    const dropped: number[] = [];
+    const journal = new ThreadJournal(appender, thread.id, {
+      retryDelayMs: 5,
+      onDropped: (_id, count) => dropped.push(count),
+    });
+    journal.append({ type: 'turn_started', turnId: 't1' });
+    const waiting = journal.whenDurable(5_000);
+    store.deleteThread(thread.id);
+    disk.full = false;
+    expect(await waiting).toBe(false);
+    expect(dropped).toEqual([1]);
+    expect(journal.pending).toBe(0);
+    journal.close();
+    store.close();
+  });
+
+  it('closing with records still waiting ends the wait with false', async () => {
+    const store = open(home);
+    const { thread } = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    const { appender } = fullDisk(store);
+    const journal = new ThreadJournal(appender, thread.id, { retryDelayMs: 5 });
+    journal.append({ type: 'turn_started', turnId: 't1' });
+    const waiting = journal.whenDurable();
+    journal.close();
+    expect(await waiting).toBe(false);
+    expect(await journal.whenDurable()).toBe(false);
+    store.close();
+  });
+});
+
 describe('an index another process holds', () => {
   const home = tempHome();
 

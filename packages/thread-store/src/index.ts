@@ -18,6 +18,7 @@ export {
   type JournalStore,
   type JournalTrouble,
   ThreadJournal,
+  type WhenDurableOptions,
 } from './journal.js';
 export { type Logger, silentLogger } from './logger.js';
 export { ARCHIVED_SESSIONS_DIR, INDEX_FILE, SESSIONS_DIR } from './paths.js';

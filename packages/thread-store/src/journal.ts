@@ -1,9 +1,11 @@
 /**
  * A thread's journal: the app appends every record here and never loses one to a failed write.
- * A record that cannot be written (disk full, quota, an I/O error) is kept in memory, in order with
- * every record after it, and retried with backoff until the disk takes it; the owner hears when
- * records start waiting and when they are written again, and can wait until everything appended
- * so far is on disk (the app reports a turn completed only then).
+ * A record that cannot be written (disk full, quota, an I/O error, an index held by another
+ * process) is kept in memory, in order with every record after it, and retried with backoff until
+ * it is written; the owner hears when records start waiting and when they are written again, and
+ * can wait until everything appended so far is on disk (the app reports a turn completed only
+ * then). Past `maxPending` waiting records, further ones are dropped: the owner hears of it
+ * (`onDropped`), and `whenDurable` no longer reports those records durable.
  */
 import { isThreadStoreError } from './errors.js';
 import type { Logger } from './logger.js';
@@ -39,17 +41,45 @@ export interface JournalOptions {
   onTrouble?: (trouble: JournalTrouble) => void;
   /** Every waiting record was written. */
   onRecovered?: (threadId: string) => void;
-  /** Records were dropped because `maxPending` was reached. */
+  /**
+   * Records were dropped: `maxPending` was reached, or a waiting record turned out to be one that
+   * can never be written (its thread was deleted meanwhile). `whenDurable` reports them.
+   */
   onDropped?: (threadId: string, dropped: number) => void;
   logger?: Logger;
+}
+
+/** A record waiting to be written, with its place among every record appended (1, 2, …). */
+interface Waiting {
+  record: AppendRecord;
+  seq: number;
+}
+
+/** A `whenDurable` call waiting: records `(since, through]` must all be written. */
+interface Waiter {
+  since: number;
+  through: number;
+  resolve: (durable: boolean) => void;
+}
+
+export interface WhenDurableOptions {
+  /**
+   * Only records appended after this point count: a value of {@link ThreadJournal.appended} read
+   * earlier (say when a turn started). Default 0: every record ever appended.
+   */
+  since?: number;
 }
 
 export class ThreadJournal {
   readonly threadId: string;
   readonly #store: JournalStore;
   readonly #options: JournalOptions;
-  readonly #pending: AppendRecord[] = [];
-  readonly #waiters: Array<() => void> = [];
+  readonly #pending: Waiting[] = [];
+  readonly #waiters: Waiter[] = [];
+  /** Dropped records as runs of consecutive places `[from, to]`, oldest first. */
+  readonly #droppedRuns: Array<[number, number]> = [];
+  #appended = 0;
+  #dropped = 0;
   #timer: NodeJS.Timeout | undefined;
   #delay: number;
   #closed = false;
@@ -67,6 +97,16 @@ export class ThreadJournal {
     return this.#pending.length;
   }
 
+  /** Records appended so far (written, waiting or dropped): a point to pass as `since`. */
+  get appended(): number {
+    return this.#appended;
+  }
+
+  /** Records dropped so far (they will never be written). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
   /** What keeps records waiting, while some are. */
   get trouble(): JournalTrouble | null {
     return this.#trouble;
@@ -77,15 +117,16 @@ export class ThreadJournal {
    * a failed write; a record that can never be written (`INVALID_RECORD`) still throws.
    */
   append(record: AppendRecord): void {
+    const seq = ++this.#appended;
     if (this.#pending.length > 0) {
-      this.#keep(record);
+      this.#keep({ record, seq });
       return;
     }
     try {
       this.#store.append(this.threadId, record);
     } catch (error) {
       if (!retryable(error)) throw error;
-      this.#keep(record);
+      this.#keep({ record, seq });
       this.#fail(error);
     }
   }
@@ -96,12 +137,10 @@ export class ThreadJournal {
    */
   rewritePending(change: (record: AppendRecord) => AppendRecord): number {
     let changed = 0;
-    for (let i = 0; i < this.#pending.length; i++) {
-      const record = this.#pending[i];
-      if (!record) continue;
-      const next = change(record);
-      if (next !== record) {
-        this.#pending[i] = next;
+    for (const waiting of this.#pending) {
+      const next = change(waiting.record);
+      if (next !== waiting.record) {
+        waiting.record = next;
         changed += 1;
       }
     }
@@ -109,21 +148,33 @@ export class ThreadJournal {
   }
 
   /**
-   * Resolves with true once every record appended so far is on disk, or with false after
-   * `timeoutMs` (records keep being retried).
+   * Resolves with true once every record appended so far (after `since`) is on disk; with false
+   * as soon as one of them was dropped (it never will be), when the journal is closed with them
+   * still waiting, or after `timeoutMs` (records keep being retried).
    */
-  whenDurable(timeoutMs = Number.POSITIVE_INFINITY): Promise<boolean> {
-    if (this.#pending.length === 0) return Promise.resolve(true);
+  whenDurable(
+    timeoutMs = Number.POSITIVE_INFINITY,
+    options: WhenDurableOptions = {},
+  ): Promise<boolean> {
+    const since = options.since ?? 0;
+    const through = this.#appended;
+    if (this.#lost(since, through)) return Promise.resolve(false);
+    if (this.#writtenThrough(through)) return Promise.resolve(true);
+    if (this.#closed) return Promise.resolve(false);
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
-      const done = () => {
-        if (timer) clearTimeout(timer);
-        resolve(true);
+      const waiter: Waiter = {
+        since,
+        through,
+        resolve: (durable) => {
+          if (timer) clearTimeout(timer);
+          resolve(durable);
+        },
       };
-      this.#waiters.push(done);
+      this.#waiters.push(waiter);
       if (Number.isFinite(timeoutMs)) {
         timer = setTimeout(() => {
-          const at = this.#waiters.indexOf(done);
+          const at = this.#waiters.indexOf(waiter);
           if (at >= 0) this.#waiters.splice(at, 1);
           resolve(false);
         }, timeoutMs);
@@ -135,20 +186,22 @@ export class ThreadJournal {
   /** Tries to write what waits now; returns true when nothing waits any more. */
   flush(): boolean {
     while (this.#pending.length > 0) {
-      const record = this.#pending[0];
-      if (!record) break;
+      const waiting = this.#pending[0];
+      if (!waiting) break;
       try {
-        this.#store.append(this.threadId, record);
+        this.#store.append(this.threadId, waiting.record);
       } catch (error) {
         if (!retryable(error)) {
           this.#options.logger?.error(
-            { err: error, threadId: this.threadId, type: record.type },
+            { err: error, threadId: this.threadId, type: waiting.record.type },
             'dropping a waiting rollout record that can never be written',
           );
           this.#pending.shift();
+          this.#drop(waiting.seq);
           continue;
         }
         this.#fail(error);
+        this.#settle();
         return false;
       }
       this.#pending.shift();
@@ -157,7 +210,10 @@ export class ThreadJournal {
     return true;
   }
 
-  /** Stops retrying (the thread unloads); records still waiting are logged as lost. */
+  /**
+   * Stops retrying (the thread unloads); records still waiting are logged as lost, and whoever
+   * waits for them hears false.
+   */
   close(): void {
     this.#closed = true;
     if (this.#timer) clearTimeout(this.#timer);
@@ -168,19 +224,53 @@ export class ThreadJournal {
         'thread closed with rollout records that could not be written',
       );
     }
+    this.#settle();
   }
 
-  #keep(record: AppendRecord): void {
+  #keep(waiting: Waiting): void {
     const max = this.#options.maxPending ?? 100_000;
     if (this.#pending.length >= max) {
       this.#options.logger?.error(
-        { threadId: this.threadId, type: record.type, max },
+        { threadId: this.threadId, type: waiting.record.type, max },
         'rollout record dropped: too many records are waiting for the disk',
       );
-      this.#options.onDropped?.(this.threadId, 1);
+      this.#drop(waiting.seq);
       return;
     }
-    this.#pending.push(record);
+    this.#pending.push(waiting);
+  }
+
+  #drop(seq: number): void {
+    this.#dropped += 1;
+    const last = this.#droppedRuns[this.#droppedRuns.length - 1];
+    if (last && last[1] === seq - 1) last[1] = seq;
+    else this.#droppedRuns.push([seq, seq]);
+    this.#settle();
+    this.#options.onDropped?.(this.threadId, 1);
+  }
+
+  /** Whether a record appended in `(since, through]` was dropped. */
+  #lost(since: number, through: number): boolean {
+    return this.#droppedRuns.some(([from, to]) => from <= through && to > since);
+  }
+
+  /** Whether nothing appended up to `through` still waits. */
+  #writtenThrough(through: number): boolean {
+    const first = this.#pending[0];
+    return first === undefined || first.seq > through;
+  }
+
+  /** Answers the `whenDurable` calls that can be answered now. */
+  #settle(): void {
+    for (const waiter of [...this.#waiters]) {
+      let durable: boolean | undefined;
+      if (this.#lost(waiter.since, waiter.through)) durable = false;
+      else if (this.#writtenThrough(waiter.through)) durable = true;
+      else if (this.#closed) durable = false;
+      if (durable === undefined) continue;
+      this.#waiters.splice(this.#waiters.indexOf(waiter), 1);
+      waiter.resolve(durable);
+    }
   }
 
   #fail(error: unknown): void {
@@ -220,7 +310,7 @@ export class ThreadJournal {
       this.#options.logger?.info({ threadId: this.threadId }, 'waiting rollout records written');
       this.#options.onRecovered?.(this.threadId);
     }
-    for (const waiter of this.#waiters.splice(0)) waiter();
+    this.#settle();
   }
 }
 
