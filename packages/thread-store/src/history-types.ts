@@ -6,7 +6,7 @@ import type { app } from '@tether/protocol';
 import type { ThreadSummary } from './fold.js';
 
 /** Bumped whenever the table layout or the meaning of a column changes. */
-export const INDEX_SCHEMA_VERSION = 2;
+export const INDEX_SCHEMA_VERSION = 3;
 
 export type SortColumn = 'created_at' | 'updated_at' | 'recency_at';
 
@@ -17,6 +17,15 @@ export interface IndexEntry {
   /** Bytes of the rollout when this row was last written (how reconciliation spots stale rows). */
   size: number;
   archived: boolean;
+}
+
+/**
+ * A thread's state beyond its summary that the index keeps too, so that describing a thread never
+ * reads its rollout: its goal and its queue (the read state is in the summary).
+ */
+export interface ThreadState {
+  goal: app.JsonObject | null;
+  queue: app.QueuedSubmission[];
 }
 
 /** One turn as the index holds it (times in epoch ms). */

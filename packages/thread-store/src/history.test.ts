@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { basename, dirname, join } from 'node:path';
+import type { app } from '@tether/protocol';
 import Database from 'better-sqlite3';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -941,6 +942,73 @@ describe('an index another process holds', () => {
     const read = store.readThread(running.thread.id, { includeTurns: true });
     expect(read.archived).toBe(true);
     expect(read.thread.turns[0]?.items).toEqual([userMessage('u1', 'still running')]);
+    store.close();
+  });
+});
+
+describe('describing a thread from the index', () => {
+  const home = tempHome();
+
+  const queued = (id: string): app.QueuedSubmission => ({
+    id,
+    input: [{ type: 'text', text: `later ${id}`, text_elements: [] }],
+    clientUserMessageId: `client-${id}`,
+    responsesapiClientMetadata: null,
+  });
+
+  it('answers read state, goal and queue without reading the rollout', () => {
+    // two stores on one home stand for two server processes
+    const a = open(home);
+    const b = open(home);
+    const { threadId } = seed(a, 30);
+    a.append(threadId, { type: 'thread_goal', goal: { objective: 'first' } });
+    a.append(threadId, { type: 'thread_queue', queue: [queued('q1'), queued('q2')] });
+    a.append(threadId, { type: 'read_state', firstUnread: null, revision: 'r1' });
+    a.setName(threadId, 'described');
+    b.append(threadId, { type: 'thread_goal', goal: { objective: 'second' } });
+    b.append(threadId, { type: 'thread_queue', queue: [queued('q2')] });
+    const stored = a.readThread(threadId);
+    const expected = {
+      thread: stored.thread,
+      archived: false,
+      readState: { firstUnread: null, revision: 'r1' },
+      goal: { objective: 'second' },
+      queue: [queued('q2')],
+    };
+    expect([stored.readState, stored.goal, stored.queue]).toEqual([
+      expected.readState,
+      expected.goal,
+      expected.queue,
+    ]);
+    // garbage of the same length in place of the whole rollout: only the index can answer
+    const size = readFileSync(stored.path).length;
+    const fd = openSync(stored.path, 'r+');
+    writeSync(fd, Buffer.alloc(size - 1, 'x'), 0, size - 1, 0);
+    closeSync(fd);
+    expect(a.describeThread(threadId)).toEqual(expected);
+    expect(b.describeThread(threadId)).toEqual(expected);
+    a.close();
+    b.close();
+  });
+
+  it('catches up from the rollout when the index is behind it, and a rebuild keeps the same', () => {
+    const store = open(home);
+    const { threadId } = seed(store, 2);
+    store.append(threadId, { type: 'thread_goal', goal: { objective: 'indexed' } });
+    const path = store.readThread(threadId).path;
+    // a record the index never heard of (a crash between the append and the index update)
+    appendFileSync(
+      path,
+      `${JSON.stringify({ v: 1, ts: Date.UTC(2026, 1, 1), type: 'thread_queue', queue: [queued('late')] })}\n`,
+    );
+    const described = store.describeThread(threadId);
+    expect(described).toMatchObject({ goal: { objective: 'indexed' }, queue: [queued('late')] });
+    store.rebuildIndex();
+    expect(store.describeThread(threadId)).toEqual(described);
+    const fork = store.fork(threadId);
+    expect(store.describeThread(fork.thread.id)).toMatchObject({ goal: null, queue: [] });
+    const created = store.createThread({ cwd: '/w', modelProvider: 'p' });
+    expect(store.describeThread(created.thread.id)).toMatchObject({ goal: null, queue: [] });
     store.close();
   });
 });

@@ -12,7 +12,7 @@ export {
 } from './history-cursor.js';
 export { itemsForView } from './history-reader.js';
 export type { Anchor, ItemRow, TurnRow } from './history-types.js';
-export { INDEX_SCHEMA_VERSION, type IndexEntry } from './history-types.js';
+export { INDEX_SCHEMA_VERSION, type IndexEntry, type ThreadState } from './history-types.js';
 export {
   type JournalOptions,
   type JournalStore,
@@ -62,6 +62,7 @@ export {
   type ReadThreadOptions,
   type RebuildResult,
   type StoredThread,
+  type ThreadDescription,
   type ThreadPage,
   ThreadStore,
   type ThreadStoreOptions,

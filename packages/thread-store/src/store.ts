@@ -21,7 +21,14 @@ import {
 } from './fold.js';
 import { appendLines, HistoryCut, historyPrefix, keptLines, RolloutTail } from './history-cut.js';
 import { readItemsAt, turnFromRow } from './history-reader.js';
-import type { Anchor, IndexEntry, ItemRow, SortColumn, TurnRow } from './history-types.js';
+import type {
+  Anchor,
+  IndexEntry,
+  ItemRow,
+  SortColumn,
+  ThreadState,
+  TurnRow,
+} from './history-types.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   activeRolloutPath,
@@ -277,6 +284,16 @@ export interface RebuildResult {
   durationMs: number;
 }
 
+/** What `describeThread` answers from the index. */
+export interface ThreadDescription {
+  /** The wire `Thread`, status `notLoaded`, no turns. */
+  thread: app.Thread;
+  archived: boolean;
+  readState: app.ThreadReadState | null;
+  goal: app.JsonObject | null;
+  queue: app.QueuedSubmission[];
+}
+
 interface Located {
   path: string;
   archived: boolean;
@@ -353,7 +370,10 @@ export class ThreadStore {
     const writer = RolloutWriter.create(path, meta, { durability: this.#durability });
     const summary = summaryFromMeta(meta);
     try {
-      this.#index.upsert({ summary, path, size: writer.size, archived: false });
+      this.#index.upsert(
+        { summary, path, size: writer.size, archived: false },
+        { goal: null, queue: [] },
+      );
     } catch (error) {
       // a thread the index cannot list is a thread the client was told does not exist
       writer.close();
@@ -449,6 +469,7 @@ export class ThreadStore {
           archived: located.archived,
         },
         contents,
+        stateOf(folded),
       );
     }
     return {
@@ -622,17 +643,19 @@ export class ThreadStore {
         archived: located.archived,
       },
       contents,
+      stateOf(folded),
     );
     return folded;
   }
 
   /**
-   * A stored thread as the index knows it (no rollout read): the wire `Thread` without turns,
-   * whether it is archived, its read state. Undefined for an unknown id.
+   * A stored thread as the index knows it: the wire `Thread` without turns, whether it is
+   * archived, its read state, goal and queue. The rollout is not read unless the index is behind
+   * it (its size differs from the row's). Undefined for an unknown id. What `thread/read` without
+   * turns, `thread/readState/update`, `thread/goal/*` and `thread/queue/*` need of a thread that is
+   * not loaded, at the cost of an index lookup and a `stat` however long the thread.
    */
-  describeThread(
-    threadId: string,
-  ): { thread: app.Thread; archived: boolean; readState: app.ThreadReadState | null } | undefined {
+  describeThread(threadId: string): ThreadDescription | undefined {
     this.#assertOpen();
     if (!isThreadId(threadId)) return undefined;
     const id = threadId.toLowerCase();
@@ -644,14 +667,22 @@ export class ThreadStore {
       throw error;
     }
     const entry = located.entry;
-    const summary =
-      entry && entry.size === fileSize(located.path)
-        ? entry.summary
-        : this.#foldAndIndex(id, located).summary;
+    const state =
+      entry && entry.size === fileSize(located.path) ? this.#index.state(id) : undefined;
+    if (entry && state) {
+      return {
+        thread: toWireThread(entry.summary, located.path),
+        archived: located.archived,
+        readState: entry.summary.readState,
+        ...state,
+      };
+    }
+    const folded = this.#foldAndIndex(id, located);
     return {
-      thread: toWireThread(summary, located.path),
+      thread: toWireThread(folded.summary, located.path),
       archived: located.archived,
-      readState: summary.readState,
+      readState: folded.summary.readState,
+      ...stateOf(folded),
     };
   }
 
@@ -889,6 +920,7 @@ export class ThreadStore {
     this.#indexContents(
       { summary: forked.summary, path, size, archived: false },
       { records, spans },
+      stateOf(forked),
     );
     return {
       thread: toWireThread(
@@ -1005,6 +1037,7 @@ export class ThreadStore {
           archived: located.archived,
         },
         contents,
+        stateOf(reverted),
       );
       return {
         thread: toWireThread(reverted.summary, located.path),
@@ -1048,7 +1081,7 @@ export class ThreadStore {
           continue;
         }
         seen.add(file.id);
-        this.#indexContents(read.entry, read.contents);
+        this.#indexContents(read.entry, read.contents, read.state);
         threads += 1;
       }
     });
@@ -1138,10 +1171,14 @@ export class ThreadStore {
   }
 
   /** Writes a thread's row and re-reads its turns and items into the history tables. */
-  #indexContents(entry: IndexEntry, contents: Pick<RolloutContents, 'records' | 'spans'>): void {
+  #indexContents(
+    entry: IndexEntry,
+    contents: Pick<RolloutContents, 'records' | 'spans'>,
+    state: ThreadState,
+  ): void {
     const id = entry.summary.id;
     this.#index.transaction(() => {
-      this.#index.upsert(entry);
+      this.#index.upsert(entry, state);
       this.#index.history.deleteThread(id);
       contents.records.forEach((record, i) => {
         const span = contents.spans[i];
@@ -1150,7 +1187,9 @@ export class ThreadStore {
     });
   }
 
-  #entryFromFile(file: RolloutLocation): { entry: IndexEntry; contents: RolloutContents } | null {
+  #entryFromFile(
+    file: RolloutLocation,
+  ): { entry: IndexEntry; contents: RolloutContents; state: ThreadState } | null {
     let contents: ReturnType<typeof readRollout>;
     try {
       contents = readRollout(file.path, this.#logger.child({ threadId: file.id }));
@@ -1181,6 +1220,7 @@ export class ThreadStore {
         archived: file.archived,
       },
       contents,
+      state: stateOf(folded),
     };
   }
 
@@ -1202,7 +1242,7 @@ export class ThreadStore {
         const read = this.#entryFromFile(file);
         if (!read) continue;
         seen.add(file.id);
-        this.#indexContents(read.entry, read.contents);
+        this.#indexContents(read.entry, read.contents, read.state);
         updated += 1;
       }
       for (const id of known.keys()) {
@@ -1244,6 +1284,8 @@ export class ThreadStore {
       this.#index.upsert({ ...entry, summary, size });
       return;
     }
+    if (record.type === 'thread_goal') this.#index.setGoal(id, record.goal);
+    if (record.type === 'thread_queue') this.#index.setQueue(id, record.queue);
     this.#index.touch(id, {
       ts: movesUpdatedAt(record) ? record.ts : 0,
       size,
@@ -1337,10 +1379,14 @@ export class ThreadStore {
       const read = this.#entryFromFile({ id, path: target, archived: archive });
       if (!read) throw notFound(id);
       entry = read.entry;
-      this.#indexContents(read.entry, read.contents);
+      this.#indexContents(read.entry, read.contents, read.state);
     }
     return toWireThread(entry.summary, target);
   }
+}
+
+function stateOf(folded: FoldedThread): ThreadState {
+  return { goal: folded.goal, queue: folded.queue };
 }
 
 /** The entries of `value` that are not undefined (so they can override defaults by spreading). */

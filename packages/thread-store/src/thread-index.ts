@@ -11,11 +11,16 @@ import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
 import { HISTORY_SCHEMA, HistoryIndex } from './history-index.js';
-import { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn } from './history-types.js';
+import {
+  INDEX_SCHEMA_VERSION,
+  type IndexEntry,
+  type SortColumn,
+  type ThreadState,
+} from './history-types.js';
 import type { Logger } from './logger.js';
 import { escapeLike, messageMatch } from './search.js';
 
-export { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn };
+export { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn, type ThreadState };
 
 export interface PageQuery {
   sortColumn: SortColumn;
@@ -77,7 +82,9 @@ CREATE TABLE threads (
   source_kind TEXT NOT NULL,
   originator TEXT,
   forked_from_id TEXT,
-  doc TEXT NOT NULL
+  doc TEXT NOT NULL,
+  goal TEXT,
+  queue TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX threads_by_created ON threads (archived, created_at, id);
 CREATE INDEX threads_by_updated ON threads (archived, updated_at, id);
@@ -101,6 +108,11 @@ const Doc = z.object({
   projectId: z.string().nullable(),
   daybreakEnabled: z.boolean().nullable(),
   readState: app.ThreadReadState.nullable(),
+});
+
+const State = z.object({
+  goal: app.JsonObject.nullable(),
+  queue: z.array(app.QueuedSubmission),
 });
 
 /** The `ThreadSourceKind` of a session source (what the `sourceKinds` filter matches). */
@@ -294,13 +306,66 @@ export class ThreadIndex {
     }
   }
 
-  upsert(entry: IndexEntry): void {
+  /**
+   * Writes a thread's row. With `state`, its goal and queue too; without, a new row starts with
+   * none and an existing row keeps its own.
+   */
+  upsert(entry: IndexEntry, state?: ThreadState): void {
+    const names = COLUMNS.split(', ');
+    const values = names.map((c) => `@${c}`).join(', ');
     this.#run('upsert', () => {
+      if (state) {
+        this.#statement(
+          `INSERT OR REPLACE INTO threads (${COLUMNS}, goal, queue) VALUES (${values}, @goal, @queue)`,
+        ).run({
+          ...toRow(entry),
+          goal: state.goal === null ? null : JSON.stringify(state.goal),
+          queue: JSON.stringify(state.queue),
+        });
+        return;
+      }
+      const update = names
+        .filter((c) => c !== 'id')
+        .map((c) => `${c} = excluded.${c}`)
+        .join(', ');
       this.#statement(
-        `INSERT OR REPLACE INTO threads (${COLUMNS}) VALUES (${COLUMNS.split(', ')
-          .map((c) => `@${c}`)
-          .join(', ')})`,
+        `INSERT INTO threads (${COLUMNS}) VALUES (${values}) ON CONFLICT (id) DO UPDATE SET ${update}`,
       ).run(toRow(entry));
+    });
+  }
+
+  /** Records a thread's new goal (`thread_goal`). */
+  setGoal(id: string, goal: app.JsonObject | null): void {
+    this.#run('update', () => {
+      this.#statement('UPDATE threads SET goal = ? WHERE id = ?').run(
+        goal === null ? null : JSON.stringify(goal),
+        id,
+      );
+    });
+  }
+
+  /** Records a thread's new queue (`thread_queue`). */
+  setQueue(id: string, queue: readonly app.QueuedSubmission[]): void {
+    this.#run('update', () => {
+      this.#statement('UPDATE threads SET queue = ? WHERE id = ?').run(JSON.stringify(queue), id);
+    });
+  }
+
+  /** A thread's goal and queue as the row has them, or undefined without a row. */
+  state(id: string): ThreadState | undefined {
+    return this.#run('read', () => {
+      const row = this.#statement('SELECT goal, queue FROM threads WHERE id = ?').get(id) as
+        | { goal: string | null; queue: string }
+        | undefined;
+      if (row === undefined) return undefined;
+      try {
+        return State.parse({
+          goal: row.goal === null ? null : JSON.parse(row.goal),
+          queue: JSON.parse(row.queue),
+        });
+      } catch (cause) {
+        throw new ThreadStoreError('INDEX_ERROR', `index row of ${id} is unreadable`, { cause });
+      }
     });
   }
 
