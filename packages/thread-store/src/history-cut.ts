@@ -78,12 +78,12 @@ export function keptLines(data: Buffer, cut: HistoryCut): Buffer {
   return Buffer.concat(kept);
 }
 
-/** The line's turn (undefined: none), or false for a line that is not a JSON object. */
+/**
+ * The line's turn (undefined: none), or false for a line that is not a JSON object. A record's
+ * `turnId` is its line's `turnId` field as written, so the JSON alone says it, for records this
+ * version reads and lines it does not alike.
+ */
 function turnIdOfLine(text: string): string | null | undefined | false {
-  const parsed = parseRecordLine(text);
-  if (parsed.kind === 'record') {
-    return 'turnId' in parsed.record ? parsed.record.turnId : undefined;
-  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -43,7 +43,12 @@ export {
   type TurnStartedRecord,
 } from './records.js';
 export { type RolloutContents, readRollout, type UnreadableLine } from './rollout-reader.js';
-export { type Durability, RolloutWriter, type RolloutWriterOptions } from './rollout-writer.js';
+export {
+  type Durability,
+  RolloutReplacedError,
+  RolloutWriter,
+  type RolloutWriterOptions,
+} from './rollout-writer.js';
 export {
   type CreateThreadInput,
   DEFAULT_CLI_VERSION,
