@@ -3,8 +3,8 @@
  * thread is active and `<home>/archived_sessions/rollout-…-<id>.jsonl` once archived (the layout of
  * the reference). Dates are UTC, so the layout does not depend on the machine's time zone.
  */
-import { type Dirent, readdirSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { type Dirent, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { errnoCode, ThreadStoreError } from './errors.js';
 
 export const SESSIONS_DIR = 'sessions';
@@ -101,4 +101,27 @@ export function scanRollouts(home: string): RolloutLocation[] {
   walk(join(home, SESSIONS_DIR), false, 3);
   walk(join(home, ARCHIVED_SESSIONS_DIR), true, 0);
   return found;
+}
+
+/**
+ * Creates `path` and any missing parents, one level at a time. Node's `mkdirSync(…, {recursive})`
+ * loops forever where a parent exists but `mkdir` answers ENOENT (under `/proc`, for one), which
+ * would hang a server at startup instead of telling the user their state directory is unusable.
+ */
+export function makeDirectories(path: string): void {
+  const missing: string[] = [];
+  let at = path;
+  while (!existsSync(at)) {
+    missing.push(at);
+    const parent = dirname(at);
+    if (parent === at) break;
+    at = parent;
+  }
+  for (const dir of missing.reverse()) {
+    try {
+      mkdirSync(dir);
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error;
+    }
+  }
 }

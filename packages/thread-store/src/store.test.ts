@@ -242,6 +242,21 @@ describe('ThreadStore: create, append, read', () => {
     store.close();
   });
 
+  it('fails to open, rather than hang, where the home cannot be created', () => {
+    // mkdir under /proc answers ENOENT although the parent exists: a recursive mkdir spins on it
+    expect(() => ThreadStore.open({ home: '/proc/tether-no-such/home' })).toThrow(
+      expect.objectContaining({
+        code: 'IO_ERROR',
+        message: expect.stringContaining('cannot create'),
+      }),
+    );
+    const file = join(home, 'a-file');
+    writeFileSync(file, '');
+    expect(() => ThreadStore.open({ home: join(file, 'home') })).toThrow(
+      expect.objectContaining({ code: 'IO_ERROR' }),
+    );
+  });
+
   it('keeps at most maxOpenWriters rollouts open and reopens the others on demand', () => {
     const store = ThreadStore.open({ home, now: fakeClock(), maxOpenWriters: 2 });
     const threads = [0, 1, 2, 3, 4].map(() => seed(store));

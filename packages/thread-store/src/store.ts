@@ -35,6 +35,7 @@ import {
   archivedRolloutPath,
   INDEX_FILE,
   isThreadId,
+  makeDirectories,
   type RolloutLocation,
   scanRollouts,
   unarchivedRolloutPath,
@@ -333,7 +334,7 @@ export class ThreadStore {
     const home = resolve(options.home);
     const logger = (options.logger ?? silentLogger()).child({ component: 'thread-store' });
     try {
-      mkdirSync(home, { recursive: true });
+      makeDirectories(home);
     } catch (cause) {
       throw ioError(`cannot create ${home}`, cause);
     }
