@@ -7,8 +7,8 @@ import { AppServerClient } from '@tether/client';
 import type { app } from '@tether/protocol';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import type { AppServer } from './server.js';
-import { client, startServer, tempHome } from './test-support/harness.js';
+import type { AppServer, AppServerOptions } from './server.js';
+import { client, sleep, startServer, tempHome } from './test-support/harness.js';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 const servers: AppServer[] = [];
@@ -426,6 +426,61 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       const read = await a.request('thread/read', { threadId: thread.id, includeTurns: true });
       expect(read.thread.turns?.[0]).toMatchObject({ status: 'failed' });
+    },
+    30_000,
+  );
+  /** Starts a server on the small disk, with one client and a thread. */
+  async function onDisk(name: string, body: TurnBody, options: Partial<AppServerOptions>) {
+    const home = join('skip' in disk ? tmpdir() : disk.dir, name);
+    mkdirSync(home);
+    const s = await startServer(body, { home, persistRetryDelayMs: 20, ...options });
+    servers.push(s);
+    const a = await client(s, 'a', { experimentalApi: true });
+    clients.push(a);
+    const { thread } = await a.request('thread/start', { cwd: '/tmp' });
+    return { s, a, thread, home };
+  }
+
+  diskTest(
+    'records dropped because too many waited: the turn is reported failed and subscribers are warned',
+    async () => {
+      if ('skip' in disk) return;
+      const { a, thread } = await onDisk(
+        'home-dropped',
+        async (turn) => {
+          const ids = { threadId: turn.threadId, turnId: turn.turnId };
+          for (let i = 0; i < 5; i++) {
+            const text = `step ${i} `.repeat(8 * 1024);
+            const item: app.PlanItem = { type: 'plan', id: `plan_${i}`, text };
+            turn.emit('item/completed', {
+              item,
+              ...ids,
+              contentTokenCount: null,
+              completedAtMs: 1,
+            });
+          }
+          return { status: 'completed' };
+        },
+        { persistTimeoutMs: 10_000, persistMaxPending: 2 },
+      );
+      const filler = fill(disk.dir);
+      const from = a.notifications.length;
+      await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
+      try {
+        await a.waitForNotification('error', undefined, { from });
+        await sleep(100); // the body is done; the turn waits for the disk
+      } finally {
+        rmSync(filler);
+      }
+      const done = await a.waitForNotification('turn/completed', undefined, { from });
+      const turn = (done.params as { turn: app.Turn }).turn;
+      expect(turn.status).toBe('failed');
+      expect(turn.error?.message).toMatch(/could not be saved whole.*dropped/);
+      const warnings = a.notifications
+        .slice(from)
+        .filter((n) => n.method === 'warning')
+        .map((n) => (n.params as { message: string }).message);
+      expect(warnings.some((m) => /dropped records of this thread/.test(m))).toBe(true);
     },
     30_000,
   );

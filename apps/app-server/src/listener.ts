@@ -3,15 +3,22 @@ import type { ThreadEvent, ThreadRuntime } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import { app } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
-import type { AppendRecord, JournalTrouble } from '@tether/thread-store';
+import type { AppendRecord, JournalTrouble, WhenDurableOptions } from '@tether/thread-store';
 import type { Logger } from '@tether/transport';
 import { serverNotification } from './notify.js';
 
 /** Where the listener writes what happened: the thread's journal (none for an ephemeral thread). */
 export interface ListenerJournal {
   append(record: AppendRecord): void;
-  /** Resolves true once everything appended so far is on disk, false after `timeoutMs`. */
-  whenDurable(timeoutMs: number): Promise<boolean>;
+  /**
+   * Resolves true once everything appended so far (after `since`) is on disk; false after
+   * `timeoutMs`, or once one of those records was dropped.
+   */
+  whenDurable(timeoutMs: number, options?: WhenDurableOptions): Promise<boolean>;
+  /** Records appended so far (a point to pass as `since`). */
+  readonly appended: number;
+  /** Records dropped so far (too many were waiting for the disk). */
+  readonly dropped: number;
   /** Replaces waiting records (a turn that could not be saved is written as failed). */
   rewritePending(change: (record: AppendRecord) => AppendRecord): number;
   readonly trouble: JournalTrouble | null;
@@ -62,6 +69,8 @@ export class ThreadListener {
   private active: app.Turn | undefined;
   /** A turn whose records could not be saved: its completion is reported as failed. */
   private unsaved: { turnId: string; error: app.TurnError } | undefined;
+  /** The journal's counts when the running turn started: its records come after these. */
+  private turnMark = { appended: 0, dropped: 0 };
   private stopped = false;
   readonly done: Promise<void>;
 
@@ -118,7 +127,13 @@ export class ThreadListener {
     try {
       for await (const event of this.runtime.events()) {
         if (this.stopped) break;
-        await this.enqueue(() => this.handle(event));
+        // one event that cannot be handled must not end the thread's events: say so, go on
+        await this.enqueue(() => this.handle(event)).catch((error: unknown) => {
+          this.deps.logger.error(
+            { err: error, threadId: this.threadId, kind: event.kind },
+            'thread event not handled',
+          );
+        });
       }
     } catch (error) {
       this.deps.logger.error({ err: error, threadId: this.threadId }, 'thread event stream failed');
@@ -218,6 +233,8 @@ export class ThreadListener {
         if (!parsed.success) break;
         const turn = parsed.data.turn;
         this.active = { ...turn, items: [] };
+        const journal = this.deps.journal;
+        this.turnMark = { appended: journal?.appended ?? 0, dropped: journal?.dropped ?? 0 };
         this.deps.state.setActiveTurn(this.threadId, this.active);
         this.record({
           type: 'turn_started',
@@ -299,20 +316,36 @@ export class ThreadListener {
   private async finishTurn(turn: app.Turn): Promise<void> {
     const journal = this.deps.journal;
     const status = turn.status === 'inProgress' ? 'interrupted' : turn.status;
+    const incomplete: app.TurnError = {
+      message:
+        'this turn could not be saved whole: too many records were waiting for the disk, and some of its records were dropped',
+      codexErrorInfo: null,
+      additionalDetails: null,
+    };
+    // a turn that lost records is saved as failed, as it is reported
+    const mark = this.turnMark;
+    const lost = (journal?.dropped ?? 0) > mark.dropped;
     this.record({
       type: 'turn_completed',
       turnId: turn.id,
-      status,
-      error: turn.error,
+      status: lost ? 'failed' : status,
+      error: lost ? incomplete : turn.error,
+      // when the turn ended, not when the record reached the disk (after a full disk, much later)
+      ...(turn.completedAt !== null ? { completedAt: turn.completedAt * 1000 } : {}),
       durationMs: turn.durationMs,
     });
-    if (journal && !(await journal.whenDurable(this.deps.persistTimeoutMs))) {
+    const durable =
+      !journal || (await journal.whenDurable(this.deps.persistTimeoutMs, { since: mark.appended }));
+    if (journal && !durable) {
       const trouble = journal.trouble;
-      const error: app.TurnError = {
-        message: `this turn could not be saved: ${trouble?.path ?? 'the rollout'}: ${trouble?.errno ?? 'write failed'} (${trouble?.message ?? 'unknown error'}); tether keeps retrying`,
-        codexErrorInfo: null,
-        additionalDetails: null,
-      };
+      const error: app.TurnError =
+        journal.dropped > mark.dropped
+          ? incomplete
+          : {
+              message: `this turn could not be saved: ${trouble?.path ?? 'the rollout'}: ${trouble?.errno ?? 'write failed'} (${trouble?.message ?? 'unknown error'}); tether keeps retrying`,
+              codexErrorInfo: null,
+              additionalDetails: null,
+            };
       this.unsaved = { turnId: turn.id, error };
       journal.rewritePending((record) =>
         record.type === 'turn_completed' && record.turnId === turn.id

@@ -53,6 +53,11 @@ export interface AppServerOptions {
   persistTimeoutMs?: number;
   /** First retry delay of records the disk refused (default 100 ms). */
   persistRetryDelayMs?: number;
+  /**
+   * Most records of one thread kept in memory while the disk refuses them (default 100,000);
+   * past it they are dropped, and the running turn is reported failed.
+   */
+  persistMaxPending?: number;
   version?: string;
 }
 
@@ -117,6 +122,9 @@ export class AppServer {
       cliVersion: this.options.version ?? '0.0.0',
       ...(this.options.persistTimeoutMs !== undefined
         ? { persistTimeoutMs: this.options.persistTimeoutMs }
+        : {}),
+      ...(this.options.persistMaxPending !== undefined
+        ? { persistMaxPending: this.options.persistMaxPending }
         : {}),
       ...(this.options.persistRetryDelayMs !== undefined
         ? { persistRetryDelayMs: this.options.persistRetryDelayMs }

@@ -1,5 +1,6 @@
 import type { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
 import { client, replyBody, startServer, until } from './test-support/harness.js';
@@ -221,5 +222,31 @@ describe('threads', () => {
     a.close();
     await until(() => s.state.subscribers(thread.id).length === 0);
     expect(s.threads.isLoaded(thread.id)).toBe(true);
+  });
+
+  it('an event the listener cannot handle is logged and skipped: the thread goes on', async () => {
+    const errors: string[] = [];
+    const logger = pino({ level: 'error' }, { write: (line: string) => void errors.push(line) });
+    const s = await startServer(
+      async (turn) => {
+        const ids = { threadId: turn.threadId, turnId: turn.turnId };
+        // a notification no client can be sent (JSON has no BigInt)
+        turn.emit('item/agentMessage/delta', { ...ids, itemId: 'm', delta: 1n });
+        return replyBody(['still here'])(turn);
+      },
+      { logger },
+    );
+    servers.push(s);
+    const a = await client(s, 'a');
+    clients.push(a);
+    const { thread } = await a.request('thread/start', { cwd: '/tmp' });
+    const { completed } = await runTurn(a, thread.id, 'go');
+    expect(completed.turn.status).toBe('completed');
+    expect(completed.turn.items.map((i) => (i.type === 'agentMessage' ? i.text : i.type))).toEqual([
+      'still here',
+    ]);
+    expect(errors.join('')).toContain('thread event not handled');
+    // and the next turn too
+    expect((await runTurn(a, thread.id, 'again')).completed.turn.status).toBe('completed');
   });
 });

@@ -3,6 +3,7 @@ import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
 import {
+  type AppendRecord,
   encodeHistoryCursor,
   previewOfItem,
   type StoredTokenUsage,
@@ -65,6 +66,8 @@ export interface ThreadManagerDeps {
   persistTimeoutMs?: number;
   /** First retry delay of records the disk refused (default 100 ms). */
   persistRetryDelayMs?: number;
+  /** Most records kept waiting for the disk per thread (the journal's default when unset). */
+  persistMaxPending?: number;
 }
 
 /** A result already sent by the handler itself (thread/resume of a loaded thread). */
@@ -441,12 +444,17 @@ export class ThreadManager {
       tokenUsage: input.tokenUsage,
       turnTokens: new Map(),
     };
+    // one warning per episode of dropped records, not one per record
+    let droppedWarned = false;
     const journal = input.ephemeral
       ? null
       : new ThreadJournal(store, id, {
           logger,
           ...(this.deps.persistRetryDelayMs !== undefined
             ? { retryDelayMs: this.deps.persistRetryDelayMs }
+            : {}),
+          ...(this.deps.persistMaxPending !== undefined
+            ? { maxPending: this.deps.persistMaxPending }
             : {}),
           onTrouble: (trouble) => {
             const message = `tether cannot save this thread to ${trouble.path ?? 'its rollout'}: ${trouble.errno} (${trouble.message}); ${trouble.pending} record(s) are kept in memory and retried until the disk takes them`;
@@ -468,7 +476,21 @@ export class ThreadManager {
               );
             }
           },
+          onDropped: () => {
+            // the running turn hears it from its journal (reported failed); subscribers now
+            if (droppedWarned) return;
+            droppedWarned = true;
+            void router.toConnections(
+              state.subscribers(id),
+              serverNotification('warning', {
+                threadId: id,
+                message:
+                  'tether dropped records of this thread: too many were waiting for the disk; the saved thread will miss them (a running turn is reported failed)',
+              }),
+            );
+          },
           onRecovered: () => {
+            droppedWarned = false;
             void router.toConnections(
               state.subscribers(id),
               serverNotification('warning', {
@@ -721,7 +743,7 @@ export class ThreadManager {
   persistSettings(loaded: LoadedThread): void {
     if (!loaded.journal) return;
     const s = loaded.settings;
-    loaded.journal.append({
+    this.append(loaded, {
       type: 'thread_settings',
       cwd: s.cwd,
       model: s.model,
@@ -740,6 +762,28 @@ export class ThreadManager {
   /** A stored thread's queue (for a thread this server has not loaded). */
   storedQueue(threadId: string): app.QueuedSubmission[] {
     return this.readForEdit(threadId).queue;
+  }
+
+  /**
+   * Writes a record through a loaded thread's journal from a place that must not throw (a listener
+   * callback): a record the store refuses for good is logged and its subscribers are told.
+   */
+  private append(loaded: LoadedThread, record: AppendRecord): void {
+    try {
+      loaded.journal?.append(record);
+    } catch (error) {
+      this.deps.logger.error(
+        { err: error, threadId: loaded.id, type: record.type },
+        'rollout record refused',
+      );
+      void this.deps.router.toConnections(
+        this.deps.state.subscribers(loaded.id),
+        serverNotification('warning', {
+          threadId: loaded.id,
+          message: `tether could not save part of this thread: ${error instanceof Error ? error.message : String(error)}`,
+        }),
+      );
+    }
   }
 
   private readForEdit(threadId: string) {
@@ -769,7 +813,7 @@ export class ThreadManager {
       updatedAt: Math.floor(Date.now() / 1000),
     };
     loaded.goal = next;
-    loaded.journal?.append({ type: 'thread_goal', goal: next });
+    this.append(loaded, { type: 'thread_goal', goal: next });
     void this.deps.router.broadcast(
       serverNotification('thread/goal/updated', {
         threadId: loaded.id,
