@@ -429,6 +429,25 @@ describe.skipIf('skip' in disk)('a full disk', () => {
     },
     30_000,
   );
+  /** A turn that answers with one big agent message (no 64 KiB record fits a full disk). */
+  const bigReply =
+    (fillWith: string): TurnBody =>
+    async (turn) => {
+      const ids = { threadId: turn.threadId, turnId: turn.turnId };
+      const item: app.AgentMessageItem = {
+        type: 'agentMessage',
+        id: `msg_${turn.turnId}`,
+        text: fillWith.repeat(64 * 1024),
+        phase: null,
+        memoryCitation: null,
+        delivery: null,
+        questions: null,
+        moderation: null,
+      };
+      turn.emit('item/completed', { item, ...ids, contentTokenCount: null, completedAtMs: 1 });
+      return { status: 'completed' };
+    };
+
   /** Starts a server on the small disk, with one client and a thread. */
   async function onDisk(name: string, body: TurnBody, options: Partial<AppServerOptions>) {
     const home = join('skip' in disk ? tmpdir() : disk.dir, name);
@@ -481,6 +500,51 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         .filter((n) => n.method === 'warning')
         .map((n) => (n.params as { message: string }).message);
       expect(warnings.some((m) => /dropped records of this thread/.test(m))).toBe(true);
+    },
+    30_000,
+  );
+
+  diskTest(
+    'thread/readState/update compares the revision in event order: a turn completing first makes it a conflict',
+    async () => {
+      if ('skip' in disk) return;
+      const { a, thread } = await onDisk('home-readstate', bigReply('r'), {
+        persistTimeoutMs: 10_000,
+      });
+      let from = a.notifications.length;
+      await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: '1' }] });
+      await a.waitForNotification('turn/completed', undefined, { from });
+      const unread = (await a.request('thread/read', { threadId: thread.id })).readState;
+      const read = await a.request('thread/readState/update', {
+        threadId: thread.id,
+        operation: { type: 'read' },
+        expectedRevision: unread?.revision ?? '',
+      });
+      const filler = fill(disk.dir);
+      from = a.notifications.length;
+      const { turn } = await a.request('turn/start', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: '2' }],
+      });
+      let update: Promise<unknown>;
+      try {
+        await a.waitForNotification('error', undefined, { from });
+        await sleep(50); // turn 2 is over and waits for the disk
+        // the client saw the read state before turn 2: its revision is stale once turn 2 is in
+        update = a.request('thread/readState/update', {
+          threadId: thread.id,
+          operation: { type: 'read' },
+          expectedRevision: read.readState.revision,
+        });
+        update.catch(() => undefined);
+        await sleep(50);
+      } finally {
+        rmSync(filler);
+      }
+      await a.waitForNotification('turn/completed', undefined, { from });
+      await expect(update).rejects.toThrow('read state changed');
+      const after = (await a.request('thread/read', { threadId: thread.id })).readState;
+      expect(after?.firstUnread).toEqual({ type: 'turn', turnId: turn.id });
     },
     30_000,
   );

@@ -72,6 +72,12 @@ export class HistoryQueries {
     }
     if (!store.hasThread(threadId)) throw threadErrors.notLoaded(threadId);
     try {
+      if (!includeTurns) {
+        // the index has all of it: no need to read (and parse) the whole rollout
+        const described = store.describeThread(threadId);
+        if (!described) throw threadErrors.notLoaded(threadId);
+        return { result: { thread: described.thread, readState: described.readState } };
+      }
       const stored = store.readThread(threadId, { includeTurns });
       await threads.warnUnreadable(
         connectionId,
@@ -278,21 +284,24 @@ export class HistoryQueries {
     const loaded = threads.get(threadId);
     if (loaded?.ephemeral) throw new RpcError(invalidRequest('thread read state unavailable'));
     if (!loaded && !store.hasThread(threadId)) throw threadErrors.notLoaded(threadId);
-    const current = loaded
-      ? loaded.record.readState
-      : this.wrap(() => store.readThread(threadId).readState);
-    if (current && current.revision !== params.expectedRevision) {
-      throw new RpcError(
-        invalidRequest('read state changed', { reason: 'readStateConflict', readState: current }),
-      );
-    }
     const readState: app.ThreadReadState = {
       firstUnread: params.operation.type === 'read' ? null : { type: 'threadStart' },
       revision: randomUUID(),
     };
     const record = { type: 'read_state' as const, ...readState };
+    /** Compare and set: the caller must have seen the read state as it is now. */
+    const check = (current: app.ThreadReadState | null) => {
+      if (current && current.revision !== params.expectedRevision) {
+        throw new RpcError(
+          invalidRequest('read state changed', { reason: 'readStateConflict', readState: current }),
+        );
+      }
+    };
     if (loaded) {
+      // in the thread's event order: a turn that completes first (and makes the thread unread)
+      // changes the revision before it is compared
       await loaded.listener.enqueue(async () => {
+        check(loaded.record.readState);
         loaded.journal?.append(record);
         loaded.record.readState = readState;
         await router.toConnections(
@@ -301,6 +310,8 @@ export class HistoryQueries {
         );
       });
     } else {
+      // the index row holds the read state: no need to read the whole rollout
+      check(this.wrap(() => store.describeThread(threadId)?.readState ?? null, threadId));
       this.wrap(() => store.append(threadId, record), threadId);
     }
     return { readState };

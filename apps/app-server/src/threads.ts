@@ -7,6 +7,7 @@ import {
   encodeHistoryCursor,
   previewOfItem,
   type StoredTokenUsage,
+  type ThreadDescription,
   ThreadJournal,
   type ThreadStore,
   type UnreadableLine,
@@ -753,15 +754,15 @@ export class ThreadManager {
     });
   }
 
-  /** A stored thread's goal (for a thread this server has not loaded). */
+  /** A stored thread's goal (for a thread this server has not loaded), from the index. */
   storedGoal(threadId: string): app.ThreadGoal | null {
-    const goal = app.ThreadGoal.safeParse(this.readForEdit(threadId).goal);
+    const goal = app.ThreadGoal.safeParse(this.describeStored(threadId).goal);
     return goal.success ? goal.data : null;
   }
 
-  /** A stored thread's queue (for a thread this server has not loaded). */
+  /** A stored thread's queue (for a thread this server has not loaded), from the index. */
   storedQueue(threadId: string): app.QueuedSubmission[] {
-    return this.readForEdit(threadId).queue;
+    return this.describeStored(threadId).queue;
   }
 
   /**
@@ -786,12 +787,16 @@ export class ThreadManager {
     }
   }
 
-  private readForEdit(threadId: string) {
+  /** What the index holds of a stored thread (the rollout is read only when the index is behind). */
+  private describeStored(threadId: string): ThreadDescription {
+    let described: ThreadDescription | undefined;
     try {
-      return this.deps.store.readThread(threadId);
+      described = this.deps.store.describeThread(threadId);
     } catch (error) {
       throw storeError(error, threadId);
     }
+    if (!described) throw threadErrors.noRollout(threadId);
+    return described;
   }
 
   /**
