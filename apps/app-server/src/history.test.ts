@@ -288,6 +288,21 @@ describe('resume after a restart', () => {
     expect((warning.params as { message: string }).message).toMatch(/line \d+/);
     await second.c.request('thread/resume', { threadId, excludeTurns: true });
     expect(second.c.notifications.filter((n) => n.method === 'warning')).toHaveLength(1);
+
+    // the thread is loaded now: a client that resumes or reads it is told as well, once
+    const other = await client(second.s, 'other', { experimentalApi: true });
+    clients.push(other);
+    await other.request('thread/resume', { threadId, excludeTurns: true });
+    await other.request('thread/read', { threadId });
+    const late = await client(second.s, 'late', { experimentalApi: true });
+    clients.push(late);
+    await late.request('thread/read', { threadId });
+    for (const c of [other, late]) {
+      const warnings = c.notifications.filter((n) => n.method === 'warning');
+      expect(warnings.map((n) => (n.params as { message: string }).message)).toEqual([
+        expect.stringMatching(/unreadable line.*line \d+/),
+      ]);
+    }
   });
 });
 

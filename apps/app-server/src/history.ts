@@ -62,6 +62,7 @@ export class HistoryQueries {
       const turns = includeTurns
         ? await loaded.listener.enqueue(() => threads.fullTurns(loaded))
         : [];
+      await threads.warnUnreadable(connectionId, loaded, loaded.unreadable);
       return {
         notice: includeTurns ? READ_NOTICE : undefined,
         result: {

@@ -92,6 +92,7 @@ export class MessageProcessor {
     this.sessions.delete(connectionId);
     this.deps.router.removeConnection(connectionId);
     this.deps.state.removeConnection(connectionId);
+    this.deps.threads.connectionClosed(connectionId);
   }
 
   /**

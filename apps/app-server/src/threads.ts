@@ -50,6 +50,8 @@ export interface LoadedThread {
   queueUsed: boolean;
   /** The turn started last, until it completes (it may not have reached the listener yet). */
   runningTurn: string | null;
+  /** Lines of the rollout that could not be read when the thread was loaded (clients are told). */
+  readonly unreadable: readonly UnreadableLine[];
 }
 
 export interface ThreadManagerDeps {
@@ -98,6 +100,7 @@ interface LoadInput {
   readState: app.ThreadReadState | null;
   goal: app.ThreadGoal | null;
   queue?: app.QueuedSubmission[];
+  unreadable?: readonly UnreadableLine[];
 }
 
 /**
@@ -296,7 +299,7 @@ export class ThreadManager {
         await this.unloadNow(threadId, false);
         loaded = undefined;
       }
-      if (loaded) return { loaded, cold: false, unreadable: [] };
+      if (loaded) return { loaded, cold: false, unreadable: loaded.unreadable };
       const stored = this.loadStored(threadId, params);
       return { ...stored, cold: true };
     });
@@ -427,6 +430,7 @@ export class ThreadManager {
         readState: stored.readState,
         goal: goal.success ? goal.data : null,
         queue: stored.queue,
+        unreadable: stored.unreadable,
       });
       return { loaded, unreadable: stored.unreadable };
     } catch (error) {
@@ -553,24 +557,31 @@ export class ThreadManager {
       queue: input.queue ?? [],
       queueUsed: (input.queue?.length ?? 0) > 0,
       runningTurn: null,
+      unreadable: input.unreadable ?? [],
     };
     statusHolder.loaded = loaded;
     this.loaded.set(id, loaded);
     return loaded;
   }
 
-  /** Tells a client, once per thread and connection, which lines of the rollout it could not read. */
-  private readonly warned = new Set<string>();
+  /** The threads each connection was told about unreadable lines of (forgotten when it closes). */
+  private readonly warned = new Map<number, Set<string>>();
 
+  /** Tells a client, once per thread and connection, which lines of the rollout it could not read. */
   async warnUnreadable(
     connectionId: number,
     loaded: { id: string; thread: app.Thread },
     lines: readonly UnreadableLine[],
   ): Promise<void> {
     if (lines.length === 0) return;
-    const key = `${connectionId}:${loaded.id}`;
-    if (this.warned.has(key)) return;
-    this.warned.add(key);
+    let told = this.warned.get(connectionId);
+    if (told?.has(loaded.id)) return;
+    if (!this.deps.state.isLive(connectionId)) return; // closed (or never initialized)
+    if (!told) {
+      told = new Set();
+      this.warned.set(connectionId, told);
+    }
+    told.add(loaded.id);
     const listed = lines.map((line) => `line ${line.line} (${line.reason})`).join('; ');
     await this.deps.router.toConnection(
       connectionId,
@@ -579,6 +590,11 @@ export class ThreadManager {
         message: `skipped ${lines.length} unreadable line(s) of ${loaded.thread.path ?? 'the rollout'}: ${listed}; the rest of the thread loaded`,
       }),
     );
+  }
+
+  /** A connection closed: forget which warnings it had. */
+  connectionClosed(connectionId: number): void {
+    this.warned.delete(connectionId);
   }
 
   // ---- history views -------------------------------------------------------------------------
