@@ -8,7 +8,7 @@ import type { app } from '@tether/protocol';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppServer, AppServerOptions } from './server.js';
-import { client, sleep, startServer, tempHome } from './test-support/harness.js';
+import { client, sleep, startServer, tempHome, until } from './test-support/harness.js';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 const servers: AppServer[] = [];
@@ -460,6 +460,120 @@ describe.skipIf('skip' in disk)('a full disk', () => {
     return { s, a, thread, home };
   }
 
+  /** Shuts `s` down and reads the thread back from a new server on the same home. */
+  async function readAfterRestart(s: AppServer, home: string, threadId: string) {
+    await s.shutdown({ waitForTurns: false });
+    servers.splice(servers.indexOf(s), 1);
+    const again = await startServer(async () => ({ status: 'completed' }), { home });
+    servers.push(again);
+    const b = await client(again, 'b');
+    clients.push(b);
+    return (await b.request('thread/read', { threadId, includeTurns: true })).thread.turns ?? [];
+  }
+
+  diskTest(
+    'records waiting for the disk outlive the client leaving: no idle unload until they are written, and the turn is there after a restart, ended when it ended',
+    async () => {
+      if ('skip' in disk) return;
+      const { s, a, thread, home } = await onDisk('home-unload', bigReply('u'), {
+        persistTimeoutMs: 300,
+        unloadDelayMs: 50,
+      });
+      const filler = fill(disk.dir);
+      let turn: app.Turn;
+      try {
+        const from = a.notifications.length;
+        await a.request('turn/start', {
+          threadId: thread.id,
+          input: [{ type: 'text', text: 'go' }],
+        });
+        const done = await a.waitForNotification('turn/completed', undefined, { from });
+        turn = (done.params as { turn: app.Turn }).turn;
+        expect(turn.status).toBe('failed');
+        a.close(); // the user closes the TUI
+        // the idle delay passes again and again while the disk is full: the thread stays loaded
+        await sleep(1200);
+        expect(s.threads.isLoaded(thread.id)).toBe(true);
+      } finally {
+        rmSync(filler);
+      }
+      await until(() => !s.threads.isLoaded(thread.id), 15_000);
+      const turns = await readAfterRestart(s, home, thread.id);
+      expect(turns.map((t) => [t.id, t.status, t.items.map((i) => i.type)])).toEqual([
+        [turn.id, 'failed', ['userMessage', 'agentMessage']],
+      ]);
+      // completed when it ended, not when the disk finally took it (over a second later)
+      expect(turns[0]?.completedAt).toBe(turn.completedAt);
+    },
+    30_000,
+  );
+
+  diskTest(
+    'a graceful shutdown on a full disk gives waiting records time to be written',
+    async () => {
+      if ('skip' in disk) return;
+      const { s, a, thread, home } = await onDisk('home-shutdown', bigReply('s'), {
+        persistTimeoutMs: 1500,
+      });
+      const filler = fill(disk.dir);
+      const from = a.notifications.length;
+      await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
+      let stopping: Promise<void>;
+      try {
+        const done = await a.waitForNotification('turn/completed', undefined, { from });
+        expect((done.params as { turn: app.Turn }).turn.status).toBe('failed');
+        stopping = s.shutdown({ waitForTurns: false });
+        await sleep(200);
+      } finally {
+        rmSync(filler);
+      }
+      await stopping;
+      const turns = await readAfterRestart(s, home, thread.id);
+      expect(turns.map((t) => [t.status, t.items.map((i) => i.type)])).toEqual([
+        ['failed', ['userMessage', 'agentMessage']],
+      ]);
+    },
+    30_000,
+  );
+
+  diskTest(
+    'archive and revert wait for waiting records, then refuse with the reason; the thread stays as it was',
+    async () => {
+      if ('skip' in disk) return;
+      const { s, a, thread, home } = await onDisk('home-archive', bigReply('a'), {
+        persistTimeoutMs: 200,
+      });
+      const filler = fill(disk.dir);
+      const from = a.notifications.length;
+      const { turn } = await a.request('turn/start', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'go' }],
+      });
+      await a.waitForNotification('turn/completed', undefined, { from });
+      try {
+        await expect(a.request('thread/archive', { threadId: thread.id })).rejects.toThrow(
+          new RegExp(
+            `thread ${thread.id} has \\d+ record\\(s\\) waiting for the disk .*ENOSPC.*retry thread/archive once they are saved`,
+          ),
+        );
+        await expect(
+          a.request('thread/revert', { threadId: thread.id, beforeTurnId: turn.id }),
+        ).rejects.toThrow(/waiting for the disk .*retry thread\/revert once they are saved/);
+        expect(s.threads.isLoaded(thread.id)).toBe(true);
+        expect(s.state.subscribers(thread.id)).toHaveLength(1);
+      } finally {
+        rmSync(filler);
+      }
+      expect(await a.request('thread/archive', { threadId: thread.id })).toEqual({});
+      await a.request('thread/unarchive', { threadId: thread.id });
+      const turns = await readAfterRestart(s, home, thread.id);
+      expect(turns.map((t) => [t.id, t.items.map((i) => i.type)])).toEqual([
+        [turn.id, ['userMessage', 'agentMessage']],
+      ]);
+    },
+    30_000,
+  );
+
   diskTest(
     'records dropped because too many waited: the turn is reported failed and subscribers are warned',
     async () => {
@@ -545,6 +659,67 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       await expect(update).rejects.toThrow('read state changed');
       const after = (await a.request('thread/read', { threadId: thread.id })).readState;
       expect(after?.firstUnread).toEqual({ type: 'turn', turnId: turn.id });
+    },
+    30_000,
+  );
+
+  diskTest(
+    'a queued submission never starts in a thread being deleted',
+    async () => {
+      if ('skip' in disk) return;
+      const started: string[] = [];
+      let release = () => {};
+      const gate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const { a, thread } = await onDisk(
+        'home-queue',
+        async (turn) => {
+          const input = turn.inputs[0]?.[0];
+          const text = input?.type === 'text' ? input.text : '';
+          started.push(text);
+          if (text === 'first') await gate;
+          return bigReply('q')(turn);
+        },
+        { persistTimeoutMs: 10_000, persistRetryDelayMs: 10 },
+      );
+      let from = a.notifications.length;
+      // the queue in use: it drains at once
+      await a.request('thread/queue/add', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'hold' }],
+        clientUserMessageId: 'q0',
+      });
+      await a.waitForNotification('turn/completed', undefined, { from });
+      from = a.notifications.length;
+      await a.request('turn/start', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'first' }],
+      });
+      await a.request('thread/queue/add', {
+        threadId: thread.id,
+        input: [{ type: 'text', text: 'queued' }],
+        clientUserMessageId: 'q1',
+      });
+      const filler = fill(disk.dir);
+      let deleted: Promise<unknown>;
+      try {
+        release();
+        await a.waitForNotification('error', undefined, { from });
+        // turn "first" is over and waits for the disk; the delete waits for it
+        deleted = a.request('thread/delete', { threadId: thread.id });
+        deleted.catch(() => undefined);
+        await sleep(100);
+      } finally {
+        rmSync(filler);
+      }
+      // when it completes, the queue would start "queued": not in a thread being deleted
+      expect(await deleted).toEqual({});
+      await sleep(200);
+      expect(started).toEqual(['hold', 'first']);
+      await expect(a.request('thread/read', { threadId: thread.id })).rejects.toThrow(
+        `thread not loaded: ${thread.id}`,
+      );
     },
     30_000,
   );

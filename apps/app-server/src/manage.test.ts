@@ -80,7 +80,7 @@ describe('thread/delete', () => {
   });
 
   it('a delete racing a turn/start never leaves half a thread', async () => {
-    const { a, b } = await serve(tempHome(), 5);
+    const { s, a, b } = await serve(tempHome(), 5);
     for (let round = 0; round < 5; round++) {
       const { thread } = await a.request('thread/start', { cwd: '/tmp' });
       const [started, deleted] = await Promise.allSettled([
@@ -91,13 +91,44 @@ describe('thread/delete', () => {
       if (started.status === 'rejected') {
         expect(String(started.reason)).toContain(`thread not found: ${thread.id}`);
       }
-      // whichever came first, the thread is gone for good: no file, no row, not loaded
+      // whichever came first, the thread is gone for good: no file, no row, not loaded (thread/list
+      // would hide a row left behind without a preview: ask for the thread itself)
       expect(existsSync(thread.path as string)).toBe(false);
-      expect((await a.request('thread/list', { limit: 100 })).data.map((t) => t.id)).not.toContain(
-        thread.id,
+      await expect(a.request('thread/read', { threadId: thread.id })).rejects.toThrow(
+        `thread not loaded: ${thread.id}`,
       );
+      expect(s.threads.store.describeThread(thread.id)).toBeUndefined();
       expect((await a.request('thread/loaded/list', {})).data).not.toContain(thread.id);
     }
+  });
+
+  it('a delete refused because the thread is busy leaves every subscriber subscribed', async () => {
+    const { s, a, b } = await serve();
+    const { thread } = await a.request('thread/start', { cwd: '/tmp' });
+    await b.request('thread/resume', { threadId: thread.id, excludeTurns: true });
+    const before = [...s.state.subscribers(thread.id)];
+    expect(before).toHaveLength(2);
+    // a resume in flight (held open here) keeps the thread from unloading
+    expect(s.state.beginResume(thread.id)).toBe(true);
+    try {
+      for (const method of ['thread/delete', 'thread/archive'] as const) {
+        await expect(b.request(method, { threadId: thread.id })).rejects.toThrow(
+          `thread ${thread.id} is busy; retry later`,
+        );
+        expect(s.state.subscribers(thread.id)).toEqual(before);
+      }
+      await expect(
+        b.request('thread/revert', { threadId: thread.id, beforeTurnId: 'none' }),
+      ).rejects.toThrow(`thread ${thread.id} is busy; retry later`);
+      expect(s.state.subscribers(thread.id)).toEqual(before);
+      // and they still hear the thread's turns
+      const from = a.notifications.length;
+      await runTurn(b, thread.id, 'still there?');
+      await a.waitForNotification('turn/completed', undefined, { from });
+    } finally {
+      s.state.endResume(thread.id);
+    }
+    expect(await b.request('thread/delete', { threadId: thread.id })).toEqual({});
   });
 });
 

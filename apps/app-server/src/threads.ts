@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RuntimeFactory, ThreadSettings } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
@@ -50,8 +51,12 @@ export interface LoadedThread {
   queueUsed: boolean;
   /** The turn started last, until it completes (it may not have reached the listener yet). */
   runningTurn: string | null;
+  /** Set while a delete, revert or archive takes the thread down: the queue does not drain. */
+  closing: boolean;
   /** Lines of the rollout that could not be read when the thread was loaded (clients are told). */
   readonly unreadable: readonly UnreadableLine[];
+  /** Idle unloading is held off until the journal's waiting records are on disk. */
+  unloadHeld: boolean;
 }
 
 export interface ThreadManagerDeps {
@@ -88,6 +93,8 @@ export const FULL_HISTORY_NOTICE = {
 
 /** How long a finished turn waits for its records to reach a slow or full disk. */
 export const DEFAULT_PERSIST_TIMEOUT_MS = 30_000;
+/** How often records are retried while someone waits for them (closing a thread). */
+const DEFAULT_PERSIST_RETRY_MS = 100;
 
 /** What a thread is loaded with: its stored state, or a new thread's. */
 interface LoadInput {
@@ -296,6 +303,7 @@ export class ThreadManager {
       if (loaded?.ephemeral) throw threadErrors.noRollout(threadId);
       if (loaded && this.shouldRebuild(loaded, params)) {
         // an idle cached thread nobody watches is rebuilt with the new overrides, not reused
+        await this.requireDurable(loaded, 'thread/resume');
         await this.unloadNow(threadId, false);
         loaded = undefined;
       }
@@ -496,6 +504,8 @@ export class ThreadManager {
           },
           onRecovered: () => {
             droppedWarned = false;
+            const loaded = this.loaded.get(id);
+            if (loaded) this.releaseUnloadHold(loaded);
             void router.toConnections(
               state.subscribers(id),
               serverNotification('warning', {
@@ -557,7 +567,9 @@ export class ThreadManager {
       queue: input.queue ?? [],
       queueUsed: (input.queue?.length ?? 0) > 0,
       runningTurn: null,
+      closing: false,
       unreadable: input.unreadable ?? [],
+      unloadHeld: false,
     };
     statusHolder.loaded = loaded;
     this.loaded.set(id, loaded);
@@ -848,22 +860,42 @@ export class ThreadManager {
    * Starts the next queued submission when the thread is idle (after a completed turn, or an add);
    * a thread whose queue is in use tells its subscribers the queue changed.
    */
-  async drainQueue(loaded: LoadedThread): Promise<void> {
-    if (!loaded.queueUsed || this.get(loaded.id) !== loaded) return;
-    const next = loaded.queue[0];
-    if (next && !this.busy(loaded)) {
-      await this.startQueued(loaded, next).catch((error: unknown) =>
-        this.deps.logger.warn({ err: error, threadId: loaded.id }, 'queued submission not started'),
+  drainQueue(loaded: LoadedThread): Promise<void> {
+    // one at a time with delete, revert, archive and turn/start: a turn started here can never
+    // land in a thread that is being taken down
+    return this.serialized(loaded.id, async () => {
+      if (!loaded.queueUsed || loaded.closing || this.get(loaded.id) !== loaded) return;
+      const next = loaded.queue[0];
+      if (next && !this.busy(loaded)) {
+        await this.takeQueued(loaded, next).catch((error: unknown) =>
+          this.deps.logger.warn(
+            { err: error, threadId: loaded.id },
+            'queued submission not started',
+          ),
+        );
+      }
+      await this.deps.router.toConnections(
+        this.deps.state.subscribers(loaded.id),
+        serverNotification('thread/queue/changed', { threadId: loaded.id }),
       );
-    }
-    await this.deps.router.toConnections(
-      this.deps.state.subscribers(loaded.id),
-      serverNotification('thread/queue/changed', { threadId: loaded.id }),
-    );
+    });
   }
 
-  /** Takes a submission out of the queue and starts a turn with it. */
-  async startQueued(loaded: LoadedThread, submission: app.QueuedSubmission): Promise<app.Turn> {
+  /** Takes a submission out of the queue and starts a turn with it (`thread/queue/start`). */
+  startQueued(loaded: LoadedThread, submission: app.QueuedSubmission): Promise<app.Turn> {
+    return this.serialized(loaded.id, async () => {
+      if (loaded.closing || this.get(loaded.id) !== loaded) throw threadErrors.notFound(loaded.id);
+      if (this.busy(loaded)) {
+        throw new RpcError(invalidRequest('thread already has an active or pending turn'));
+      }
+      return this.takeQueued(loaded, submission);
+    });
+  }
+
+  private async takeQueued(
+    loaded: LoadedThread,
+    submission: app.QueuedSubmission,
+  ): Promise<app.Turn> {
     loaded.queue = loaded.queue.filter((entry) => entry.id !== submission.id);
     loaded.journal?.append({ type: 'thread_queue', queue: loaded.queue });
     const turn = await loaded.listener.runtime.startTurn({
@@ -935,7 +967,11 @@ export class ThreadManager {
             invalidRequest(`thread ${threadId} has a running turn; interrupt it first`),
           );
         }
-        await this.unloadNow(threadId, false);
+        await this.closing(loaded, async () => {
+          // the rollout moves: what waits for the disk must be in it first
+          await this.requireDurable(loaded, 'thread/archive');
+          await this.unloadNow(threadId, false);
+        });
       }
       try {
         this.deps.store.archive(threadId);
@@ -985,8 +1021,12 @@ export class ThreadManager {
       if (!this.deps.store.hasThread(threadId)) throw threadErrors.noRollout(threadId);
       const subscribers = [...this.deps.state.subscribers(threadId)];
       if (loaded) {
-        await this.stopActiveTurn(loaded);
-        await this.unloadNow(threadId, false);
+        await this.closing(loaded, async () => {
+          await this.stopActiveTurn(loaded);
+          // records still waiting for the disk go with the thread: nothing is left to keep them
+          // for, and a full disk is when deleting threads matters most
+          await this.unloadNow(threadId, false, { discardPending: true });
+        });
         await this.deps.router.broadcast(
           serverNotification('thread/status/changed', {
             threadId,
@@ -1029,10 +1069,15 @@ export class ThreadManager {
         throw new RpcError(invalidRequest('ephemeral threads do not support thread/revert'));
       }
       const { router, store } = this.deps;
-      await this.stopActiveTurn(loaded);
-      const subscribers = [...this.deps.state.subscribers(threadId)];
       const settings = loaded.settings;
-      await this.unloadNow(threadId, false);
+      let subscribers: number[] = [];
+      await this.closing(loaded, async () => {
+        await this.stopActiveTurn(loaded);
+        // the rollout is rewritten from what is on disk: what waits must be there first
+        await this.requireDurable(loaded, 'thread/revert');
+        subscribers = [...this.deps.state.subscribers(threadId)];
+        await this.unloadNow(threadId, false);
+      });
       await router.broadcast(
         serverNotification('thread/status/changed', { threadId, status: { type: 'notLoaded' } }),
       );
@@ -1087,23 +1132,110 @@ export class ThreadManager {
 
   // ---- unloading ---------------------------------------------------------------------------
 
-  /** Called by the idle policy: claim, shut the runtime down, forget the thread, say so. */
+  /**
+   * Called by the idle policy: claim, shut the runtime down, forget the thread, say so. A thread
+   * whose records still wait for the disk stays loaded (its journal keeps retrying) until they are
+   * written; the idle clock starts again then.
+   */
   async unloadIdle(threadId: string): Promise<void> {
-    if (!this.deps.state.beginUnload(threadId)) return;
+    const { state, logger } = this.deps;
+    if (!state.beginUnload(threadId)) return;
+    const loaded = this.loaded.get(threadId);
+    const journal = loaded?.journal;
+    if (loaded && journal && journal.pending > 0 && !journal.flush()) {
+      state.cancelUnload(threadId);
+      if (!loaded.unloadHeld) {
+        logger.info(
+          { threadId, pending: journal.pending },
+          'thread stays loaded until its records are on disk',
+        );
+        // held like a resume in flight: not eligible to unload until the disk took everything
+        // (released when the journal has written what waited)
+        loaded.unloadHeld = state.beginResume(threadId);
+      }
+      return;
+    }
     await this.finishUnload(threadId, true);
   }
 
-  private async unloadNow(threadId: string, announce: boolean): Promise<void> {
-    const { state } = this.deps;
-    for (const connectionId of state.subscribers(threadId))
-      state.unsubscribe(threadId, connectionId);
-    if (!state.beginUnload(threadId)) {
-      throw new RpcError(invalidRequest(`thread ${threadId} is busy; retry later`));
-    }
-    await this.finishUnload(threadId, announce);
+  private releaseUnloadHold(loaded: LoadedThread): void {
+    if (!loaded.unloadHeld) return;
+    loaded.unloadHeld = false;
+    if (this.loaded.get(loaded.id) === loaded) this.deps.state.endResume(loaded.id);
   }
 
-  private async finishUnload(threadId: string, announce: boolean): Promise<void> {
+  /** Runs `fn` with the thread marked closing (its queue does not drain meanwhile). */
+  private async closing<T>(loaded: LoadedThread, fn: () => Promise<T>): Promise<T> {
+    loaded.closing = true;
+    try {
+      return await fn();
+    } finally {
+      loaded.closing = false;
+    }
+  }
+
+  /**
+   * Waits (as long as a finished turn does) until every record of the thread is on disk, or refuses
+   * `method` with the reason: a rollout about to be moved, rewritten or reloaded must not leave
+   * records behind.
+   */
+  private async requireDurable(loaded: LoadedThread, method: string): Promise<void> {
+    const journal = loaded.journal;
+    if (!journal || (await this.flushWithin(journal, this.persistTimeoutMs))) return;
+    const trouble = journal.trouble;
+    throw new RpcError(
+      invalidRequest(
+        `thread ${loaded.id} has ${journal.pending} record(s) waiting for the disk (${trouble?.path ?? 'its rollout'}: ${trouble?.errno ?? 'write failed'}); retry ${method} once they are saved`,
+      ),
+    );
+  }
+
+  /**
+   * Tries to write what the journal holds until `ms` have passed, every retry delay (someone is
+   * waiting: the journal's own backoff may be seconds by now). True once nothing waits.
+   */
+  private async flushWithin(journal: ThreadJournal, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      if (journal.pending === 0 || journal.flush()) return true;
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      await sleep(Math.min(left, this.deps.persistRetryDelayMs ?? DEFAULT_PERSIST_RETRY_MS));
+    }
+  }
+
+  /**
+   * Unloads a thread now (delete, revert, archive, a resume that rebuilds it). Refuses, leaving the
+   * thread and its subscribers as they were, while a turn runs or a resume is in flight.
+   */
+  private async unloadNow(
+    threadId: string,
+    announce: boolean,
+    options: { discardPending?: boolean } = {},
+  ): Promise<void> {
+    const { state } = this.deps;
+    const busy = () => new RpcError(invalidRequest(`thread ${threadId} is busy; retry later`));
+    if (state.isActive(threadId) || state.isUnloading(threadId)) throw busy();
+    const loaded = this.loaded.get(threadId);
+    // records on disk by now (the caller waited for them), or given up: nothing left to hold for
+    if (loaded && (options.discardPending || (loaded.journal?.pending ?? 0) === 0)) {
+      this.releaseUnloadHold(loaded);
+    }
+    const subscribers = [...state.subscribers(threadId)];
+    for (const connectionId of subscribers) state.unsubscribe(threadId, connectionId);
+    if (!state.beginUnload(threadId)) {
+      // a resume in flight: the thread stays, and so do its subscribers
+      for (const connectionId of subscribers) state.subscribe(threadId, connectionId);
+      throw busy();
+    }
+    await this.finishUnload(threadId, announce, options);
+  }
+
+  private async finishUnload(
+    threadId: string,
+    announce: boolean,
+    options: { discardPending?: boolean } = {},
+  ): Promise<void> {
     const { state, requests, logger, router, store } = this.deps;
     const loaded = this.loaded.get(threadId);
     if (!loaded) {
@@ -1121,8 +1253,8 @@ export class ThreadManager {
     // a resume may have replaced the runtime meanwhile: only remove the one we shut down
     if (this.loaded.get(threadId) === loaded) {
       this.loaded.delete(threadId);
-      loaded.journal?.flush();
-      loaded.journal?.close();
+      this.releaseUnloadHold(loaded);
+      await this.closeJournal(loaded, options.discardPending ? null : this.persistTimeoutMs);
       if (!loaded.ephemeral) store.release(threadId);
     } else {
       logger.warn({ threadId }, 'thread was replaced before teardown finalized');
@@ -1136,15 +1268,44 @@ export class ThreadManager {
     }
   }
 
-  /** Shuts every runtime down (server shutdown). */
+  /**
+   * Writes what the thread's journal still holds, waiting up to `waitMs` for a disk that refuses
+   * it, then closes the journal; records still waiting then are lost, and the log says how many.
+   */
+  private async closeJournal(loaded: LoadedThread, waitMs: number | null): Promise<void> {
+    const journal = loaded.journal;
+    if (!journal) return;
+    if (waitMs === null) {
+      // the thread is being deleted
+      if (journal.pending > 0) {
+        this.deps.logger.info(
+          { threadId: loaded.id, discarded: journal.pending },
+          'records of a deleted thread that were waiting for the disk are discarded',
+        );
+      }
+    } else {
+      await this.flushWithin(journal, waitMs);
+    }
+    if (journal.pending > 0 && waitMs !== null) {
+      this.deps.logger.error(
+        { threadId: loaded.id, lost: journal.pending, trouble: journal.trouble },
+        `thread closed with ${journal.pending} rollout record(s) the disk did not take; they are lost`,
+      );
+    }
+    journal.close();
+  }
+
+  /**
+   * Shuts every runtime down (server shutdown). Records waiting for the disk get as long as a
+   * finished turn would to be written; the log says how many of each thread's were lost.
+   */
   async shutdownAll(): Promise<void> {
     await Promise.all(
       [...this.loaded.values()].map(async (loaded) => {
         this.deps.requests.cancelForThread(loaded.id);
         await loaded.listener.runtime.shutdown().catch(() => undefined);
         await loaded.listener.done;
-        loaded.journal?.flush();
-        loaded.journal?.close();
+        await this.closeJournal(loaded, this.persistTimeoutMs);
         if (!loaded.ephemeral) this.deps.store.release(loaded.id);
       }),
     );
