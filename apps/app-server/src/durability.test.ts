@@ -256,6 +256,54 @@ describe('a server killed with SIGKILL', () => {
     const after = await b.request('thread/read', { threadId: thread.id, includeTurns: true });
     expect(after.thread.turns).toEqual(before.thread.turns);
   }, 60_000);
+
+  it('killed while a command runs: after a restart the thread goes on, the cut-off call answered "aborted"', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tether-kill-cmd-'));
+    const mock = await MockResponsesServer.start();
+    mocks.push(mock);
+    mock.enqueue(
+      mockReply.toolCall({
+        name: 'exec_command',
+        arguments: { cmd: 'sleep 30' },
+        callId: 'call_sleep',
+      }),
+    );
+    const one = launch(home, mock);
+    const a = await connect(await one.url, 'a');
+    const { thread } = await a.request('thread/start', { cwd: '/tmp', approvalPolicy: 'never' });
+    await a.request('turn/start', {
+      threadId: thread.id,
+      input: [{ type: 'text', text: 'RUN: sleep 30' }],
+    });
+    await a.waitForNotification(
+      'item/started',
+      (p) => (p.item as app.ThreadItem).type === 'commandExecution',
+      { timeoutMs: 20_000 },
+    );
+    await killed(one.child);
+
+    const two = launch(home, mock);
+    const b = await connect(await two.url, 'b');
+    await b.request('thread/resume', { threadId: thread.id, excludeTurns: true });
+    mock.enqueue(mockReply.text(['Back.']));
+    const from = b.notifications.length;
+    await b.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'next' }] });
+    const done = await b.waitForNotification('turn/completed', undefined, {
+      from,
+      timeoutMs: 20_000,
+    });
+    // the mock refuses a call without its output with a 400, as the real API does
+    expect((done.params as { turn: app.Turn }).turn).toMatchObject({ status: 'completed' });
+    const input = mock.requests.at(-1)?.body.input;
+    expect(
+      Array.isArray(input) ? input.map((item) => `${item.type} ${item.call_id ?? ''}`) : [],
+    ).toEqual([
+      'message ',
+      'function_call call_sleep',
+      'function_call_output call_sleep',
+      'message ',
+    ]);
+  }, 60_000);
 });
 
 // ---- a full disk -----------------------------------------------------------------------------
