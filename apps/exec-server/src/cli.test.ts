@@ -76,6 +76,34 @@ describe('tether-exec-server', () => {
     client.terminate();
   });
 
+  it('leaves no child behind when it is SIGKILLed: pipe and terminal processes and their children', async () => {
+    const { child, url } = await launch([]);
+    const client = await WsClient.connect(url);
+    await client.initialize();
+    const script = 'sleep 600 & echo "$$ $!"; wait';
+    await client.call('process/start', startParams('pipe', ['/bin/sh', '-c', script]));
+    await client.call(
+      'process/start',
+      startParams('tty', ['/bin/sh', '-c', script], { tty: true }),
+    );
+    const pids: number[] = [];
+    for (const id of ['pipe', 'tty']) {
+      const output = client.collector(id);
+      await client.waitFor(() => /\d+ \d+/.test(output.bytes().toString()));
+      pids.push(...(output.bytes().toString().match(/\d+/g) ?? []).map(Number));
+    }
+    expect(pids).toHaveLength(4);
+    for (const pid of pids) expect(pidAlive(pid)).toBe(true);
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    const deadline = Date.now() + 10_000;
+    while (pids.some(pidAlive) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(pids.filter(pidAlive)).toEqual([]);
+    client.terminate();
+  });
+
   it('prints help, and refuses bad flags with exit code 2', () => {
     const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);

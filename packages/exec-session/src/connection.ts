@@ -29,6 +29,7 @@ import {
 } from './fs-methods.js';
 import { walkMethod } from './fs-walk.js';
 import { HttpRequests } from './http-request.js';
+import { ProcessReaper } from './reaper.js';
 import { SessionRegistry, type SessionRegistryOptions } from './registry.js';
 import { type Attachment, type MessageSink, RESUMED_ELSEWHERE_MESSAGE } from './session.js';
 import { Spawner } from './spawner.js';
@@ -147,10 +148,21 @@ export class ExecService {
   readonly logger: ExecLogger;
   private spawners: Promise<Array<Spawner | undefined>> | undefined;
   private readonly helperCount: number;
+  /** Kills every process group this service started if the server dies without cleaning up. */
+  readonly reaper: ProcessReaper;
 
   constructor(options: ExecServiceOptions = {}) {
     this.logger = options.logger ?? quietLogger;
     this.helperCount = options.spawnHelper ? Math.max(1, options.spawnHelpers ?? 1) : 0;
+    this.reaper =
+      options.reaper ??
+      new ProcessReaper({
+        onTrouble: (error) =>
+          this.logger.warn(
+            { err: error },
+            'process reaper unavailable; children may outlive a crashed server',
+          ),
+      });
     let turn = 0;
     const spawner = options.spawnHelper
       ? async () => {
@@ -162,6 +174,7 @@ export class ExecService {
     this.registry = new SessionRegistry({
       ...options,
       ...(spawner ? { spawner } : {}),
+      reaper: this.reaper,
       onExpired: (sessionId) => {
         this.logger.info({ sessionId }, 'detached session expired; its processes were killed');
         options.onExpired?.(sessionId);
@@ -200,6 +213,7 @@ export class ExecService {
   /** Kills every managed process group (and stops the spawn helper). */
   shutdown(): void {
     this.registry.shutdown();
+    this.reaper.close();
     this.spawners?.then((pool) => {
       for (const spawner of pool) spawner?.close();
     });

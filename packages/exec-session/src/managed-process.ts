@@ -11,6 +11,7 @@ import {
   type OutputLogOptions,
   type ProcessEvent,
 } from './output-log.js';
+import type { ProcessReaper } from './reaper.js';
 import { childEnvironment, exitCodeFor, resolveProgram } from './spawn-support.js';
 import type { SpawnedChild, Spawner } from './spawner.js';
 
@@ -34,6 +35,8 @@ export interface ManagedProcessOptions extends OutputLogOptions {
    * Without one (or once it is gone) the server forks them itself.
    */
   spawner?: () => Promise<Spawner | undefined>;
+  /** Watches every process group started here, so none outlives the server. */
+  reaper?: ProcessReaper;
 }
 
 type Listener = (event: ProcessEvent) => void;
@@ -73,6 +76,7 @@ export class ManagedProcess {
   private exitedFlag = false;
   private closedFlag = false;
   private readonly closedWaiters: Array<() => void> = [];
+  private readonly reaper: ProcessReaper | undefined;
 
   private constructor(
     spec: ProcessSpec,
@@ -84,6 +88,7 @@ export class ManagedProcess {
     this.tty = spec.tty;
     this.log = log;
     this.ptyExitPollMs = options.ptyExitPollMs ?? 50;
+    this.reaper = options.reaper;
     if ('child' in handle) {
       this.child = handle.child;
       this.pid = handle.child.pid as number;
@@ -93,6 +98,7 @@ export class ManagedProcess {
     } else if ('spawned' in handle) {
       this.child = undefined;
       this.pid = handle.spawned.pid;
+      this.reaper?.track(this.pid);
       this.stdin = handle.spawned.stdin;
       this.stdin?.on('error', () => {});
       handle.spawned.stdin?.resume();
@@ -100,6 +106,7 @@ export class ManagedProcess {
     } else {
       this.pty = handle.pty;
       this.pid = handle.pty.pid;
+      this.reaper?.track(this.pid);
       this.wirePty(handle.pty);
     }
   }
@@ -144,6 +151,7 @@ export class ManagedProcess {
       detached: true,
       stdio: [spec.pipeStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
+    if (child.pid !== undefined) options.reaper?.track(child.pid);
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error) => {
         child.off('spawn', onSpawn);
@@ -279,6 +287,7 @@ export class ManagedProcess {
    */
   dispose(): void {
     this.killGroup();
+    this.reaper?.release(this.pid);
     clearInterval(this.ptyPoll);
     this.ptyPoll = undefined;
     for (const reader of this.readers) reader.destroy();
@@ -353,6 +362,7 @@ export class ManagedProcess {
   private markClosed(): void {
     if (this.closedFlag) return;
     this.closedFlag = true;
+    this.reaper?.release(this.pid);
     clearInterval(this.ptyPoll);
     const seq = this.log.appendClosed();
     // a helper-spawned child's stdin is a socket the server owns: let go of it

@@ -17,7 +17,11 @@ const HELPER_SOURCE = `
 const { spawn } = require('node:child_process');
 const net = require('node:net');
 const socketPath = process.argv[1];
-const send = (message) => { if (process.connected) process.send(message); };
+// the server may be gone by the time a message is sent: never let that become an uncaught error
+const send = (message) => { if (process.connected) process.send(message, () => {}); };
+process.on('error', () => {});
+// every process group started here, until its leader exits
+const groups = new Set();
 // fixed-size header: 15 digits of request id and a stream code (i, o or e)
 const STREAMS = { i: 'stdin', o: 'stdout', e: 'stderr' };
 const requests = new Map();
@@ -57,8 +61,12 @@ function start(m, sockets) {
   // the child has its own copies now (spawn dups them synchronously): drop ours at once
   close();
   child.once('error', (error) => send({ type: 'error', id: m.id, code: error.code, message: error.message }));
+  if (child.pid) groups.add(child.pid);
   child.once('spawn', () => send({ type: 'spawned', id: m.id, pid: child.pid }));
-  child.once('exit', (code, signal) => send({ type: 'exit', id: m.id, code, signal }));
+  child.once('exit', (code, signal) => {
+    groups.delete(child.pid);
+    send({ type: 'exit', id: m.id, code, signal });
+  });
 }
 const server = net.createServer({ pauseOnConnect: true }, (socket) => {
   socket.on('error', () => {});
@@ -97,7 +105,13 @@ process.on('message', (m) => {
     drop(m.id);
   }
 });
-process.on('disconnect', () => process.exit(0));
+// the server is gone (closed the channel, or died): nothing it started may outlive it
+process.on('disconnect', () => {
+  for (const group of groups) {
+    try { process.kill(-group, 'SIGKILL'); } catch {}
+  }
+  process.exit(0);
+});
 `;
 
 const CODE_BY_STREAM = { stdin: 'i', stdout: 'o', stderr: 'e' } as const;
