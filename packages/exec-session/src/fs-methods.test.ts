@@ -1,8 +1,21 @@
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  closeSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  rmSync,
+  symlinkSync,
+  truncateSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '@tether/protocol';
 import { afterAll, describe, expect, it } from 'vitest';
+import {
+  MAX_ENCODABLE_READ_FILE_BYTES,
+  MAX_READ_FILE_BYTES,
+  readBoundedFile,
+} from './fs-methods.js';
 import { newService, TestClient } from './test-support/harness.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'exec-fs-'));
@@ -120,4 +133,63 @@ describe('fs methods', () => {
     });
     expect(await err('fs/canonicalize', { path: uri('missing') })).toEqual(enoent);
   });
+});
+
+describe('fs bounds', () => {
+  it('refuses a file over 512 MiB before reading it, with the reference error', async () => {
+    const client = new TestClient(service);
+    await client.initialize();
+    const path = join(scratch, 'sparse-over-limit');
+    closeSync(openSync(path, 'w'));
+    truncateSync(path, MAX_READ_FILE_BYTES + 1); // sparse: no disk, and nothing to read
+    const before = process.memoryUsage().rss;
+    const started = performance.now();
+    expect((await client.request('fs/readFile', { path: uri('sparse-over-limit') })).error).toEqual(
+      { code: -32600, message: 'file is too large to read: limit is 536870912 bytes' },
+    );
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  it('refuses a file too large for one response, naming the block methods', async () => {
+    const client = new TestClient(service);
+    await client.initialize();
+    closeSync(openSync(join(scratch, 'sparse-unencodable'), 'w'));
+    truncateSync(join(scratch, 'sparse-unencodable'), MAX_ENCODABLE_READ_FILE_BYTES + 1);
+    const error = (await client.request('fs/readFile', { path: uri('sparse-unencodable') })).error;
+    expect(error?.code).toBe(-32603);
+    expect(error?.message).toBe(
+      'file is too large to return in one response: limit is 402653184 bytes; read it in blocks with fs/open and fs/readBlock',
+    );
+  });
+
+  it('bounds a read by what it reads, not what stat says (procfs files report size 0)', async () => {
+    const status = await readBoundedFile('/proc/self/status', 1 << 20, () => new Error('big'));
+    expect(status.toString()).toContain('Name:');
+    await expect(readBoundedFile('/proc/self/status', 16, () => new Error('big'))).rejects.toThrow(
+      'big',
+    );
+    const client = new TestClient(service);
+    await client.initialize();
+    const result = (await client.request('fs/readFile', { path: 'file:///proc/self/status' }))
+      .result as { dataBase64: string };
+    expect(Buffer.from(result.dataBase64, 'base64').toString()).toContain('Name:');
+  });
+
+  it('answers a directory of 50,000 entries and refuses one of 50,001 as the reference does', async () => {
+    const client = new TestClient(service);
+    await client.initialize();
+    const dir = join(scratch, 'many');
+    mkdirSync(dir);
+    for (let i = 0; i < 50_000; i += 1) closeSync(openSync(join(dir, `f${i}`), 'w'));
+    const full = (await client.request('fs/readDirectory', { path: uri('many') })).result as {
+      entries: unknown[];
+    };
+    expect(full.entries).toHaveLength(50_000);
+    closeSync(openSync(join(dir, 'one-more'), 'w'));
+    expect((await client.request('fs/readDirectory', { path: uri('many') })).error).toEqual({
+      code: -32603,
+      message: 'fs/readDirectory returned 50001 entries; limit is 50000',
+    });
+  }, 60_000);
 });

@@ -3,8 +3,8 @@ import {
   cp,
   lstat,
   mkdir,
+  open,
   opendir,
-  readFile,
   realpath,
   rm,
   rmdir,
@@ -13,7 +13,7 @@ import {
   writeFile,
 } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exec, invalidRequest, RpcError } from '@tether/protocol';
+import { exec, internalError, invalidRequest, RpcError } from '@tether/protocol';
 import { fsFailure } from './os-error.js';
 
 /** The local path a `file://` URI names; a URI naming another host is an invalid request. */
@@ -33,15 +33,76 @@ async function io<T>(operation: () => Promise<T>): Promise<T> {
   }
 }
 
+/** The reference's limit for one `fs/readFile` (512 MiB); larger files are read in blocks. */
+export const MAX_READ_FILE_BYTES = 512 * 1024 * 1024;
+
+/**
+ * The largest file whose base64 fits in one JavaScript string (V8 caps strings at 2^29 - 24
+ * characters), so the largest one `fs/readFile` can answer with here: 384 MiB, below the
+ * reference's 512 MiB. A file between the two is refused with a message naming the block methods.
+ */
+export const MAX_ENCODABLE_READ_FILE_BYTES = 384 * 1024 * 1024;
+
+/** The reference's limit for one `fs/readDirectory` answer (50,000 entries). */
+export const MAX_READ_DIRECTORY_ENTRIES = 50_000;
+
+const tooLargeToRead = () =>
+  new RpcError(invalidRequest(`file is too large to read: limit is ${MAX_READ_FILE_BYTES} bytes`));
+
+/**
+ * Reads a whole file, never more than `limit` bytes: the size is checked before reading, and
+ * again while reading (a file that grows, or a device or procfs file that reports no size, cannot
+ * make the read unbounded). Past the limit, `tooLarge()` is thrown.
+ */
+export async function readBoundedFile(
+  path: string,
+  limit: number,
+  tooLarge: () => Error,
+): Promise<Buffer> {
+  const file = await open(path, 'r');
+  try {
+    const info = await file.stat();
+    if (info.size > limit) throw tooLarge();
+    // one read of the expected size, then small reads to notice what was appended since
+    let buffer = Buffer.allocUnsafe(Math.max(info.size, 64 * 1024));
+    let length = 0;
+    for (;;) {
+      if (length === buffer.length) {
+        if (length > limit) throw tooLarge();
+        const bigger = Buffer.allocUnsafe(Math.min(limit + 1, Math.max(64 * 1024, length * 2)));
+        buffer.copy(bigger, 0, 0, length);
+        buffer = bigger;
+      }
+      const { bytesRead } = await file.read(buffer, length, buffer.length - length, null);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length > limit) throw tooLarge();
+    }
+    return buffer.subarray(0, length);
+  } finally {
+    await file.close();
+  }
+}
+
 export function readFileMethod(params: exec.FsReadFileParams): Promise<exec.FsReadFileResult> {
   const path = uriToPath(params.path);
   return io(async () => {
     const info = await stat(path);
     if (!info.isFile()) throw new RpcError(invalidRequest(`path \`${path}\` is not a file`));
-    const data = await readFile(path);
+    if (info.size > MAX_READ_FILE_BYTES) throw tooLargeToRead();
+    if (info.size > MAX_ENCODABLE_READ_FILE_BYTES) throw tooLargeToEncode();
+    const data = await readBoundedFile(path, MAX_READ_FILE_BYTES, tooLargeToRead);
+    if (data.length > MAX_ENCODABLE_READ_FILE_BYTES) throw tooLargeToEncode();
     return { dataBase64: data.toString('base64') };
   });
 }
+
+const tooLargeToEncode = () =>
+  new RpcError(
+    internalError(
+      `file is too large to return in one response: limit is ${MAX_ENCODABLE_READ_FILE_BYTES} bytes; read it in blocks with fs/open and fs/readBlock`,
+    ),
+  );
 
 export function writeFileMethod(params: exec.FsWriteFileParams): Promise<exec.FsWriteFileResult> {
   const path = uriToPath(params.path);
@@ -92,14 +153,34 @@ export function getMetadataMethod(
  * reference lists them: a symlink is described by what it points to, and one that points nowhere
  * is left out.
  */
-export async function listDirectory(path: string): Promise<exec.FsReadDirectoryEntry[]> {
+export async function listDirectory(
+  path: string,
+  limit = Number.POSITIVE_INFINITY,
+): Promise<{ entries: exec.FsReadDirectoryEntry[]; count: number }> {
   const dir = await opendir(path);
   const entries: exec.FsReadDirectoryEntry[] = [];
+  let count = 0;
+  // past the limit, entries are only counted (the error names how many there were)
+  const push = (entry: exec.FsReadDirectoryEntry) => {
+    count += 1;
+    if (count <= limit) entries.push(entry);
+  };
   for await (const entry of dir) {
     if (entry.isSymbolicLink()) {
+      if (count >= limit) {
+        // counting a link past the limit still needs to know whether it points anywhere
+        if (
+          await stat(join(path, entry.name)).then(
+            () => true,
+            () => false,
+          )
+        )
+          count += 1;
+        continue;
+      }
       try {
         const target = await stat(join(path, entry.name));
-        entries.push({
+        push({
           fileName: entry.name,
           isDirectory: target.isDirectory(),
           isFile: target.isFile(),
@@ -109,20 +190,30 @@ export async function listDirectory(path: string): Promise<exec.FsReadDirectoryE
       }
       continue;
     }
-    entries.push({
+    push({
       fileName: entry.name,
       isDirectory: entry.isDirectory(),
       isFile: entry.isFile(),
     });
   }
-  return entries;
+  return { entries, count };
 }
 
 export function readDirectoryMethod(
   params: exec.FsReadDirectoryParams,
 ): Promise<exec.FsReadDirectoryResult> {
   const path = uriToPath(params.path);
-  return io(async () => ({ entries: await listDirectory(path) }));
+  return io(async () => {
+    const { entries, count } = await listDirectory(path, MAX_READ_DIRECTORY_ENTRIES);
+    if (count > MAX_READ_DIRECTORY_ENTRIES) {
+      throw new RpcError(
+        internalError(
+          `fs/readDirectory returned ${count} entries; limit is ${MAX_READ_DIRECTORY_ENTRIES}`,
+        ),
+      );
+    }
+    return { entries };
+  });
 }
 
 export function removeMethod(params: exec.FsRemoveParams): Promise<exec.FsRemoveResult> {

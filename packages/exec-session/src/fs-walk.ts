@@ -79,7 +79,7 @@ export async function walkMethod(params: exec.FsWalkParams): Promise<exec.FsWalk
     const { path: directory, depth } = queue[head] as { path: string; depth: number };
     let names: string[];
     try {
-      names = (await listDirectory(directory)).map((entry) => entry.fileName).sort(byUtf8);
+      names = (await listDirectory(directory)).entries.map((entry) => entry.fileName).sort(byUtf8);
     } catch (error) {
       if (!failed(directory, error)) return outcome;
       continue;

@@ -11,6 +11,10 @@ export {
   copyMethod,
   createDirectoryMethod,
   getMetadataMethod,
+  MAX_ENCODABLE_READ_FILE_BYTES,
+  MAX_READ_DIRECTORY_ENTRIES,
+  MAX_READ_FILE_BYTES,
+  readBoundedFile,
   readDirectoryMethod,
   readFileMethod,
   removeMethod,
@@ -35,6 +39,7 @@ export {
   type ProcessEvent,
   type ReadWindow,
 } from './output-log.js';
+export { ProcessReaper, type ReaperOptions } from './reaper.js';
 export {
   DEFAULT_SESSION_TTL_MS,
   type ResumeOutcome,
