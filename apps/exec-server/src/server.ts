@@ -87,6 +87,8 @@ export async function startExecServer(options: ExecServerOptions = {}): Promise<
       ...(options.pingIntervalMs ? { pingIntervalMs: options.pingIntervalMs } : {}),
     });
     await helpers;
+    // initialize reports whether sandboxed commands can run (capabilities.linuxSandbox)
+    await service.sandboxSupport;
   } catch (error) {
     // the helper is already running: stop it, or a failed start would leave it behind
     service.shutdown();

@@ -12,6 +12,7 @@ import {
   parseWith,
   type RequestId,
   type RequestMessage,
+  RpcError,
   response,
 } from '@tether/protocol';
 import { describeEnvironment } from './environment.js';
@@ -29,9 +30,24 @@ import {
 } from './fs-methods.js';
 import { walkMethod } from './fs-walk.js';
 import { HttpRequests } from './http-request.js';
+import { fsFailure } from './os-error.js';
 import { ProcessReaper } from './reaper.js';
 import { SessionRegistry, type SessionRegistryOptions } from './registry.js';
-import { type Attachment, type MessageSink, RESUMED_ELSEWHERE_MESSAGE } from './session.js';
+import {
+  checkAccess,
+  layoutFromProfile,
+  probeSandbox,
+  SandboxError,
+  type SandboxLayout,
+  type SandboxSupport,
+} from './sandbox.js';
+import {
+  type Attachment,
+  type MessageSink,
+  RESUMED_ELSEWHERE_MESSAGE,
+  type SandboxSettings,
+  sandboxCwd,
+} from './session.js';
 import { Spawner } from './spawner.js';
 
 /** A connection as the exec-server core sees it: somewhere to send messages, and a way to drop it. */
@@ -145,6 +161,10 @@ function decodeParams(method: exec.RequestMethod, raw: unknown): Decoded {
 export class ExecService {
   readonly registry: SessionRegistry;
   readonly environmentInfo: exec.EnvironmentInfo;
+  /** What every sandbox hides or keeps read-only, and which bubblewrap runs it. */
+  readonly sandboxSettings: SandboxSettings;
+  /** Whether bubblewrap works here (sandboxed commands fail with its `problem` otherwise). */
+  readonly sandboxSupport: Promise<SandboxSupport>;
   readonly logger: ExecLogger;
   private spawners: Promise<Array<Spawner | undefined>> | undefined;
   private readonly helperCount: number;
@@ -181,6 +201,19 @@ export class ExecService {
       },
     });
     this.environmentInfo = describeEnvironment(options.environmentInfo);
+    this.sandboxSettings = options.sandbox ?? {};
+    // `capabilities.linuxSandbox` says whether sandboxed commands can run here; known once the
+    // probe ran (apps await `sandboxSupport` before listening)
+    this.sandboxSupport = probeSandbox(
+      options.sandbox?.bwrap ? { bwrap: options.sandbox.bwrap } : {},
+    ).then((support) => {
+      this.environmentInfo.capabilities = {
+        ...this.environmentInfo.capabilities,
+        linuxSandbox: support.available,
+      };
+      if (!support.available) this.logger.warn({ problem: support.problem }, 'sandbox unavailable');
+      return support;
+    });
   }
 
   /** A handler for one new connection. */
@@ -358,6 +391,40 @@ export class ExecConnection {
     });
   }
 
+  /**
+   * Runs a filesystem method under its sandbox context: each path is checked as a command in that
+   * sandbox would meet it (EROFS for a write outside its writable roots, EACCES for a hidden path),
+   * before anything is touched.
+   */
+  private guarded<T>(
+    context: exec.SandboxContext | null | undefined,
+    paths: Array<[uri: string, access: 'read' | 'write' | 'remove']>,
+    work: () => T,
+  ): T {
+    if (context) {
+      let layout: SandboxLayout | undefined;
+      try {
+        layout = layoutFromProfile(context.permissions, sandboxCwd(context));
+      } catch (error) {
+        if (error instanceof SandboxError) throw new RpcError(invalidRequest(error.message));
+        throw error;
+      }
+      if (layout) {
+        const settings = this.service.sandboxSettings;
+        for (const [uri, access] of paths) {
+          try {
+            const path = uriToPath(uri);
+            if (access === 'remove') checkAccess(layout, path, 'write', settings, false);
+            else checkAccess(layout, path, access, settings);
+          } catch (error) {
+            throw fsFailure(error);
+          }
+        }
+      }
+    }
+    return work();
+  }
+
   /** Runs `task` after the earlier tasks naming the same process have started. */
   private ordered(processId: string, task: () => Promise<void> | void): void {
     this.inOrder(this.chains, processId, task);
@@ -404,7 +471,11 @@ export class ExecConnection {
           try {
             const cwd = uriToPath(p.cwd);
             await session.startProcess(attachment, p, cwd);
-            this.reply(id, { processId: p.processId, sandboxType: 'none' });
+            // the reference names its Linux sandbox `linuxSeccomp` whenever a context is given
+            this.reply(id, {
+              processId: p.processId,
+              sandboxType: p.sandbox ? 'linuxSeccomp' : 'none',
+            });
             session.announce(p.processId);
           } catch (error) {
             this.failWith(id, error);
@@ -459,33 +530,62 @@ export class ExecConnection {
         });
         return;
       }
-      case 'fs/readFile':
-        run(() => readFileMethod(params as exec.FsReadFileParams));
+      case 'fs/readFile': {
+        const p = params as exec.FsReadFileParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'read']], () => readFileMethod(p)));
         return;
-      case 'fs/writeFile':
-        run(() => writeFileMethod(params as exec.FsWriteFileParams));
+      }
+      case 'fs/writeFile': {
+        const p = params as exec.FsWriteFileParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'write']], () => writeFileMethod(p)));
         return;
-      case 'fs/createDirectory':
-        run(() => createDirectoryMethod(params as exec.FsCreateDirectoryParams));
+      }
+      case 'fs/createDirectory': {
+        const p = params as exec.FsCreateDirectoryParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'write']], () => createDirectoryMethod(p)));
         return;
-      case 'fs/getMetadata':
-        run(() => getMetadataMethod(params as exec.FsGetMetadataParams));
+      }
+      case 'fs/getMetadata': {
+        const p = params as exec.FsGetMetadataParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'read']], () => getMetadataMethod(p)));
         return;
-      case 'fs/readDirectory':
-        run(() => readDirectoryMethod(params as exec.FsReadDirectoryParams));
+      }
+      case 'fs/readDirectory': {
+        const p = params as exec.FsReadDirectoryParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'read']], () => readDirectoryMethod(p)));
         return;
-      case 'fs/remove':
-        run(() => removeMethod(params as exec.FsRemoveParams));
+      }
+      case 'fs/remove': {
+        const p = params as exec.FsRemoveParams;
+        // removing a symlink touches the link, not what it points to
+        run(() => this.guarded(p.sandbox, [[p.path, 'remove']], () => removeMethod(p)));
         return;
-      case 'fs/copy':
-        run(() => copyMethod(params as exec.FsCopyParams));
+      }
+      case 'fs/copy': {
+        const p = params as exec.FsCopyParams;
+        run(() =>
+          this.guarded(
+            p.sandbox,
+            [
+              [p.sourcePath, 'read'],
+              [p.destinationPath, 'write'],
+            ],
+            () => copyMethod(p),
+          ),
+        );
         return;
-      case 'fs/canonicalize':
-        run(() => canonicalizeMethod(params as exec.FsCanonicalizeParams));
+      }
+      case 'fs/canonicalize': {
+        const p = params as exec.FsCanonicalizeParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'read']], () => canonicalizeMethod(p)));
         return;
+      }
       case 'fs/open': {
         const p = params as exec.FsOpenParams;
-        this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.open(p)));
+        const access = p.mode === 'replace' ? 'write' : 'read';
+        this.inOrder(this.handleChains, p.handleId, () =>
+          run(() => this.guarded(p.sandbox, [[p.path, access]], () => this.files.open(p))),
+        );
         return;
       }
       case 'fs/readBlock': {
@@ -498,9 +598,11 @@ export class ExecConnection {
         this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.writeBlock(p)));
         return;
       }
-      case 'fs/walk':
-        run(() => walkMethod(params as exec.FsWalkParams));
+      case 'fs/walk': {
+        const p = params as exec.FsWalkParams;
+        run(() => this.guarded(p.sandbox, [[p.path, 'read']], () => walkMethod(p)));
         return;
+      }
       case 'fs/close': {
         const p = params as exec.FsCloseParams;
         this.inOrder(this.handleChains, p.handleId, () => run(() => this.files.close(p)));

@@ -47,6 +47,22 @@ export {
   type SessionRegistryOptions,
 } from './registry.js';
 export {
+  BWRAP_MISSING_MESSAGE,
+  type BwrapCommand,
+  type BwrapOptions,
+  bwrapCommand,
+  checkAccess,
+  hostPath,
+  layoutFor,
+  layoutFromProfile,
+  PROTECTED_NAMES,
+  probeSandbox,
+  resetSandboxProbe,
+  SandboxError,
+  type SandboxLayout,
+  type SandboxSupport,
+} from './sandbox.js';
+export {
   Attachment,
   DEFAULT_EXITED_PROCESS_TTL_MS,
   DEFAULT_NOTIFICATION_WINDOW_BYTES,
@@ -54,6 +70,7 @@ export {
   type MessageSink,
   RESUMED_ELSEWHERE_MESSAGE,
   type ReadResult,
+  type SandboxSettings,
   Session,
   type SessionOptions,
 } from './session.js';

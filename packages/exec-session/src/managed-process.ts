@@ -12,6 +12,12 @@ import {
   type ProcessEvent,
 } from './output-log.js';
 import type { ProcessReaper } from './reaper.js';
+import {
+  type BwrapCommand,
+  type BwrapOptions,
+  bwrapCommand,
+  type SandboxLayout,
+} from './sandbox.js';
 import { childEnvironment, exitCodeFor, resolveProgram } from './spawn-support.js';
 import type { SpawnedChild, Spawner } from './spawner.js';
 
@@ -25,6 +31,8 @@ export interface ProcessSpec {
   tty: boolean;
   pipeStdin?: boolean;
   arg0?: string | null;
+  /** Run inside this sandbox (bubblewrap at `bwrap`); without it the process is unsandboxed. */
+  sandbox?: { bwrap: string; layout: SandboxLayout; options?: BwrapOptions };
 }
 
 export interface ManagedProcessOptions extends OutputLogOptions {
@@ -76,6 +84,8 @@ export class ManagedProcess {
   private exitedFlag = false;
   private closedFlag = false;
   private readonly closedWaiters: Array<() => void> = [];
+  /** Run once when the process closed or was disposed (sandbox mount points to remove). */
+  private readonly finalizers: Array<() => void> = [];
   private readonly reaper: ProcessReaper | undefined;
 
   private constructor(
@@ -126,28 +136,62 @@ export class ManagedProcess {
       throw error;
     }
     const env = childEnvironment(spec.env, spec.envPolicy);
-    const program = await resolveProgram(spec.argv[0] as string, spec.cwd, env);
+    const resolved = await resolveProgram(spec.argv[0] as string, spec.cwd, env);
+    const sandbox = spec.sandbox
+      ? bwrapCommand(spec.sandbox.layout, spec.sandbox.options)
+      : undefined;
+    try {
+      const process = await ManagedProcess.spawnIn(spec, env, resolved, sandbox, options);
+      if (sandbox) process.finalizers.push(sandbox.release);
+      return process;
+    } catch (error) {
+      sandbox?.release();
+      throw error;
+    }
+  }
+
+  private static async spawnIn(
+    spec: ProcessSpec,
+    env: Record<string, string>,
+    resolved: string,
+    sandbox: BwrapCommand | undefined,
+    options: ManagedProcessOptions,
+  ): Promise<ManagedProcess> {
     const log = new OutputLogClass(options);
+    // inside a sandbox the program is bubblewrap's argument; bwrap 0.8 has no --argv0, so a
+    // requested arg0 is applied by bash's `exec -a` inside it
+    let program = resolved;
+    let args = spec.argv.slice(1);
+    let argv0: string | undefined = spec.arg0 ?? (spec.argv[0] as string);
+    if (sandbox && spec.sandbox) {
+      const inner =
+        spec.arg0 !== undefined && spec.arg0 !== null && existsSync(BASH_PROGRAM)
+          ? [BASH_PROGRAM, '-c', 'exec -a "$0" "$@"', spec.arg0, resolved, ...args]
+          : [resolved, ...args];
+      program = spec.sandbox.bwrap;
+      args = [...sandbox.args, ...inner];
+      argv0 = undefined;
+    }
     if (spec.tty) {
-      const pty = await ManagedProcess.spawnPty(spec, program, env);
+      const pty = await ManagedProcess.spawnPty(spec, program, args, env, sandbox !== undefined);
       return new ManagedProcess(spec, { pty }, log, options);
     }
     const spawner = await options.spawner?.();
     if (spawner?.isAlive) {
       const spawned = await spawner.spawn({
         file: program,
-        args: spec.argv.slice(1),
+        args,
         cwd: spec.cwd,
         env,
-        argv0: spec.arg0 ?? (spec.argv[0] as string),
+        argv0: argv0 ?? program,
         stdin: spec.pipeStdin ?? false,
       });
       return new ManagedProcess(spec, { spawned }, log, options);
     }
-    const child = spawn(program, spec.argv.slice(1), {
+    const child = spawn(program, args, {
       cwd: spec.cwd,
       env,
-      argv0: spec.arg0 ?? spec.argv[0],
+      ...(argv0 !== undefined ? { argv0 } : {}),
       detached: true,
       stdio: [spec.pipeStdin ? 'pipe' : 'ignore', 'pipe', 'pipe'],
     });
@@ -170,7 +214,9 @@ export class ManagedProcess {
   private static async spawnPty(
     spec: ProcessSpec,
     program: string,
+    args: string[],
     env: Record<string, string>,
+    sandboxed: boolean,
   ): Promise<IPty> {
     const { spawn: spawnPty } = await loadPty();
     // node-pty always sets TERM and PWD; the reference passes `env` through untouched, so a small
@@ -178,8 +224,8 @@ export class ManagedProcess {
     const unset: string[] = [];
     if (!('TERM' in env)) unset.push('-u', 'TERM');
     if (!('PWD' in env)) unset.push('-u', 'PWD');
-    let argv = [program, ...spec.argv.slice(1)];
-    if (spec.arg0 !== undefined && spec.arg0 !== null && existsSync(BASH_PROGRAM)) {
+    let argv = [program, ...args];
+    if (!sandboxed && spec.arg0 !== undefined && spec.arg0 !== null && existsSync(BASH_PROGRAM)) {
       argv = [BASH_PROGRAM, '-c', 'exec -a "$0" "$@"', spec.arg0, ...argv];
     }
     if (unset.length > 0 && existsSync(ENV_PROGRAM)) argv = [ENV_PROGRAM, ...unset, '--', ...argv];
@@ -288,6 +334,7 @@ export class ManagedProcess {
   dispose(): void {
     this.killGroup();
     this.reaper?.release(this.pid);
+    for (const finalize of this.finalizers.splice(0)) finalize();
     clearInterval(this.ptyPoll);
     this.ptyPoll = undefined;
     for (const reader of this.readers) reader.destroy();
@@ -363,6 +410,7 @@ export class ManagedProcess {
     if (this.closedFlag) return;
     this.closedFlag = true;
     this.reaper?.release(this.pid);
+    for (const finalize of this.finalizers.splice(0)) finalize();
     clearInterval(this.ptyPoll);
     const seq = this.log.appendClosed();
     // a helper-spawned child's stdin is a socket the server owns: let go of it

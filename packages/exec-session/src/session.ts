@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   type EncodedFrame,
   encodeMessage,
-  type exec,
+  exec,
   internalError,
   invalidRequest,
   type Message,
@@ -13,6 +13,22 @@ import { ManagedProcess, type ManagedProcessOptions, type ProcessSpec } from './
 import { osErrorMessage } from './os-error.js';
 import { OutputNotificationEncoder } from './output-frame.js';
 import type { ProcessEvent } from './output-log.js';
+import {
+  type BwrapOptions,
+  layoutFromProfile,
+  probeSandbox,
+  SandboxError,
+  type SandboxLayout,
+} from './sandbox.js';
+
+/** The directory a sandbox context's relative entries resolve against. */
+export function sandboxCwd(context: exec.SandboxContext): string {
+  try {
+    return exec.fileUriToPath(context.cwd);
+  } catch (error) {
+    throw new RpcError(invalidRequest((error as Error).message), { cause: error });
+  }
+}
 
 /** Where a session's notifications and responses go: the attached connection. */
 export interface MessageSink {
@@ -41,6 +57,14 @@ export interface SessionOptions extends ManagedProcessOptions {
    * (`tcp_wmem` + `tcp_rmem` maxima on Linux), else 16 MiB.
    */
   unconfirmedWindowBytes?: number;
+  /** How sandboxed processes are run (which bubblewrap; what else to hide or protect). */
+  sandbox?: SandboxSettings;
+}
+
+/** Where bubblewrap is and what every sandbox hides or keeps read-only besides its profile. */
+export interface SandboxSettings extends BwrapOptions {
+  /** The bwrap to use (default: the first on the server's PATH). */
+  bwrap?: string;
 }
 
 export const DEFAULT_EXITED_PROCESS_TTL_MS = 75_000;
@@ -251,9 +275,14 @@ export class Session {
     };
     let process: ManagedProcess;
     try {
+      if (params.sandbox) {
+        const layout = layoutFromProfile(params.sandbox.permissions, sandboxCwd(params.sandbox));
+        if (layout) spec.sandbox = await this.sandboxFor(layout);
+      }
       process = await ManagedProcess.start(spec, this.options);
     } catch (error) {
       this.table.delete(id);
+      if (error instanceof RpcError) throw error;
       throw new RpcError(internalError(osErrorMessage(error)), { cause: error });
     }
     if (this.disposed) {
@@ -273,6 +302,16 @@ export class Session {
     this.table.set(id, entry);
     process.onEvent((event) => this.onProcessEvent(entry, event));
     return process;
+  }
+
+  /** How a sandboxed process runs here; a sandbox that cannot be had is an error, never skipped. */
+  private async sandboxFor(layout: SandboxLayout): Promise<NonNullable<ProcessSpec['sandbox']>> {
+    const settings = this.options.sandbox ?? {};
+    const support = await probeSandbox(settings.bwrap ? { bwrap: settings.bwrap } : {});
+    if (!support.available || !support.bwrap) {
+      throw new SandboxError('UNAVAILABLE', support.problem ?? 'the sandbox is unavailable');
+    }
+    return { bwrap: support.bwrap, layout, options: settings };
   }
 
   /**

@@ -1,13 +1,14 @@
 import { z } from 'zod';
 import { Base64 } from './base64.js';
+import { SandboxContext } from './sandbox.js';
 import { FileUri } from './uri.js';
 
 /**
  * Filesystem methods. Every path is a `file://` URI; every params object also takes an optional
- * `sandbox` context (not modelled). `null` is the same as absent for the optional members.
+ * `sandbox` context ({@link SandboxContext}). `null` is the same as absent for the optional members.
  */
 
-const sandbox = z.unknown().optional();
+const sandbox = SandboxContext.nullish();
 
 export const FsReadFileParams = z.looseObject({
   path: FileUri,

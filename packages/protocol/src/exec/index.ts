@@ -128,6 +128,17 @@ export {
   Seq,
 } from './process.js';
 export {
+  FileSystemAccessMode,
+  FileSystemPath,
+  FileSystemSandboxEntry,
+  FileSystemSandboxPolicy,
+  FileSystemSpecialPath,
+  NetworkSandboxPolicy,
+  PermissionProfile,
+  SandboxContext,
+  WindowsSandboxLevel,
+} from './sandbox.js';
+export {
   FileUri,
   fileUriError,
   fileUriToPath,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { Base64 } from './base64.js';
+import { SandboxContext } from './sandbox.js';
 import { FileUri } from './uri.js';
 
 /** A client-chosen process handle, scoped to the session (not an OS pid). */
@@ -53,8 +54,8 @@ export const ProcessStartParams = z.looseObject({
   /** Overrides the argv[0] the child sees (a name, not a path). */
   arg0: z.string().nullish(),
   envPolicy: ProcessEnvPolicy.nullish(),
-  /** Sandbox intent; not modelled. */
-  sandbox: z.unknown().optional(),
+  /** Run the process in this sandbox (absent or `null`: unsandboxed). */
+  sandbox: SandboxContext.nullish(),
   enforceManagedNetwork: z.boolean().optional(),
   /** Managed-network details; not modelled. */
   managedNetwork: z.unknown().optional(),
@@ -63,7 +64,7 @@ export type ProcessStartParams = z.infer<typeof ProcessStartParams>;
 
 export const ProcessStartResult = z.looseObject({
   processId: ProcessId,
-  /** `"none"` when unsandboxed (new in 0.169.0). */
+  /** `"none"` when unsandboxed, `"linuxSeccomp"` with a sandbox context (new in 0.169.0). */
   sandboxType: z.string(),
 });
 export type ProcessStartResult = z.infer<typeof ProcessStartResult>;

@@ -42,6 +42,20 @@ function messages(result: { success: boolean; error?: { issues: { message: strin
   return result.error?.issues.map((issue) => issue.message) ?? [];
 }
 
+/** The profile the reference sends for a read-only thread. */
+const READ_ONLY_CONTEXT = {
+  permissions: {
+    type: 'managed',
+    file_system: {
+      type: 'restricted',
+      entries: [{ path: { type: 'special', value: { kind: 'root' } }, access: 'read' }],
+    },
+    network: 'restricted',
+  },
+  cwd: 'file:///tmp',
+  windowsSandboxLevel: 'disabled',
+};
+
 describe('process/start params', () => {
   it('accepts the minimal form and keeps unknown members', () => {
     const input = { ...start, futureFlag: { nested: true } };
@@ -60,7 +74,7 @@ describe('process/start params', () => {
         set: { FOO: 'bar' },
         includeOnly: [],
       },
-      sandbox: { anything: 1 },
+      sandbox: READ_ONLY_CONTEXT,
       enforceManagedNetwork: false,
       managedNetwork: null,
     };
@@ -234,6 +248,31 @@ describe('fs', () => {
   });
 
   it('every fs method takes an optional sandbox', () => {
+    for (const [sandbox, message] of [
+      [{}, 'missing field `permissions`'],
+      [
+        'read-only',
+        'invalid type: string "read-only", expected struct WireFileSystemSandboxContext',
+      ],
+      [
+        { ...READ_ONLY_CONTEXT, windowsSandboxLevel: undefined },
+        'missing field `windowsSandboxLevel`',
+      ],
+      [
+        { ...READ_ONLY_CONTEXT, windowsSandboxLevel: 'bogus' },
+        'unknown variant `bogus`, expected one of `disabled`, `restricted-token`, `elevated`, `mxc`',
+      ],
+    ] as const) {
+      const parsed = parseWith(
+        requests['fs/readFile'].params,
+        { path: 'file:///a', sandbox },
+        {
+          pathSuffix: false,
+          flavor: 'exec-server',
+        },
+      );
+      expect(parsed.ok ? 'ok' : parsed.message).toBe(message);
+    }
     const minimal: Record<string, Record<string, unknown>> = {
       'fs/readFile': { path: 'file:///a' },
       'fs/writeFile': { path: 'file:///a', dataBase64: '' },
@@ -260,7 +299,7 @@ describe('fs', () => {
       if (method === 'fs/readBlock' || method === 'fs/writeBlock' || method === 'fs/close')
         continue;
       const schema = requests[method].params;
-      for (const sandbox of [undefined, null, { permissionProfile: {} }]) {
+      for (const sandbox of [undefined, null, READ_ONLY_CONTEXT]) {
         const input = sandbox === undefined ? minimal[method] : { ...minimal[method], sandbox };
         expect(schema.parse(input), method).toStrictEqual(input);
       }
