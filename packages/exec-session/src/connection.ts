@@ -12,7 +12,6 @@ import {
   parseWith,
   type RequestId,
   type RequestMessage,
-  RpcError,
   response,
 } from '@tether/protocol';
 import { describeEnvironment } from './environment.js';
@@ -33,20 +32,13 @@ import { HttpRequests } from './http-request.js';
 import { fsFailure } from './os-error.js';
 import { ProcessReaper } from './reaper.js';
 import { SessionRegistry, type SessionRegistryOptions } from './registry.js';
-import {
-  checkAccess,
-  layoutFromProfile,
-  probeSandbox,
-  SandboxError,
-  type SandboxLayout,
-  type SandboxSupport,
-} from './sandbox.js';
+import { checkAccess, probeSandbox, type SandboxSupport } from './sandbox.js';
 import {
   type Attachment,
   type MessageSink,
   RESUMED_ELSEWHERE_MESSAGE,
   type SandboxSettings,
-  sandboxCwd,
+  sandboxLayout,
 } from './session.js';
 import { Spawner } from './spawner.js';
 
@@ -402,13 +394,7 @@ export class ExecConnection {
     work: () => T,
   ): T {
     if (context) {
-      let layout: SandboxLayout | undefined;
-      try {
-        layout = layoutFromProfile(context.permissions, sandboxCwd(context));
-      } catch (error) {
-        if (error instanceof SandboxError) throw new RpcError(invalidRequest(error.message));
-        throw error;
-      }
+      const layout = sandboxLayout(context);
       if (layout) {
         const settings = this.service.sandboxSettings;
         for (const [uri, access] of paths) {

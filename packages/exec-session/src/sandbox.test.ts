@@ -70,7 +70,7 @@ function workspaceWrite(
 ): exec.PermissionProfile {
   const entries: exec.FileSystemSandboxEntry[] = [
     ROOT_READ,
-    { path: { type: 'path', path: workspace }, access: 'write' },
+    { path: { type: 'special', value: { kind: 'project_roots', subpath: null } }, access: 'write' },
   ];
   if (options.tmp !== false) {
     entries.push({ path: { type: 'special', value: { kind: 'slash_tmp' } }, access: 'write' });
@@ -83,7 +83,12 @@ function workspaceWrite(
 }
 
 function context(permissions: exec.PermissionProfile) {
-  return { permissions, cwd: exec.pathToFileUri(workspace), windowsSandboxLevel: 'disabled' };
+  return {
+    permissions,
+    cwd: exec.pathToFileUri(workspace),
+    workspaceRoots: [exec.pathToFileUri(workspace)],
+    windowsSandboxLevel: 'disabled',
+  };
 }
 
 /** Runs a shell script in the sandbox; resolves its exit code and output. */
@@ -388,11 +393,11 @@ describe('sandbox layout', () => {
           type: 'restricted',
           entries: [
             ROOT_READ,
-            { path: { type: 'path', path: workspace }, access: 'write' },
+            { path: { type: 'path', path: exec.pathToFileUri(workspace) }, access: 'write' },
             { path: { type: 'special', value: { kind: 'slash_tmp' } }, access: 'write' },
             { path: { type: 'special', value: { kind: 'tmpdir' } }, access: 'write' },
             {
-              path: { type: 'path', path: join(workspace, '.git') },
+              path: { type: 'path', path: exec.pathToFileUri(join(workspace, '.git')) },
               access: 'read',
               missing_path_behavior: 'skip',
             },
@@ -400,8 +405,7 @@ describe('sandbox layout', () => {
         },
         network: 'restricted',
       },
-      workspace,
-      '/var/tmp',
+      { tmpdir: '/var/tmp' },
     );
     expect(layout).toEqual({
       root: 'read',
@@ -410,7 +414,9 @@ describe('sandbox layout', () => {
       denied: [],
       network: false,
     });
-    expect(layoutFromProfile({ type: 'disabled' }, workspace)).toBeUndefined();
+    expect(layoutFromProfile({ type: 'disabled' })).toBeUndefined();
+    // project_roots name the context's workspace roots, and nothing without them
+    expect(layoutFromProfile(workspaceWrite({ tmp: false }), {})?.writable).toEqual([]);
   });
 
   it('builds the mounts in order: root, roots with their guards, masks, namespaces', () => {
@@ -433,7 +439,7 @@ describe('sandbox layout', () => {
   });
 
   it('checks a file operation the way the mounts would', () => {
-    const layout = layoutFromProfile(workspaceWrite(), workspace);
+    const layout = layoutFromProfile(workspaceWrite(), { workspaceRoots: [workspace] });
     if (!layout) throw new Error('expected a layout');
     expect(() => checkAccess(layout, join(workspace, 'a'), 'write')).not.toThrow();
     expect(() => checkAccess(layout, join(workspace, 'to-outside', 'a'), 'write')).toThrow(

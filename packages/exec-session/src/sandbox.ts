@@ -10,7 +10,7 @@ import {
   rmdirSync,
 } from 'node:fs';
 import { basename, delimiter, dirname, isAbsolute, join, resolve, sep } from 'node:path';
-import type { exec } from '@tether/protocol';
+import { exec } from '@tether/protocol';
 
 /**
  * The Linux sandbox: each sandboxed command runs under bubblewrap (`bwrap`) with the whole
@@ -62,16 +62,17 @@ function within(path: string, root: string): boolean {
 }
 
 /**
- * Resolves a permission profile against the command's working directory. Returns `undefined`
+ * Resolves a permission profile (paths as `file://` URIs, `project_roots` against the context's
+ * workspace roots, given as paths). Returns `undefined`
  * when the profile asks for no sandbox (`disabled`, `external`, or unrestricted filesystem and
  * network). Throws {@link SandboxError} `UNSUPPORTED` for an entry tether cannot enforce (a glob,
  * an unknown special path): refusing is the only safe answer.
  */
 export function layoutFromProfile(
   profile: exec.PermissionProfile,
-  cwd: string,
-  tmpdir: string | undefined = process.env.TMPDIR,
+  roots: { workspaceRoots?: readonly string[]; tmpdir?: string | undefined } = {},
 ): SandboxLayout | undefined {
+  const tmpdir = 'tmpdir' in roots ? roots.tmpdir : process.env.TMPDIR;
   if (profile.type !== 'managed') return undefined;
   const network = profile.network === 'enabled';
   if (profile.file_system.type === 'unrestricted') {
@@ -97,10 +98,7 @@ export function layoutFromProfile(
       );
     }
     if (where.type === 'path') {
-      if (!isAbsolute(where.path)) {
-        throw new SandboxError('UNSUPPORTED', `sandbox path \`${where.path}\` is not absolute`);
-      }
-      paths = [resolve(where.path)];
+      paths = [resolve(exec.fileUriToPath(where.path))];
     } else {
       const special = where.value;
       switch (special.kind) {
@@ -123,7 +121,7 @@ export function layoutFromProfile(
           paths = tmpdir && isAbsolute(tmpdir) ? [resolve(tmpdir)] : [];
           break;
         case 'project_roots':
-          paths = [resolve(cwd, special.subpath ?? '.')];
+          paths = (roots.workspaceRoots ?? []).map((root) => resolve(root, special.subpath ?? '.'));
           break;
         default:
           throw new SandboxError(

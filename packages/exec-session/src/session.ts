@@ -21,11 +21,14 @@ import {
   type SandboxLayout,
 } from './sandbox.js';
 
-/** The directory a sandbox context's relative entries resolve against. */
-export function sandboxCwd(context: exec.SandboxContext): string {
+/** The layout a sandbox context asks for (`undefined`: none); an entry tether cannot enforce is refused. */
+export function sandboxLayout(context: exec.SandboxContext): SandboxLayout | undefined {
   try {
-    return exec.fileUriToPath(context.cwd);
+    return layoutFromProfile(context.permissions, {
+      workspaceRoots: (context.workspaceRoots ?? []).map((uri) => exec.fileUriToPath(uri)),
+    });
   } catch (error) {
+    if (error instanceof SandboxError) throw new RpcError(internalError(error.message));
     throw new RpcError(invalidRequest((error as Error).message), { cause: error });
   }
 }
@@ -276,7 +279,7 @@ export class Session {
     let process: ManagedProcess;
     try {
       if (params.sandbox) {
-        const layout = layoutFromProfile(params.sandbox.permissions, sandboxCwd(params.sandbox));
+        const layout = sandboxLayout(params.sandbox);
         if (layout) spec.sandbox = await this.sandboxFor(layout);
       }
       process = await ManagedProcess.start(spec, this.options);

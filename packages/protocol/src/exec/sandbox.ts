@@ -19,9 +19,9 @@ export const FileSystemSpecialPath = z.discriminatedUnion('kind', [
 ]);
 export type FileSystemSpecialPath = z.infer<typeof FileSystemSpecialPath>;
 
-/** Where a filesystem entry applies: a path, a glob, or a special place. */
+/** Where a filesystem entry applies: a path (a `file://` URI on this wire), a glob, or a special place. */
 export const FileSystemPath = z.discriminatedUnion('type', [
-  z.looseObject({ type: z.literal('path'), path: z.string() }),
+  z.looseObject({ type: z.literal('path'), path: FileUri }),
   z.looseObject({ type: z.literal('glob_pattern'), pattern: z.string() }),
   z.looseObject({ type: z.literal('special'), value: FileSystemSpecialPath }),
 ]);
@@ -89,8 +89,10 @@ function serdeValueName(value: unknown): string {
 export const SandboxContext = z.looseObject(
   {
     permissions: PermissionProfile,
-    /** The directory relative entries (`project_roots`) resolve against, as a `file://` URI. */
+    /** The command's working directory, as a `file://` URI. */
     cwd: FileUri,
+    /** What `project_roots` entries name (`file://` URIs); none when absent. */
+    workspaceRoots: z.array(FileUri).nullish(),
     windowsSandboxLevel: WindowsSandboxLevel,
     windowsSandboxPrivateDesktop: z.boolean().nullish(),
     useLegacyLandlock: z.boolean().nullish(),
