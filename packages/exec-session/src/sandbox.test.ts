@@ -17,6 +17,7 @@ import {
   BWRAP_MISSING_MESSAGE,
   bwrapCommand,
   checkAccess,
+  checkSandbox,
   layoutFromProfile,
   probeSandbox,
 } from './sandbox.js';
@@ -458,5 +459,25 @@ describe('sandbox layout', () => {
     expect(() =>
       checkAccess(layout, join(workspace, 'x'), 'write', { protectedPaths: [`${workspace}/x`] }),
     ).toThrow(expect.objectContaining({ code: 'EROFS' }));
+  });
+});
+
+describe('checkSandbox', () => {
+  it('runs real checks and says each holds', async () => {
+    const result = await checkSandbox({ scratch });
+    expect(result.ok).toBe(true);
+    expect(result.lines[0]).toMatch(/^sandbox: works \(bubblewrap at .*bwrap\)$/);
+    expect(result.lines.slice(1)).toEqual([
+      '  ok   read-only: a write is refused',
+      '  ok   workspace-write: a write in the workspace works',
+      '  ok   workspace-write: a write outside the workspace is refused',
+      '  ok   no network access: a connection to the host is refused',
+    ]);
+  });
+
+  it('says what is missing when bubblewrap is', async () => {
+    const result = await checkSandbox({ scratch, bwrap: '/nonexistent/bwrap' });
+    expect(result.ok).toBe(false);
+    expect(result.lines[0]).toBe('sandbox: unavailable');
   });
 });

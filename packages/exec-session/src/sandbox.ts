@@ -435,3 +435,84 @@ export function checkAccess(
   }
   if (!writable) throw osError('EROFS', path);
 }
+
+/** What `--check-sandbox` prints: whether bubblewrap works here, and what each mode then enforces. */
+export interface SandboxCheck {
+  ok: boolean;
+  lines: string[];
+}
+
+function runInSandbox(bwrap: string, layout: SandboxLayout, script: string): Promise<number> {
+  const command = bwrapCommand(layout);
+  return new Promise((resolvePromise) => {
+    const child = spawn(bwrap, [...command.args, '/bin/sh', '-c', script], { stdio: 'ignore' });
+    child.once('error', () => {
+      command.release();
+      resolvePromise(-1);
+    });
+    child.once('close', (code) => {
+      command.release();
+      resolvePromise(code ?? -1);
+    });
+  });
+}
+
+/**
+ * Checks the sandbox for real: finds bubblewrap, then runs a write in a read-only sandbox (must be
+ * refused), a write in a workspace-write sandbox's root (must work) and a TCP connection to a
+ * listener on the host (must be refused without network access).
+ */
+export async function checkSandbox(options: {
+  bwrap?: string;
+  scratch: string;
+}): Promise<SandboxCheck> {
+  const support = await probeSandbox(options.bwrap ? { bwrap: options.bwrap } : {});
+  if (!support.available || !support.bwrap) {
+    return {
+      ok: false,
+      lines: [`sandbox: unavailable`, `  ${support.problem ?? 'unknown reason'}`],
+    };
+  }
+  const bwrap = support.bwrap;
+  const { createServer } = await import('node:net');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const dir = mkdtempSync(join(options.scratch, 'tether-sandbox-check-'));
+  const server = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolvePromise) => server.listen(0, '127.0.0.1', resolvePromise));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  try {
+    const file = join(dir, 'probe');
+    const readOnly = layoutFor({ writableRoots: [], network: false });
+    const workspace = layoutFor({ writableRoots: [dir], network: false });
+    const checks: Array<[string, boolean]> = [
+      [
+        'read-only: a write is refused',
+        (await runInSandbox(bwrap, readOnly, `: > '${file}'`)) !== 0,
+      ],
+      [
+        'workspace-write: a write in the workspace works',
+        (await runInSandbox(bwrap, workspace, `: > '${file}'`)) === 0,
+      ],
+      [
+        'workspace-write: a write outside the workspace is refused',
+        (await runInSandbox(bwrap, workspace, ': > /etc/tether-sandbox-check')) !== 0,
+      ],
+      [
+        'no network access: a connection to the host is refused',
+        (await runInSandbox(bwrap, readOnly, `bash -c 'exec 3<>/dev/tcp/127.0.0.1/${port}'`)) !== 0,
+      ],
+    ];
+    const ok = checks.every(([, passed]) => passed);
+    return {
+      ok,
+      lines: [
+        `sandbox: ${ok ? 'works' : 'does NOT hold'} (bubblewrap at ${bwrap})`,
+        ...checks.map(([name, passed]) => `  ${passed ? 'ok  ' : 'FAIL'} ${name}`),
+      ],
+    };
+  } finally {
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
