@@ -28,6 +28,8 @@ Options:
   --output-overflow <POLICY>      backpressure (stop reading the child) or drop-oldest
                                   [default: backpressure]
   --log-level <LEVEL>             trace, debug, info, warn, error, silent [default: info]
+  --check-sandbox                 Check that sandboxed commands can run here (bubblewrap),
+                                  print what holds, and exit (0 when it works)
   -h, --help                      Print this help
 
 The bound ws:// URL is printed as one line on stdout once listening; logs go to stderr as JSON.
@@ -37,6 +39,7 @@ export class UsageError extends Error {}
 
 export interface CliOptions {
   help: boolean;
+  checkSandbox: boolean;
   listen: string;
   auth: WebSocketAuthFlags;
   sessionTtlMs: number;
@@ -98,6 +101,7 @@ export function parseCli(argv: readonly string[]): CliOptions {
   }
   return {
     help: v.help ?? false,
+    checkSandbox: v['check-sandbox'] ?? false,
     listen: v.listen ?? 'ws://127.0.0.1:0',
     auth: webSocketAuthFlagsFrom(v),
     sessionTtlMs: parseDuration('session-ttl', v['session-ttl'] ?? '60s'),
@@ -115,6 +119,7 @@ function parse(argv: readonly string[]) {
     allowPositionals: false,
     options: {
       help: { type: 'boolean', short: 'h' },
+      'check-sandbox': { type: 'boolean' },
       listen: { type: 'string' },
       ...WEB_SOCKET_AUTH_CLI_OPTIONS,
       'session-ttl': { type: 'string' },

@@ -1,5 +1,8 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startParams, WsClient } from './test-support/ws-client.js';
@@ -102,6 +105,59 @@ describe('tether-exec-server', () => {
       await new Promise((r) => setTimeout(r, 20));
     expect(pids.filter(pidAlive)).toEqual([]);
     client.terminate();
+  });
+
+  it('fails to start with one clear line and no stack trace, whatever the reason', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const address = busy.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    const dir = mkdtempSync(join(tmpdir(), 'exec-cli-'));
+    writeFileSync(join(dir, 'short.key'), 'x'.repeat(10));
+    const cases: Array<[string[], RegExp]> = [
+      [['--listen', 'ws://0.0.0.0:0'], /refusing to start non-loopback websocket listener/],
+      [['--listen', `ws://127.0.0.1:${port}`], /address already in use/],
+      [
+        ['--ws-auth', 'signed-bearer-token', '--ws-shared-secret-file', join(dir, 'nope')],
+        /failed to read websocket auth secret/,
+      ],
+      [
+        ['--ws-auth', 'signed-bearer-token', '--ws-shared-secret-file', join(dir, 'short.key')],
+        /must be at least 32 bytes/,
+      ],
+      [['--listen', 'unix://'], /unsupported --listen URL/],
+    ];
+    try {
+      for (const [args, message] of cases) {
+        const run = spawnSync(process.execPath, [cli, ...args], {
+          encoding: 'utf8',
+          timeout: 20_000,
+        });
+        expect(run.status, args.join(' ')).not.toBe(0);
+        expect(run.status, args.join(' ')).not.toBeNull();
+        expect(run.stderr, args.join(' ')).toMatch(message);
+        const lines = run.stderr.trim().split('\n');
+        expect(lines, args.join(' ')).toHaveLength(1);
+        expect(run.stderr).not.toMatch(/^\s+at /m);
+      }
+    } finally {
+      busy.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('--check-sandbox checks bubblewrap for real and exits 0 when every check holds', () => {
+    const run = spawnSync(process.execPath, [cli, '--check-sandbox'], { encoding: 'utf8' });
+    expect(run.stdout).toMatch(/^sandbox: works \(bubblewrap at /);
+    expect(run.stdout).toContain('ok   read-only: a write is refused');
+    expect(run.status).toBe(0);
+    const missing = spawnSync(process.execPath, [cli, '--check-sandbox'], {
+      encoding: 'utf8',
+      env: { ...process.env, PATH: '/nonexistent' },
+    });
+    expect(missing.stdout).toContain('sandbox: unavailable');
+    expect(missing.stdout).toContain('apt-get install bubblewrap');
+    expect(missing.status).toBe(1);
   });
 
   it('prints help, and refuses bad flags with exit code 2', () => {

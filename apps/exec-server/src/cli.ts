@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
+import { checkSandbox } from '@tether/exec-session';
 import { parseListenUrl, resolveWebSocketAuth } from '@tether/transport';
 import { pino } from 'pino';
 import { parseCli, USAGE, UsageError } from './cli-options.js';
@@ -17,6 +18,11 @@ async function main(): Promise<void> {
   if (options.help) {
     process.stdout.write(`${USAGE}\n`);
     return;
+  }
+  if (options.checkSandbox) {
+    const check = await checkSandbox({ scratch: tmpdir() });
+    process.stdout.write(`${check.lines.join('\n')}\n`);
+    process.exit(check.ok ? 0 : 1);
   }
   const logger = pino(
     { level: options.logLevel, base: { service: 'tether-exec-server' } },
