@@ -98,6 +98,27 @@ export const ConfigRequirementsReadResponse = z.looseObject({
   supportsIndependentSpeedModes: z.boolean().optional(),
 });
 
+/** `permissionProfile/list`: the permission profiles `permissions` may name. */
+export const PermissionProfileListParams = z
+  .looseObject({
+    cursor: z.string().nullish(),
+    limit: z.number().int().nonnegative().nullish(),
+    cwd: z.string().nullish(),
+  })
+  .nullish();
+export type PermissionProfileListParams = z.infer<typeof PermissionProfileListParams>;
+export const PermissionProfileSummary = z.looseObject({
+  id: z.string(),
+  description: z.string().nullable(),
+  allowed: z.boolean(),
+});
+export type PermissionProfileSummary = z.infer<typeof PermissionProfileSummary>;
+export const PermissionProfileListResponse = z.looseObject({
+  data: z.array(PermissionProfileSummary),
+  nextCursor: z.string().nullable(),
+});
+export type PermissionProfileListResponse = z.infer<typeof PermissionProfileListResponse>;
+
 export const CollaborationModeListParams = z.looseObject({}).nullish();
 export const CollaborationModeListResponse = z.looseObject({
   data: z.array(

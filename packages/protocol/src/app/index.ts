@@ -22,6 +22,8 @@ import {
   HooksListResponse,
   ModelListParams,
   ModelListResponse,
+  PermissionProfileListParams,
+  PermissionProfileListResponse,
   PluginInstalledParams,
   PluginInstalledResponse,
   SkillsListParams,
@@ -189,6 +191,10 @@ export const clientRequests = {
   'collaborationMode/list': {
     params: CollaborationModeListParams,
     result: CollaborationModeListResponse,
+  },
+  'permissionProfile/list': {
+    params: PermissionProfileListParams,
+    result: PermissionProfileListResponse,
   },
   'hooks/list': { params: HooksListParams, result: HooksListResponse },
   'skills/list': { params: SkillsListParams, result: SkillsListResponse },

@@ -31,6 +31,8 @@ const threadOverrides = {
   approvalPolicy: AskForApproval.nullish(),
   approvalsReviewer: ApprovalsReviewer.nullish(),
   sandbox: SandboxMode.nullish(),
+  /** A named permission profile (`:read-only`, `:workspace`, `:danger-full-access`); experimental. */
+  permissions: z.string().nullish(),
   config: JsonObject.nullish(),
   baseInstructions: z.string().nullish(),
   developerInstructions: z.string().nullish(),

@@ -33,6 +33,8 @@ export const TurnStartParams = z.looseObject({
   approvalPolicy: AskForApproval.nullish(),
   approvalsReviewer: ApprovalsReviewer.nullish(),
   sandboxPolicy: SandboxPolicy.nullish(),
+  /** A named permission profile for this turn and later ones; experimental. */
+  permissions: z.string().nullish(),
   model: z.string().nullish(),
   serviceTier: z.string().nullish(),
   serviceTierForTurn: z.string().nullish(),
