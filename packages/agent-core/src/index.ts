@@ -7,6 +7,33 @@ export {
   TURN_ABORTED_TEXT,
 } from './agent.js';
 export { AsyncQueue } from './async-queue.js';
+export {
+  bashGrammarPath,
+  CANONICAL_SHELL_SCRIPT_PREFIX,
+  canonicalizeCommandForApproval,
+  commandActions,
+  commandsForExecPolicy,
+  type ExecPolicyCommands,
+  extractShellScript,
+  isDangerousCommand,
+  isKnownSafeCommand,
+  isKnownSafeShellCommand,
+  isShellParserLoaded,
+  loadShellParser,
+  parseLiteralCommands,
+  parseShellPlainCommands,
+  parseWordOnlyCommands,
+  programName,
+  proposedPrefixAmendment,
+  SAFE_COMMAND_RULES,
+  type SafeCommandRule,
+  ShellParserError,
+  type ShellScriptCommand,
+  safeCommandRule,
+  shlexJoin,
+  shlexQuote,
+  shortDisplayPath,
+} from './command-safety.js';
 export { MISSING_CALL_OUTPUT, normalizeConversation, unpairedCall } from './conversation.js';
 export {
   type CommandOutput,
