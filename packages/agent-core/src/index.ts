@@ -47,6 +47,18 @@ export {
   remoteEnvironment,
 } from './environment.js';
 export {
+  DEFAULT_RULES_FILE,
+  ExecPolicy,
+  type ExecPolicyDecision,
+  ExecPolicyError,
+  type ExecPolicyErrorCode,
+  type ExecPolicyRule,
+  formatAllowPrefixRule,
+  type PatternToken,
+  patternMatches,
+  RULES_DIR_NAME,
+} from './exec-policy.js';
+export {
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
