@@ -12,7 +12,8 @@ const settings: ThreadSettings = {
   model: 'mock-model',
   modelProvider: 'mock',
   approvalPolicy: 'never',
-  sandbox: 'danger-full-access',
+  sandbox: { type: 'dangerFullAccess' },
+  activePermissionProfile: null,
   reasoningEffort: null,
   reasoningSummary: null,
   serviceTier: null,
@@ -155,6 +156,7 @@ describe('the conversation the model is sent', () => {
         exitCode: Promise.reject(new Error('exit status lost')),
         terminate: async () => undefined,
       }),
+      sandboxCapability: async () => ({ available: true }),
       close: async () => undefined,
     };
     const { mock, turn } = await agent([], async () => broken);

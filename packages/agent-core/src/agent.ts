@@ -1,7 +1,29 @@
 import { isAbsolute, resolve } from 'node:path';
-import type { app } from '@tether/protocol';
+import { app } from '@tether/protocol';
+import {
+  DECLINED_OUTPUT,
+  decideCommand,
+  offersRetryWithoutSandbox,
+  prefixSavedMessage,
+  RETRY_WITHOUT_SANDBOX_REASON,
+  sessionApprovalKey,
+} from './approvals.js';
+import {
+  canonicalizeCommandForApproval,
+  commandsForExecPolicy,
+  isKnownSafeShellCommand,
+  loadShellParser,
+  commandActions as parsedCommandActions,
+  proposedPrefixAmendment,
+  shlexJoin,
+} from './command-safety.js';
 import { normalizeConversation } from './conversation.js';
-import { type Environment, plainEnv, type RunningCommand } from './environment.js';
+import {
+  type Environment,
+  plainEnv,
+  type RunningCommand,
+  type SandboxCapability,
+} from './environment.js';
 import type {
   ModelEvent,
   ResponseInputItem,
@@ -10,13 +32,8 @@ import type {
   TokenUsage,
 } from './model/index.js';
 import type { RuntimeFactory } from './runtime.js';
-import {
-  commandPrefix,
-  EXEC_COMMAND_TOOL,
-  type ExecCommandArgs,
-  isKnownSafe,
-  parseExecCommandArgs,
-} from './tools.js';
+import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
+import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 import { type TurnContext, TurnLoopRuntime, type TurnOutcome } from './turn-loop-runtime.js';
 
 /** What the agent needs from a model client (the Responses API client implements it). */
@@ -38,6 +55,19 @@ export interface AgentOptions {
   commandEnv?: Record<string, string>;
   /** Context window reported with token usage. */
   modelContextWindow?: number | null;
+  /**
+   * The user's exec-policy rules: commands they allow run without asking (and without the
+   * sandbox, as in the reference); an accepted amendment is saved here.
+   */
+  execPolicy?: ExecPolicyRules;
+}
+
+/** What the agent needs of the exec-policy rules. */
+export interface ExecPolicyRules {
+  /** True when every command is allowed by a rule. */
+  allowsAll(commands: readonly (readonly string[])[]): boolean;
+  /** Saves `prefix_rule(pattern=[…], decision="allow")`. */
+  appendAllowPrefix(pattern: string[]): Promise<void>;
 }
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
@@ -118,7 +148,8 @@ class Totals {
 
 /** Per-thread agent state that outlives a turn. */
 interface ThreadAgentState {
-  approvedPrefixes: Set<string>;
+  /** Commands the user accepted for the session (exact command, cwd, escalation); in memory only. */
+  approvedForSession: Set<string>;
   totals: Totals;
 }
 
@@ -127,22 +158,9 @@ function shellArgv(args: ExecCommandArgs): string[] {
   return [shell, args.login === false ? '-c' : '-lc', args.cmd];
 }
 
-function displayCommand(argv: string[]): string {
-  return argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : JSON.stringify(a))).join(' ');
-}
-
-function needsApproval(
-  policy: app.AskForApproval,
-  args: ExecCommandArgs,
-  state: ThreadAgentState,
-): boolean {
-  if (state.approvedPrefixes.has(commandPrefix(args.cmd))) return false;
-  if (policy === 'never') return false;
-  if (policy === 'untrusted') return !isKnownSafe(args.cmd);
-  // on-request (and granular policies): ask when the model asks to leave the sandbox; on-failure:
-  // tether has no sandbox that could deny a command, so there is no failure to escalate from
-  if (policy === 'on-failure') return false;
-  return args.escalated === true;
+/** A command line as the reference shows it: shlex-quoted words (`/bin/bash -lc 'echo x'`). */
+export function displayCommand(argv: readonly string[]): string {
+  return shlexJoin(argv);
 }
 
 /**
@@ -274,10 +292,11 @@ async function runAgentTurn(
     let stop: TurnOutcome | undefined;
     for (const call of calls) {
       // every call the conversation holds gets an output, or the next request would be refused
-      const result = stop
+      const result: ToolResult = stop
         ? { output: 'aborted' }
         : await answerToolCall(turn, options, state, call);
       turn.record({ type: 'function_call_output', call_id: call.callId, output: result.output });
+      if (result.followUp) turn.record(...result.followUp);
       stop ??= result.stop;
     }
     reportUsage();
@@ -322,7 +341,7 @@ async function answerToolCall(
   options: AgentOptions,
   state: ThreadAgentState,
   call: { callId: string; arguments: string; name: string },
-): Promise<{ output: string; stop?: TurnOutcome }> {
+): Promise<ToolResult> {
   try {
     return await runToolCall(turn, options, state, call);
   } catch (error) {
@@ -332,12 +351,29 @@ async function answerToolCall(
   }
 }
 
+/** What a tool call hands back: the model's output, what to add after it, and whether to stop. */
+interface ToolResult {
+  output: string;
+  /** Items recorded right after the call's output (the reference's note of a saved rule). */
+  followUp?: ResponseInputItem[];
+  stop?: TurnOutcome;
+}
+
+/** How the command the model asked for ran. */
+interface CommandRun {
+  processId: string;
+  exitCode: number | null;
+  aggregated: string;
+  /** The environment lost the process (its output is incomplete). */
+  lost?: string;
+}
+
 async function runToolCall(
   turn: TurnContext,
   options: AgentOptions,
   state: ThreadAgentState,
   call: { callId: string; arguments: string; name: string },
-): Promise<{ output: string; stop?: TurnOutcome }> {
+): Promise<ToolResult> {
   if (call.name !== 'exec_command') return { output: `unsupported call: ${call.name}` };
   const args = parseExecCommandArgs(call.arguments);
   if ('error' in args) return { output: args.error };
@@ -348,7 +384,17 @@ async function runToolCall(
     : turn.settings.cwd;
   const argv = shellArgv(args);
   const command = displayCommand(argv);
-  const commandActions: app.CommandAction[] = [{ type: 'unknown', command: args.cmd }];
+  // the command line is judged from a real parse of it (tree-sitter's bash grammar)
+  await loadShellParser();
+  const { commands } = commandsForExecPolicy(argv);
+  const commandActions = parsedCommandActions(argv, cwd);
+  const escalated = args.escalated === true;
+  const policy = options.execPolicy;
+  const rulesAllow = (parts: readonly (readonly string[])[]) =>
+    parts.length > 0 && policy !== undefined && policy.allowsAll(parts);
+  const amendmentFor = () => proposedPrefixAmendment(argv, (part) => rulesAllow([part]));
+  const sessionKey = sessionApprovalKey(canonicalizeCommandForApproval(argv), cwd, escalated);
+  const ids = { threadId: turn.threadId, turnId: turn.turnId };
   const startedAtMs = Date.now();
   const base: app.CommandExecutionItem = {
     type: 'commandExecution',
@@ -367,81 +413,274 @@ async function runToolCall(
     startedAtMs,
     completedAtMs: null,
   };
-  const ids = { threadId: turn.threadId, turnId: turn.turnId };
-
-  if (needsApproval(turn.settings.approvalPolicy, args, state)) {
-    turn.setWaitingOnApproval(true);
-    turn.emit('item/started', { item: base, ...ids, startedAtMs });
-    const outcome = await turn.request('item/commandExecution/requestApproval', {
-      kind: 'command',
-      ...ids,
-      itemId: call.callId,
-      startedAtMs,
-      environmentId: 'local',
-      command,
-      cwd,
-      commandActions,
-      ...(args.justification ? { reason: args.justification } : {}),
-      availableDecisions: ['accept', 'acceptForSession', 'decline', 'cancel'],
-    });
-    turn.setWaitingOnApproval(false);
-    if (outcome.kind === 'cancelled') return { output: 'aborted', stop: { status: 'completed' } };
-    const decision =
-      outcome.kind === 'result' ? (outcome.result as { decision?: unknown }).decision : 'decline';
-    if (decision === 'cancel')
-      return { output: 'aborted by user', stop: { status: 'interrupted' } };
-    if (decision === 'acceptForSession') state.approvedPrefixes.add(commandPrefix(args.cmd));
-    const accepted =
-      decision === 'accept' ||
-      decision === 'acceptForSession' ||
-      (typeof decision === 'object' && decision !== null);
-    if (!accepted) {
-      const completedAtMs = Date.now();
-      turn.emit('item/completed', {
-        item: { ...base, status: 'declined', completedAtMs },
-        ...ids,
-        contentTokenCount: null,
-        completedAtMs,
-      });
-      return { output: 'exec_command was rejected by the user: do not run this command again' };
-    }
-  } else {
-    turn.emit('item/started', { item: base, ...ids, startedAtMs });
-  }
-
-  const cap = Math.min(
-    options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
-    args.maxOutputBytes ?? Infinity,
-  );
-  let running: RunningCommand;
-  try {
-    // an environment that cannot be reached (a remote exec-server down) fails this command only
-    const environment: Environment = await options.environment();
-    running = await environment.run({
-      argv,
-      cwd,
-      env: options.commandEnv ?? plainEnv(process.env),
-    });
-  } catch (error) {
+  const complete = (item: Partial<app.CommandExecutionItem>) => {
     const completedAtMs = Date.now();
-    const message = `failed to start command: ${(error as Error).message}`;
     turn.emit('item/completed', {
-      item: {
-        ...base,
-        status: 'failed',
-        aggregatedOutput: message,
-        completedAtMs,
-        durationMs: completedAtMs - startedAtMs,
-      },
+      item: { ...base, ...item, completedAtMs },
       ...ids,
       contentTokenCount: null,
       completedAtMs,
     });
+  };
+
+  let environment: Environment;
+  let capability: SandboxCapability = { available: true };
+  try {
+    // an environment that cannot be reached (a remote exec-server down) fails this command only
+    environment = await options.environment();
+    if (isSandboxed(turn.settings.sandbox)) capability = await environment.sandboxCapability();
+  } catch (error) {
+    const message = `failed to start command: ${(error as Error).message}`;
+    turn.emit('item/started', { item: base, ...ids, startedAtMs });
+    complete({ status: 'failed', aggregatedOutput: message, durationMs: Date.now() - startedAtMs });
     return { output: message };
   }
+
+  const decision = decideCommand({
+    approvalPolicy: turn.settings.approvalPolicy,
+    sandbox: turn.settings.sandbox,
+    escalated,
+    justification: args.justification,
+    allowedByRules: rulesAllow(commands),
+    knownSafe: isKnownSafeShellCommand(argv),
+    approvedForSession: state.approvedForSession.has(sessionKey),
+    sandboxAvailable: capability.available,
+    sandboxProblem: capability.problem,
+  });
+  // refused outright (an escalation under `never`): the model is told, no item is shown
+  if (decision.kind === 'reject') return { output: decision.message };
+
+  let sandboxed = decision.kind === 'run' && decision.sandboxed;
+  const followUp: ResponseInputItem[] = [];
+  if (decision.kind === 'ask') {
+    turn.emit('item/started', { item: base, ...ids, startedAtMs });
+    const amendment = amendmentFor();
+    const answer = await askApproval(turn, {
+      ...ids,
+      itemId: call.callId,
+      startedAtMs,
+      command,
+      cwd,
+      commandActions,
+      amendment,
+      ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
+    });
+    if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
+    if (answer.kind === 'decline' || answer.kind === 'cancel') {
+      complete({ status: 'declined', aggregatedOutput: null, exitCode: null, durationMs: null });
+      if (answer.kind === 'decline') return { output: DECLINED_OUTPUT };
+      const seconds = ((Date.now() - startedAtMs) / 1000).toFixed(1);
+      return {
+        output: `Wall time: ${seconds} seconds\naborted by user`,
+        stop: { status: 'interrupted' },
+      };
+    }
+    if (answer.kind === 'acceptForSession') state.approvedForSession.add(sessionKey);
+    if (answer.kind === 'acceptWithAmendment' && policy) {
+      try {
+        await policy.appendAllowPrefix(answer.pattern);
+        followUp.push(developerMessage(prefixSavedMessage(answer.pattern)));
+      } catch (error) {
+        turn.emit('warning', {
+          threadId: turn.threadId,
+          message: `could not save the approved command prefix: ${(error as Error).message}`,
+        });
+      }
+    }
+    sandboxed = decision.sandboxedOnAccept;
+  }
+
+  let run = await runCommand(turn, options, environment, {
+    argv,
+    cwd,
+    args,
+    item: base,
+    sandboxed,
+    announce: decision.kind === 'run',
+  });
+  if (run === 'aborted') return { output: 'aborted', stop: { status: 'completed' } };
+  if (
+    sandboxed &&
+    run.exitCode !== null &&
+    offersRetryWithoutSandbox(turn.settings.approvalPolicy, run.exitCode, run.aggregated)
+  ) {
+    const answer = await askApproval(turn, {
+      ...ids,
+      itemId: call.callId,
+      startedAtMs,
+      command,
+      cwd,
+      commandActions,
+      amendment: amendmentFor(),
+      reason: RETRY_WITHOUT_SANDBOX_REASON,
+    });
+    if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
+    if (
+      answer.kind === 'accept' ||
+      answer.kind === 'acceptForSession' ||
+      answer.kind === 'acceptWithAmendment'
+    ) {
+      const again = await runCommand(turn, options, environment, {
+        argv,
+        cwd,
+        args,
+        item: base,
+        sandboxed: false,
+        announce: false,
+      });
+      if (again === 'aborted') return { output: 'aborted', stop: { status: 'completed' } };
+      run = again;
+    }
+  }
+  const durationMs = Date.now() - startedAtMs;
+  if (run.lost !== undefined) {
+    complete({
+      processId: run.processId,
+      source: 'unifiedExecStartup',
+      status: 'failed',
+      aggregatedOutput: `${run.aggregated}\n[${run.lost}]`,
+      exitCode: null,
+      durationMs,
+    });
+    return { output: run.lost };
+  }
+  complete({
+    processId: run.processId,
+    source: 'unifiedExecStartup',
+    status: run.exitCode === 0 ? 'completed' : 'failed',
+    aggregatedOutput: run.aggregated,
+    exitCode: run.exitCode,
+    durationMs,
+  });
+  return {
+    output: `Process exited with code ${run.exitCode}\nWall time: ${(durationMs / 1000).toFixed(1)} seconds\nOutput:\n${run.aggregated}`,
+    ...(followUp.length > 0 ? { followUp } : {}),
+  };
+}
+
+function developerMessage(text: string): ResponseMessage {
+  return { type: 'message', role: 'developer', content: [{ type: 'input_text', text }] };
+}
+
+type ApprovalAnswer =
+  | { kind: 'accept' }
+  | { kind: 'acceptForSession' }
+  | { kind: 'acceptWithAmendment'; pattern: string[] }
+  | { kind: 'decline' }
+  | { kind: 'cancel' }
+  /** Nobody will answer (the turn was interrupted or the thread unloaded). */
+  | { kind: 'gone' };
+
+/**
+ * Asks the thread's clients whether to run a command, with the choices the reference offers
+ * (`accept`, accept and save the proposed prefix as a rule, `cancel`; `decline` and
+ * `acceptForSession` are understood too), and reads the answer.
+ */
+async function askApproval(
+  turn: TurnContext,
+  request: {
+    threadId: string;
+    turnId: string;
+    itemId: string;
+    startedAtMs: number;
+    command: string;
+    cwd: string;
+    commandActions: app.CommandAction[];
+    /** The command prefix offered to save as a rule (none for a line no rule could match). */
+    amendment: string[] | undefined;
+    reason?: string;
+  },
+): Promise<ApprovalAnswer> {
+  turn.setWaitingOnApproval(true);
+  const { amendment, reason } = request;
+  // the reference's member order
+  const outcome = await turn.request('item/commandExecution/requestApproval', {
+    kind: 'command',
+    threadId: request.threadId,
+    turnId: request.turnId,
+    itemId: request.itemId,
+    startedAtMs: request.startedAtMs,
+    environmentId: 'local',
+    command: request.command,
+    cwd: request.cwd,
+    commandActions: request.commandActions,
+    ...(reason !== undefined ? { reason } : {}),
+    ...(amendment ? { proposedExecpolicyAmendment: amendment } : {}),
+    availableDecisions: amendment
+      ? ['accept', { acceptWithExecpolicyAmendment: { execpolicy_amendment: amendment } }, 'cancel']
+      : ['accept', 'cancel'],
+  });
+  turn.setWaitingOnApproval(false);
+  if (outcome.kind === 'cancelled') return { kind: 'gone' };
+  if (outcome.kind !== 'result') return { kind: 'decline' };
+  const parsed = app.CommandExecutionRequestApprovalResponse.safeParse(outcome.result);
+  if (!parsed.success) return { kind: 'decline' };
+  const decision = parsed.data.decision;
+  if (decision === 'accept') return { kind: 'accept' };
+  if (decision === 'acceptForSession') return { kind: 'acceptForSession' };
+  if (decision === 'cancel') return { kind: 'cancel' };
+  const amended = app.AcceptWithExecpolicyAmendmentDecision.safeParse(decision);
+  if (amended.success) {
+    return {
+      kind: 'acceptWithAmendment',
+      pattern: amended.data.acceptWithExecpolicyAmendment.execpolicy_amendment,
+    };
+  }
+  return { kind: 'decline' };
+}
+
+/**
+ * Runs the command in the environment (inside the thread's sandbox when `sandboxed`), streaming
+ * its output as deltas of the item; `announce` sends `item/started` once it runs. Bounded by the
+ * output cap and the timeout; killed when the turn is interrupted.
+ */
+async function runCommand(
+  turn: TurnContext,
+  options: AgentOptions,
+  environment: Environment,
+  run: {
+    argv: string[];
+    cwd: string;
+    args: ExecCommandArgs;
+    item: app.CommandExecutionItem;
+    sandboxed: boolean;
+    announce: boolean;
+  },
+): Promise<CommandRun | 'aborted'> {
+  const ids = { threadId: turn.threadId, turnId: turn.turnId };
+  const settings = turn.settings;
+  const sandbox = run.sandboxed ? sandboxContextFor(settings.sandbox, run.cwd) : undefined;
+  const env = { ...(options.commandEnv ?? plainEnv(process.env)) };
+  if (sandbox && !networkAllowed(settings.sandbox)) env.CODEX_SANDBOX_NETWORK_DISABLED = '1';
+  let running: RunningCommand;
+  try {
+    running = await environment.run({
+      argv: run.argv,
+      cwd: run.cwd,
+      env,
+      ...(sandbox ? { sandbox } : {}),
+    });
+  } catch (error) {
+    const message = `failed to start command: ${(error as Error).message}`;
+    if (run.announce) {
+      turn.emit('item/started', { item: run.item, ...ids, startedAtMs: run.item.startedAtMs });
+    }
+    return { processId: '', exitCode: null, aggregated: '', lost: message };
+  }
+  if (run.announce) {
+    turn.emit('item/started', {
+      item: { ...run.item, processId: running.processId, source: 'unifiedExecStartup' },
+      ...ids,
+      startedAtMs: run.item.startedAtMs,
+    });
+  }
+  const cap = Math.min(
+    options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
+    run.args.maxOutputBytes ?? Infinity,
+  );
   const onAbort = () => void running.terminate();
   turn.signal.addEventListener('abort', onAbort, { once: true });
-  const timeoutMs = args.timeoutMs ?? options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
+  const timeoutMs = run.args.timeoutMs ?? options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -456,7 +695,7 @@ async function runToolCall(
       if (!turn.signal.aborted) {
         turn.emit('item/commandExecution/outputDelta', {
           ...ids,
-          itemId: call.callId,
+          itemId: run.item.id,
           delta: chunk.data.toString('utf8'),
         });
       }
@@ -475,57 +714,28 @@ async function runToolCall(
   const exitCode = lostError ? -1 : await running.exitCode;
   clearTimeout(timer);
   turn.signal.removeEventListener('abort', onAbort);
-  if (lostError) {
-    const completedAtMs = Date.now();
-    const message = `the command's output was lost: ${lostError.message}`;
-    turn.emit('item/completed', {
-      item: {
-        ...base,
-        processId: running.processId,
-        status: 'failed',
-        aggregatedOutput: `${Buffer.concat(kept).toString('utf8')}\n[${message}]`,
-        exitCode: null,
-        durationMs: completedAtMs - startedAtMs,
-        completedAtMs,
-      },
-      ...ids,
-      contentTokenCount: null,
-      completedAtMs,
-    });
-    return { output: message };
-  }
-  if (turn.signal.aborted) return { output: 'aborted', stop: { status: 'completed' } };
   let aggregated = Buffer.concat(kept).toString('utf8');
+  if (lostError) {
+    return {
+      processId: running.processId,
+      exitCode: null,
+      aggregated,
+      lost: `the command's output was lost: ${lostError.message}`,
+    };
+  }
+  if (turn.signal.aborted) return 'aborted';
   if (droppedBytes > 0) {
     aggregated += `\n[output truncated: ${droppedBytes} more bytes not shown; the cap is ${cap} bytes]`;
   }
   if (timedOut) aggregated += `\n[command timed out after ${timeoutMs} ms and was killed]`;
-  const completedAtMs = Date.now();
-  const durationMs = completedAtMs - startedAtMs;
-  turn.emit('item/completed', {
-    item: {
-      ...base,
-      processId: running.processId,
-      status: exitCode === 0 ? 'completed' : 'failed',
-      aggregatedOutput: aggregated,
-      exitCode,
-      durationMs,
-      completedAtMs,
-    },
-    ...ids,
-    contentTokenCount: null,
-    completedAtMs,
-  });
-  return {
-    output: `Process exited with code ${exitCode}\nWall time: ${(durationMs / 1000).toFixed(1)} seconds\nOutput:\n${aggregated}`,
-  };
+  return { processId: running.processId, exitCode, aggregated };
 }
 
 /** A runtime factory running the agent in every thread. */
 export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
   return (context) => {
     const state: ThreadAgentState = {
-      approvedPrefixes: new Set(),
+      approvedForSession: new Set(),
       totals: new Totals(context.tokenUsage?.total),
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state));

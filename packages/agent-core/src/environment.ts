@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { ExecServerClient } from '@tether/client';
-import { ExecService } from '@tether/exec-session';
+import { ExecService, type SandboxSettings } from '@tether/exec-session';
 import { exec, type Message, type NotificationMessage, type RequestId } from '@tether/protocol';
 
 /** One chunk of a running command's output. */
@@ -25,12 +25,22 @@ export interface CommandSpec {
   /** Absolute directory. */
   cwd: string;
   env: Record<string, string>;
+  /** Run inside this sandbox (see `sandboxContextFor`); absent: unsandboxed. */
+  sandbox?: exec.SandboxContext;
+}
+
+/** Whether an environment can run sandboxed commands, and if not, what is missing. */
+export interface SandboxCapability {
+  available: boolean;
+  problem?: string;
 }
 
 /** Where a thread's commands run: this machine, or a remote exec-server. */
 export interface Environment {
   readonly id: string;
   run(spec: CommandSpec): Promise<RunningCommand>;
+  /** Whether sandboxed commands can run here (a sandboxed `run` fails with `problem` otherwise). */
+  sandboxCapability(): Promise<SandboxCapability>;
   close(): Promise<void>;
 }
 
@@ -87,8 +97,15 @@ export class ExecEnvironment implements Environment {
   constructor(
     readonly id: string,
     private readonly rpc: ExecRpc,
+    private readonly capability: () => Promise<SandboxCapability> = async () => ({
+      available: true,
+    }),
   ) {
     rpc.onNotification((n) => this.notify(n));
+  }
+
+  sandboxCapability(): Promise<SandboxCapability> {
+    return this.capability();
   }
 
   private notify(notification: NotificationMessage): void {
@@ -133,6 +150,7 @@ export class ExecEnvironment implements Environment {
         cwd: exec.pathToFileUri(spec.cwd),
         env: plainEnv(spec.env),
         tty: false,
+        ...(spec.sandbox ? { sandbox: spec.sandbox } : {}),
       });
     } catch (error) {
       this.processes.delete(processId);
@@ -173,9 +191,12 @@ export function plainEnv(env: NodeJS.ProcessEnv | Record<string, string>): Recor
 
 /** The local environment: an exec-session core in this process (no socket in between). */
 export async function localEnvironment(
-  options: { sessionTtlMs?: number } = {},
+  options: { sessionTtlMs?: number; sandbox?: SandboxSettings } = {},
 ): Promise<ExecEnvironment> {
-  const service = new ExecService({ sessionTtlMs: options.sessionTtlMs ?? 60_000 });
+  const service = new ExecService({
+    sessionTtlMs: options.sessionTtlMs ?? 60_000,
+    ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+  });
   let nextId = 1;
   const pending = new Map<
     RequestId,
@@ -207,16 +228,26 @@ export async function localEnvironment(
     });
   await call('initialize', { clientName: 'tether-agent-core' });
   connection.handle({ kind: 'notification', method: 'initialized', params: {} });
-  return new ExecEnvironment('local', {
-    call,
-    onNotification: (h) => {
-      handler = h;
+  const capability = async (): Promise<SandboxCapability> => {
+    const support = await service.sandboxSupport;
+    return support.available
+      ? { available: true }
+      : { available: false, problem: support.problem ?? 'the sandbox is unavailable' };
+  };
+  return new ExecEnvironment(
+    'local',
+    {
+      call,
+      onNotification: (h) => {
+        handler = h;
+      },
+      close: async () => {
+        connection.close();
+        service.shutdown();
+      },
     },
-    close: async () => {
-      connection.close();
-      service.shutdown();
-    },
-  });
+    capability,
+  );
 }
 
 /**
@@ -256,6 +287,17 @@ export async function remoteEnvironment(
   void watch();
   return {
     id: 'remote',
+    async sandboxCapability(): Promise<SandboxCapability> {
+      // tether's exec-server says whether bubblewrap works there; the reference always can
+      // (it ships its own bubblewrap), and says nothing
+      if (client.environmentInfo?.capabilities.linuxSandbox === false) {
+        return {
+          available: false,
+          problem: `the exec-server at ${url} cannot sandbox commands (bubblewrap is missing or cannot create namespaces there)`,
+        };
+      }
+      return { available: true };
+    },
     async run(spec: CommandSpec): Promise<RunningCommand> {
       if (lost) throw lost;
       const processId = `cmd-${randomUUID()}`;
@@ -265,6 +307,7 @@ export async function remoteEnvironment(
         cwd: exec.pathToFileUri(spec.cwd),
         env: plainEnv(spec.env),
         tty: false,
+        ...(spec.sandbox ? { sandbox: spec.sandbox } : {}),
       });
       let resolveExit!: (code: number) => void;
       const exitCode = new Promise<number>((resolve) => {

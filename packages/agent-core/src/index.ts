@@ -3,9 +3,23 @@ export {
   agentRuntimeFactory,
   DEFAULT_COMMAND_TIMEOUT_MS,
   DEFAULT_OUTPUT_CAP_BYTES,
+  displayCommand,
+  type ExecPolicyRules,
   type ModelStreamer,
   TURN_ABORTED_TEXT,
 } from './agent.js';
+export {
+  type CommandDecision,
+  type CommandFacts,
+  DECLINED_OUTPUT,
+  decideCommand,
+  looksLikeSandboxDenial,
+  NEVER_ESCALATE_MESSAGE,
+  offersRetryWithoutSandbox,
+  prefixSavedMessage,
+  RETRY_WITHOUT_SANDBOX_REASON,
+  sessionApprovalKey,
+} from './approvals.js';
 export { AsyncQueue } from './async-queue.js';
 export {
   bashGrammarPath,
@@ -43,8 +57,10 @@ export {
   type ExecRpc,
   ExecRpcError,
   localEnvironment,
+  plainEnv,
   type RunningCommand,
   remoteEnvironment,
+  type SandboxCapability,
 } from './environment.js';
 export {
   DEFAULT_RULES_FILE,
@@ -86,6 +102,22 @@ export type {
   TurnRequest,
 } from './runtime.js';
 export {
+  BUILT_IN_PERMISSION_PROFILES,
+  type BuiltInPermissionProfile,
+  completePolicy,
+  isBuiltInPermissionProfile,
+  isSandboxed,
+  modeOfPolicy,
+  networkAllowed,
+  parsePolicy,
+  permissionProfileFor,
+  policyForMode,
+  policyForProfile,
+  sandboxContextFor,
+  type WorkspaceWriteOptions,
+  writableRoots,
+} from './sandbox-policy.js';
+export {
   type MockOutput,
   type MockReply,
   type MockRequest,
@@ -93,13 +125,7 @@ export {
   type MockToolCall,
   mockReply,
 } from './testing/index.js';
-export {
-  commandPrefix,
-  EXEC_COMMAND_TOOL,
-  type ExecCommandArgs,
-  isKnownSafe,
-  parseExecCommandArgs,
-} from './tools.js';
+export { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 export {
   type TurnBody,
   type TurnContext,

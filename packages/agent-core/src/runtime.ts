@@ -42,7 +42,10 @@ export interface ThreadSettings {
   model: string | null;
   modelProvider: string;
   approvalPolicy: app.AskForApproval;
-  sandbox: app.SandboxMode;
+  /** What commands may touch (the full policy the reference reports). */
+  sandbox: app.SandboxPolicy;
+  /** The named permission profile the policy came from (`:read-only`, …), when it came from one. */
+  activePermissionProfile: app.ActivePermissionProfile | null;
   reasoningEffort: app.ReasoningEffort | null;
   /** Sent as `reasoning.summary` when set. */
   reasoningSummary: app.ReasoningSummary | null;

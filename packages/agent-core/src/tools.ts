@@ -93,36 +93,3 @@ export function parseExecCommandArgs(raw: string): ExecCommandArgs | { error: st
   }
   return args;
 }
-
-/** Commands `untrusted` runs without asking: read-only tools by their program name. */
-const KNOWN_SAFE = new Set([
-  'cat',
-  'echo',
-  'false',
-  'grep',
-  'head',
-  'ls',
-  'nl',
-  'pwd',
-  'rg',
-  'sort',
-  'tail',
-  'true',
-  'uniq',
-  'wc',
-  'which',
-  'whoami',
-]);
-
-/** The program a command line starts with (`FOO=1 git status` → `git`). */
-export function commandPrefix(cmd: string): string {
-  const words = cmd.trim().split(/\s+/);
-  const first = words.find((w) => !/^[A-Za-z_][A-Za-z0-9_]*=/.test(w)) ?? '';
-  return first.replace(/^.*\//, '');
-}
-
-/** True when a command line is a single known-safe program (no pipes, redirects or chaining). */
-export function isKnownSafe(cmd: string): boolean {
-  if (/[;&|><`$()]/.test(cmd)) return false;
-  return KNOWN_SAFE.has(commandPrefix(cmd));
-}
