@@ -1,12 +1,15 @@
+import { join } from 'node:path';
 import {
   agentRuntimeFactory,
   type Environment,
+  ExecPolicy,
   localEnvironment,
   ResponsesClient,
   type RuntimeFactory,
   remoteEnvironment,
 } from '@tether/agent-core';
-import type { Logger } from '@tether/transport';
+import type { app } from '@tether/protocol';
+import { CONTROL_SOCKET_DIR, type Logger } from '@tether/transport';
 import { parseDuration } from './duration.js';
 
 export interface AgentFlags {
@@ -19,6 +22,14 @@ export interface AgentFlags {
   execServerTokenEnv?: string | undefined;
 }
 
+/** Where the agent keeps its state, and what its sandboxes must hide. */
+export interface AgentPlaces {
+  /** tether's state directory: kept read-only inside a writable root; holds `rules/`. */
+  home: string;
+  /** Paths no sandboxed command may reach (the control socket: it would drive this server). */
+  masked?: string[];
+}
+
 export const DEFAULT_MODEL = 'gpt-5';
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
@@ -26,7 +37,12 @@ export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
  * Builds the agent from flags and environment. With no API key and no base URL the server still
  * serves threads; every turn then fails with an error naming the missing setting.
  */
-export async function agentFromOptions(flags: AgentFlags, env: NodeJS.ProcessEnv, logger: Logger) {
+export async function agentFromOptions(
+  flags: AgentFlags,
+  env: NodeJS.ProcessEnv,
+  logger: Logger,
+  places?: AgentPlaces,
+) {
   const model = flags.model ?? DEFAULT_MODEL;
   const keyEnv = flags.apiKeyEnv ?? 'OPENAI_API_KEY';
   const apiKey = env[keyEnv] || undefined;
@@ -66,7 +82,16 @@ export async function agentFromOptions(flags: AgentFlags, env: NodeJS.ProcessEnv
             ...(token ? { token } : {}),
             onError: (error) => logger.error({ err: error }, 'exec-server connection lost'),
           })
-        : localEnvironment();
+        : localEnvironment(
+            places
+              ? {
+                  sandbox: {
+                    protectedPaths: [places.home],
+                    masked: [join(places.home, CONTROL_SOCKET_DIR), ...(places.masked ?? [])],
+                  },
+                }
+              : {},
+          );
       // a failed connection is retried on the next command instead of being cached
       created.catch(() => {
         if (environment === created) environment = undefined;
@@ -76,15 +101,38 @@ export async function agentFromOptions(flags: AgentFlags, env: NodeJS.ProcessEnv
     return environment;
   };
 
+  // the user's exec-policy rules (`<home>/rules/*.rules`): what they allowed once runs unasked
+  const execPolicy = places
+    ? new ExecPolicy(join(places.home, 'rules'), logger.child({ component: 'exec-policy' }))
+    : undefined;
   const runtimeFactory: RuntimeFactory = agentRuntimeFactory({
     model: modelClient,
     environment: getEnvironment,
+    ...(execPolicy ? { execPolicy } : {}),
   });
+  /** What the sandbox lacks here, as `configWarning`s for each client that connects. */
+  const configWarnings = async (): Promise<app.ConfigWarningNotification[]> => {
+    try {
+      const capability = await (await getEnvironment()).sandboxCapability();
+      if (capability.available) return [];
+      return [
+        {
+          summary: `tether cannot sandbox commands: ${capability.problem ?? 'unknown reason'}. Until this is fixed, a command that needs the sandbox asks to run without it (or fails under approval policy \`never\`). Run \`tether-app-server --check-sandbox\` to check.`,
+          details: null,
+        },
+      ];
+    } catch {
+      return [];
+    }
+  };
   return {
     model,
     modelProvider,
     apiKeyConfigured: apiKey !== undefined,
     runtimeFactory,
+    environment: getEnvironment,
+    configWarnings,
+    execPolicy,
     close: async () => {
       if (environment) await (await environment.catch(() => undefined))?.close();
     },

@@ -66,8 +66,16 @@ async function startExecServer() {
   return { url, kill: (signal: NodeJS.Signals = 'SIGTERM') => process_.kill(signal) };
 }
 
+/**
+ * A thread for tests about turns and streaming, not the sandbox: it runs unsandboxed, so a login
+ * shell's profile that writes somewhere cannot add to the output (sandbox.test.ts covers the rest).
+ */
 async function startThread(c: AppServerClient, approvalPolicy: app.AskForApproval = 'never') {
-  const { thread } = await c.request('thread/start', { cwd: '/tmp', approvalPolicy });
+  const { thread } = await c.request('thread/start', {
+    cwd: '/tmp',
+    approvalPolicy,
+    sandbox: 'danger-full-access',
+  });
   return thread.id;
 }
 
@@ -217,7 +225,11 @@ describe('agent turns', () => {
         threadId,
         turnId,
         itemId: callId,
-        availableDecisions: ['accept', 'acceptForSession', 'decline', 'cancel'],
+        availableDecisions: [
+          'accept',
+          { acceptWithExecpolicyAmendment: { execpolicy_amendment: cmd.split(' ') } },
+          'cancel',
+        ],
       });
       a.respond(request.id, { decision });
       return { finished: await completion(a, turnId, from), from };
@@ -231,14 +243,16 @@ describe('agent turns', () => {
     const declinedItem = completedItem(a, declined.from, 'call_d');
     expect(declinedItem?.status).toBe('declined');
     const told = mock.requests.at(-1)?.body as { input: Array<Record<string, unknown>> };
-    expect(String(told.input.at(-1)?.output)).toMatch(/rejected by the user/);
+    expect(String(told.input.at(-1)?.output)).toBe(
+      'exec_command failed: CreateProcess { message: "Rejected(\\"rejected by user\\")" }',
+    );
 
     await answer('acceptForSession', 'mkdir -p /tmp/tether-session-a', 'call_s1');
-    // the same program is not asked again in this thread
+    // exactly the same command is not asked again in this thread
     mock.enqueue(
       mockReply.toolCall({
         name: 'exec_command',
-        arguments: { cmd: 'mkdir -p /tmp/tether-session-b' },
+        arguments: { cmd: 'mkdir  -p /tmp/tether-session-a' },
         callId: 'call_s2',
       }),
       mockReply.text(['ok']),

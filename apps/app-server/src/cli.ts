@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { ExecPolicy } from '@tether/agent-core';
+import { checkSandbox } from '@tether/exec-session';
 import {
   type ListenTarget,
   parseListenUrl,
@@ -42,6 +44,10 @@ Options:
   --ws-max-clock-skew-seconds N     JWT clock skew (default 30)
   --allowed-origin ORIGIN           let browsers from ORIGIN connect (repeatable)
   --allowed-host HOST               accept this Host header besides loopback names (repeatable)
+  --check-sandbox                   check that sandboxed commands can run here (bubblewrap), print
+                                    what holds, and exit (0 when it works)
+  --list-rules                      list the saved command rules (<TETHER_HOME>/rules/*.rules) and exit
+  --remove-rule N                   remove rule N of --list-rules and exit
   -h, --help                        show this help
   -V, --version                     show the version
 
@@ -58,6 +64,30 @@ function version(): string {
     version: string;
   };
   return pkg.version;
+}
+
+/** `--list-rules` and `--remove-rule N`: the command prefixes the user allowed for good. */
+async function manageRules(home: string, remove: string | undefined): Promise<number> {
+  const policy = new ExecPolicy(join(home, 'rules'));
+  const rules = policy.list();
+  if (remove === undefined) {
+    if (rules.length === 0) process.stdout.write(`no rules in ${join(home, 'rules')}\n`);
+    rules.forEach((rule, index) => {
+      process.stdout.write(
+        `${index + 1}. ${JSON.stringify(rule.pattern)} ${rule.decision} (${rule.file}:${rule.line})\n`,
+      );
+    });
+    return 0;
+  }
+  const number = Number(remove);
+  if (!Number.isInteger(number) || number < 1 || number > rules.length) {
+    process.stderr.write(`Error: no rule ${remove}; --list-rules shows ${rules.length}\n`);
+    return 1;
+  }
+  const rule = rules[number - 1];
+  await policy.remove(number - 1);
+  process.stdout.write(`removed ${JSON.stringify(rule?.pattern)}\n`);
+  return 0;
 }
 
 function fail(message: string): never {
@@ -103,6 +133,9 @@ async function main(): Promise<void> {
         ...WEB_SOCKET_AUTH_CLI_OPTIONS,
         'allowed-origin': { type: 'string', multiple: true },
         'allowed-host': { type: 'string', multiple: true },
+        'check-sandbox': { type: 'boolean' },
+        'list-rules': { type: 'boolean' },
+        'remove-rule': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'V' },
       },
@@ -125,6 +158,14 @@ async function main(): Promise<void> {
   }
 
   const home = resolve(process.env.TETHER_HOME || join(homedir(), '.tether'));
+  if (v['check-sandbox']) {
+    const check = await checkSandbox({ scratch: tmpdir() });
+    process.stdout.write(`${check.lines.join('\n')}\n`);
+    process.exit(check.ok ? 0 : 1);
+  }
+  if (v['list-rules'] || v['remove-rule'] !== undefined) {
+    process.exit(await manageRules(home, v['remove-rule']));
+  }
   const logger = pino(
     { level: process.env.TETHER_LOG ?? 'info', base: { service: 'tether-app-server' } },
     pino.destination({ fd: 2, sync: true }),
@@ -155,6 +196,7 @@ async function main(): Promise<void> {
       },
       process.env,
       logger,
+      { home, masked: listen.kind === 'unix' ? [listen.path] : [] },
     );
   } catch (error) {
     fail((error as Error).message);
@@ -176,6 +218,8 @@ async function main(): Promise<void> {
       defaults: { model: agent.model, modelProvider: agent.modelProvider },
       apiKeyConfigured: agent.apiKeyConfigured,
       version: version(),
+      environment: agent.environment,
+      configWarnings: agent.configWarnings,
     });
   } catch (error) {
     fail((error as Error).message);

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { modeOfPolicy, type ThreadSettings } from '@tether/agent-core';
 import type { app } from '@tether/protocol';
 
 /** What the server tells clients about its model and account. */
@@ -73,13 +74,13 @@ export class ClientSupport {
     };
   }
 
-  config(settings: { approvalPolicy: unknown; sandbox: unknown }) {
+  config(settings: ThreadSettings) {
     return {
       config: {
         model: this.identity.model,
         model_provider: this.identity.modelProvider,
         approval_policy: settings.approvalPolicy,
-        sandbox_mode: settings.sandbox,
+        sandbox_mode: modeOfPolicy(settings.sandbox),
         model_reasoning_effort: null,
         model_context_window: null,
         instructions: null,

@@ -1,9 +1,22 @@
-import { spawn } from 'node:child_process';
-import { type app, invalidRequest, RpcError } from '@tether/protocol';
+import { isAbsolute, resolve } from 'node:path';
+import {
+  completePolicy,
+  type Environment,
+  plainEnv,
+  type RunningCommand,
+  sandboxContextFor,
+} from '@tether/agent-core';
+import { type app, internalError, invalidParams, invalidRequest, RpcError } from '@tether/protocol';
+import { profilePolicy } from './settings.js';
 
 /** Defaults of the reference for one-off commands. */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10_000;
 export const DEFAULT_OUTPUT_BYTES_CAP = 1024 * 1024;
+/**
+ * The most kept of one stream even with `disableOutputCap` (64 MiB): the answer is one JSON
+ * message, and a process that writes without end must not take the server's memory with it.
+ */
+export const MAX_OUTPUT_BYTES = 64 * 1024 * 1024;
 
 class CappedBuffer {
   private readonly chunks: Buffer[] = [];
@@ -21,77 +34,104 @@ class CappedBuffer {
   }
 }
 
+export interface CommandExecContext {
+  /** Where the command runs: the environment the threads' commands run in. */
+  environment: () => Promise<Environment>;
+  /** The sandbox a command runs in when the request names none (the server's default). */
+  defaultSandbox: () => app.SandboxPolicy;
+}
+
 /**
- * `command/exec`: runs one command outside any turn (argv, no shell), in its own process group,
- * with a timeout and an output cap, and returns its exit code and output. Streaming, stdin and
- * terminals are not offered here.
+ * `command/exec`: runs one command outside any turn (argv, no shell) in the environment threads
+ * use, inside the sandbox the request names (`sandboxPolicy` or `permissionProfile`) or the
+ * server's default one, with the reference's timeout (10 s) and per-stream output cap (1 MiB),
+ * and answers its exit code and output. Streaming, stdin and terminals are not offered here.
  */
-export async function runCommand(params: app.CommandExecParams): Promise<app.CommandExecResponse> {
-  const [program, ...args] = params.command;
-  if (program === undefined) throw new RpcError(invalidRequest('command must not be empty'));
-  if (params.tty || params.streamStdin || params.streamStdoutStderr) {
+export async function runCommand(
+  params: app.CommandExecParams,
+  context: CommandExecContext,
+): Promise<app.CommandExecResponse> {
+  if (params.command.length === 0) throw new RpcError(invalidRequest('command must not be empty'));
+  if (params.outputBytesCap != null && params.disableOutputCap === true) {
+    throw new RpcError(
+      invalidParams('command/exec cannot set both outputBytesCap and disableOutputCap'),
+    );
+  }
+  if (params.timeoutMs != null && params.disableTimeout === true) {
+    throw new RpcError(invalidParams('command/exec cannot set both timeoutMs and disableTimeout'));
+  }
+  const profile = params.permissionProfile ?? null;
+  if (profile !== null && params.sandboxPolicy != null) {
+    throw new RpcError(
+      invalidRequest('`permissionProfile` cannot be combined with `sandboxPolicy`'),
+    );
+  }
+  const streaming =
+    params.tty === true || params.streamStdin === true || params.streamStdoutStderr === true;
+  if (streaming && (params.processId === undefined || params.processId === null)) {
+    throw new RpcError(
+      invalidRequest('command/exec tty or streaming requires a client-supplied processId'),
+    );
+  }
+  if (streaming) {
     throw new RpcError(
       invalidRequest(
-        'command/exec streaming (tty, streamStdin, streamStdoutStderr) is not supported',
+        'command/exec streaming (tty, streamStdin, streamStdoutStderr) is not supported by tether',
       ),
     );
   }
-  const env: NodeJS.ProcessEnv = { ...process.env };
+  const sandbox =
+    profile !== null
+      ? profilePolicy(profile).sandbox
+      : params.sandboxPolicy != null
+        ? completePolicy(params.sandboxPolicy)
+        : context.defaultSandbox();
+  const cwd =
+    params.cwd == null ? process.cwd() : isAbsolute(params.cwd) ? params.cwd : resolve(params.cwd);
+  const env = plainEnv(process.env);
   for (const [key, value] of Object.entries(params.env ?? {})) {
-    if (value === null) delete env[key];
+    if (value === null || value === undefined) delete env[key];
     else env[key] = value;
   }
   const cap = params.disableOutputCap
-    ? Number.MAX_SAFE_INTEGER
-    : (params.outputBytesCap ?? DEFAULT_OUTPUT_BYTES_CAP);
+    ? MAX_OUTPUT_BYTES
+    : Math.min(params.outputBytesCap ?? DEFAULT_OUTPUT_BYTES_CAP, MAX_OUTPUT_BYTES);
   const timeoutMs = params.disableTimeout ? 0 : (params.timeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS);
+
+  let running: RunningCommand;
+  try {
+    const environment = await context.environment();
+    const sandboxContext = sandboxContextFor(sandbox, cwd);
+    running = await environment.run({
+      argv: params.command,
+      cwd,
+      env,
+      ...(sandboxContext ? { sandbox: sandboxContext } : {}),
+    });
+  } catch (error) {
+    throw new RpcError(internalError(`failed to spawn command: ${(error as Error).message}`), {
+      cause: error,
+    });
+  }
   const stdout = new CappedBuffer(cap);
   const stderr = new CappedBuffer(cap);
-  return await new Promise((resolve, reject) => {
-    const child = spawn(program, args, {
-      cwd: params.cwd ?? process.cwd(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
-    let timedOut = false;
-    const timer =
-      timeoutMs > 0
-        ? setTimeout(() => {
-            timedOut = true;
-            if (child.pid !== undefined) {
-              try {
-                process.kill(-child.pid, 'SIGKILL');
-              } catch {
-                // already gone
-              }
-            }
-          }, timeoutMs)
-        : undefined;
-    child.stdout.on('data', (chunk: Buffer) => stdout.push(chunk));
-    child.stderr.on('data', (chunk: Buffer) => stderr.push(chunk));
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(
-        new RpcError(invalidRequest(`failed to run command: ${error.message}`), { cause: error }),
-      );
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      const exitCode = code ?? (signal ? 128 + (signalNumbers[signal] ?? 0) : timedOut ? 124 : -1);
-      resolve({
-        exitCode: timedOut ? 124 : exitCode,
-        stdout: stdout.text(),
-        stderr: stderr.text(),
-      });
-    });
-  });
+  let timedOut = false;
+  const timer =
+    timeoutMs > 0
+      ? setTimeout(() => {
+          timedOut = true;
+          void running.terminate();
+        }, timeoutMs)
+      : undefined;
+  try {
+    for await (const chunk of running.output) {
+      (chunk.stream === 'stderr' ? stderr : stdout).push(chunk.data);
+    }
+  } catch (error) {
+    throw new RpcError(internalError(`command/exec lost the command: ${(error as Error).message}`));
+  } finally {
+    clearTimeout(timer);
+  }
+  const exitCode = await running.exitCode;
+  return { exitCode: timedOut ? 124 : exitCode, stdout: stdout.text(), stderr: stderr.text() };
 }
-
-const signalNumbers: Record<string, number> = {
-  SIGHUP: 1,
-  SIGINT: 2,
-  SIGQUIT: 3,
-  SIGKILL: 9,
-  SIGTERM: 15,
-};

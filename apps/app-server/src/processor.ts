@@ -16,9 +16,10 @@ import {
 import type { ThreadStateManager } from '@tether/thread-state';
 import type { Connection, Logger } from '@tether/transport';
 import type { ClientSupport } from './client-support.js';
-import { runCommand } from './command-exec.js';
+import { type CommandExecContext, runCommand } from './command-exec.js';
 import { HistoryQueries } from './history.js';
 import { serverNotification } from './notify.js';
+import { permissionProfiles } from './settings.js';
 import { ThreadEdits } from './thread-edits.js';
 import { ALREADY_SENT, type HandlerResult, type ThreadManager } from './threads.js';
 
@@ -42,6 +43,10 @@ export interface ProcessorDeps {
   home: string;
   /** Answers for the account, model and config methods clients call. */
   support: ClientSupport;
+  /** Where `command/exec` runs its commands, and in which sandbox by default. */
+  commandExec: CommandExecContext;
+  /** What each client is told after `initialize` (`configWarning`), e.g. a missing sandbox. */
+  configWarnings?: () => Promise<app.ConfigWarningNotification[]>;
   /** Requests handled at once across all connections before the inbound queue backs up. */
   maxInFlight?: number;
 }
@@ -250,6 +255,9 @@ export class MessageProcessor {
       optOutNotificationMethods: capabilities.optOutNotificationMethods ?? [],
     });
     this.deps.state.connectionInitialized(connectionId, session.connection.origin);
+    for (const warning of (await this.deps.configWarnings?.()) ?? []) {
+      await this.send(connectionId, serverNotification('configWarning', warning));
+    }
   }
 
   private unknownMethod(method: string): never {
@@ -340,7 +348,7 @@ export class MessageProcessor {
         await threads.interrupt(p(method));
         return { result: {} };
       case 'command/exec':
-        return { result: await runCommand(p(method)) };
+        return { result: await runCommand(p(method), this.deps.commandExec) };
       case 'account/read':
         p(method);
         return { result: support.account() };
@@ -358,6 +366,8 @@ export class MessageProcessor {
       case 'collaborationMode/list':
         p(method);
         return { result: support.collaborationModes() };
+      case 'permissionProfile/list':
+        return { result: permissionProfiles(p(method)) };
       case 'hooks/list':
         return { result: support.hooks(p(method)) };
       case 'skills/list':

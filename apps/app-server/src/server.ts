@@ -1,5 +1,6 @@
+import { join } from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { RuntimeFactory } from '@tether/agent-core';
+import { type Environment, localEnvironment, type RuntimeFactory } from '@tether/agent-core';
 import {
   OutboundRouter,
   type OutboundRouterOptions,
@@ -9,6 +10,7 @@ import type { app, Message } from '@tether/protocol';
 import { ThreadStateManager } from '@tether/thread-state';
 import { ThreadStore } from '@tether/thread-store';
 import {
+  CONTROL_SOCKET_DIR,
   type Connection,
   Inbound,
   type ListenTarget,
@@ -59,6 +61,13 @@ export interface AppServerOptions {
    */
   persistMaxPending?: number;
   version?: string;
+  /**
+   * Where `command/exec` runs commands (the threads' environment); default: this machine, with
+   * tether's home protected and its control socket hidden from sandboxed commands.
+   */
+  environment?: () => Promise<Environment>;
+  /** What each client is told after `initialize` (`configWarning`), e.g. a missing sandbox. */
+  configWarnings?: () => Promise<app.ConfigWarningNotification[]>;
 }
 
 /** A running app-server. */
@@ -107,6 +116,18 @@ export class AppServer {
     return server;
   }
 
+  private ownEnvironment: Promise<Environment> | undefined;
+
+  /** The environment `command/exec` uses: the given one, or a local one made on first use. */
+  private environment(): Promise<Environment> {
+    if (this.options.environment) return this.options.environment();
+    const home = this.options.home;
+    this.ownEnvironment ??= localEnvironment({
+      sandbox: { protectedPaths: [home], masked: [join(home, CONTROL_SOCKET_DIR)] },
+    });
+    return this.ownEnvironment;
+  }
+
   private openStore(): ThreadStore {
     this.store ??= ThreadStore.open({ home: this.options.home, logger: this.options.logger });
     const store = this.store;
@@ -137,6 +158,11 @@ export class AppServer {
       threads: this.threads,
       logger: this.options.logger,
       home: this.options.home,
+      commandExec: {
+        environment: () => this.environment(),
+        defaultSandbox: () => this.threads.defaultSettings().sandbox,
+      },
+      ...(this.options.configWarnings ? { configWarnings: this.options.configWarnings } : {}),
       support: new ClientSupport({
         model: this.options.defaults?.model ?? DEFAULT_SETTINGS.model,
         modelProvider: this.options.defaults?.modelProvider ?? DEFAULT_SETTINGS.modelProvider,
@@ -249,6 +275,8 @@ export class AppServer {
       await this.threads.shutdownAll();
       this.inbound.events.close();
       this.store?.close();
+      // the local environment this server made for command/exec: its processes end with it
+      await (await this.ownEnvironment?.catch(() => undefined))?.close();
       this.resolveStopped();
     })();
     return this.shuttingDown;

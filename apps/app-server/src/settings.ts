@@ -1,5 +1,15 @@
-import type { ThreadSettings } from '@tether/agent-core';
-import { app } from '@tether/protocol';
+import {
+  BUILT_IN_PERMISSION_PROFILES,
+  completePolicy,
+  isBuiltInPermissionProfile,
+  parsePolicy,
+  policyForMode,
+  policyForProfile,
+  type ThreadSettings,
+  type WorkspaceWriteOptions,
+  writableRoots,
+} from '@tether/agent-core';
+import { app, invalidRequest, RpcError } from '@tether/protocol';
 
 /** Server-wide defaults for new threads. */
 export interface SettingsDefaults {
@@ -13,7 +23,8 @@ export const DEFAULT_SETTINGS: SettingsDefaults = {
   model: 'gpt-5',
   modelProvider: 'openai',
   approvalPolicy: 'on-request',
-  sandbox: 'workspace-write',
+  // the reference's default for a folder it has not been told to trust
+  sandbox: 'read-only',
 };
 
 type Overrides = {
@@ -22,6 +33,9 @@ type Overrides = {
   modelProvider?: string | null | undefined;
   approvalPolicy?: app.AskForApproval | null | undefined;
   sandbox?: app.SandboxMode | null | undefined;
+  sandboxPolicy?: app.SandboxPolicy | null | undefined;
+  permissions?: string | null | undefined;
+  config?: app.JsonObject | null | undefined;
   baseInstructions?: string | null | undefined;
   developerInstructions?: string | null | undefined;
   effort?: app.ReasoningEffort | null | undefined;
@@ -29,14 +43,96 @@ type Overrides = {
   serviceTier?: string | null | undefined;
 };
 
+/** A `config` value by its dotted key (`a.b`), given nested (`{a:{b}}`) or flat (`{"a.b"}`). */
+function configValue(config: app.JsonObject | null | undefined, key: string): unknown {
+  if (!config) return undefined;
+  if (key in config) return config[key];
+  const [head, ...rest] = key.split('.');
+  if (head === undefined || rest.length === 0) return undefined;
+  const inner = app.JsonObject.safeParse(config[head]);
+  return inner.success ? configValue(inner.data, rest.join('.')) : undefined;
+}
+
+/** `[sandbox_workspace_write]` of a request's `config`. */
+function workspaceWriteOptions(config: app.JsonObject | null | undefined): WorkspaceWriteOptions {
+  const options: WorkspaceWriteOptions = {};
+  const roots = configValue(config, 'sandbox_workspace_write.writable_roots');
+  if (Array.isArray(roots)) {
+    options.writableRoots = roots.filter((root): root is string => typeof root === 'string');
+  }
+  const flag = (key: string) => {
+    const value = configValue(config, `sandbox_workspace_write.${key}`);
+    return typeof value === 'boolean' ? value : undefined;
+  };
+  const network = flag('network_access');
+  if (network !== undefined) options.networkAccess = network;
+  const tmpdir = flag('exclude_tmpdir_env_var');
+  if (tmpdir !== undefined) options.excludeTmpdirEnvVar = tmpdir;
+  const slashTmp = flag('exclude_slash_tmp');
+  if (slashTmp !== undefined) options.excludeSlashTmp = slashTmp;
+  return options;
+}
+
+/** The policy of a named permission profile, or the reference's configuration error. */
+export function profilePolicy(
+  id: string,
+  config?: app.JsonObject | null,
+): { sandbox: app.SandboxPolicy; activePermissionProfile: app.ActivePermissionProfile } {
+  if (!isBuiltInPermissionProfile(id)) {
+    throw new RpcError(
+      invalidRequest(
+        id.startsWith(':')
+          ? `failed to load configuration: default_permissions refers to unknown built-in profile \`${id}\``
+          : 'failed to load configuration: default_permissions requires a `[permissions]` table',
+      ),
+    );
+  }
+  return {
+    sandbox: policyForProfile(id, workspaceWriteOptions(config)),
+    activePermissionProfile: { id, extends: null },
+  };
+}
+
+/**
+ * The sandbox a request asks for, in the reference's order of precedence: a named profile
+ * (`permissions`), an explicit policy (`sandboxPolicy`), a mode (`sandbox`), the config's
+ * `default_permissions`; `undefined` when it asks for none (the base stays).
+ */
+function requestedSandbox(
+  overrides: Overrides,
+):
+  | { sandbox: app.SandboxPolicy; activePermissionProfile: app.ActivePermissionProfile | null }
+  | undefined {
+  if (overrides.permissions != null && overrides.sandboxPolicy != null) {
+    throw new RpcError(invalidRequest('`permissions` cannot be combined with `sandboxPolicy`'));
+  }
+  if (overrides.permissions != null) return profilePolicy(overrides.permissions, overrides.config);
+  if (overrides.sandboxPolicy != null) {
+    return { sandbox: completePolicy(overrides.sandboxPolicy), activePermissionProfile: null };
+  }
+  if (overrides.sandbox != null) {
+    return {
+      sandbox: policyForMode(overrides.sandbox, workspaceWriteOptions(overrides.config)),
+      activePermissionProfile: null,
+    };
+  }
+  const named = configValue(overrides.config, 'default_permissions');
+  if (typeof named === 'string') return profilePolicy(named, overrides.config);
+  return undefined;
+}
+
 /** Applies the non-null overrides of a request to a base. */
 export function applyOverrides(base: ThreadSettings, overrides: Overrides): ThreadSettings {
+  const sandbox = requestedSandbox(overrides);
   return {
     cwd: overrides.cwd ?? base.cwd,
     model: overrides.model ?? base.model,
     modelProvider: overrides.modelProvider ?? base.modelProvider,
     approvalPolicy: overrides.approvalPolicy ?? base.approvalPolicy,
-    sandbox: overrides.sandbox ?? base.sandbox,
+    sandbox: sandbox?.sandbox ?? base.sandbox,
+    activePermissionProfile: sandbox
+      ? sandbox.activePermissionProfile
+      : base.activePermissionProfile,
     reasoningEffort: overrides.effort ?? base.reasoningEffort,
     reasoningSummary: overrides.summary ?? base.reasoningSummary,
     serviceTier: overrides.serviceTier === undefined ? base.serviceTier : overrides.serviceTier,
@@ -51,7 +147,9 @@ export function initialSettings(defaults: SettingsDefaults, cwd: string): Thread
     model: defaults.model,
     modelProvider: defaults.modelProvider,
     approvalPolicy: defaults.approvalPolicy,
-    sandbox: defaults.sandbox,
+    sandbox: policyForMode(defaults.sandbox),
+    // a thread that names no sandbox runs with the default profile, and says so
+    activePermissionProfile: { id: profileIdOfMode(defaults.sandbox), extends: null },
     reasoningEffort: null,
     reasoningSummary: null,
     serviceTier: null,
@@ -60,15 +158,41 @@ export function initialSettings(defaults: SettingsDefaults, cwd: string): Thread
   };
 }
 
-export function sandboxPolicy(mode: app.SandboxMode, cwd: string): app.SandboxPolicy {
+function profileIdOfMode(mode: app.SandboxMode): string {
   switch (mode) {
-    case 'danger-full-access':
-      return { type: 'dangerFullAccess' };
     case 'read-only':
-      return { type: 'readOnly', networkAccess: false };
+      return ':read-only';
     case 'workspace-write':
-      return { type: 'workspaceWrite', writableRoots: [cwd], networkAccess: false };
+      return ':workspace';
+    case 'danger-full-access':
+      return ':danger-full-access';
   }
+}
+
+/** The roots a thread's commands work in (`runtimeWorkspaceRoots`): its cwd and extra writable roots. */
+export function runtimeWorkspaceRoots(settings: ThreadSettings): string[] {
+  const roots = writableRoots(settings.sandbox, settings.cwd);
+  return roots.length > 0 ? roots : [settings.cwd];
+}
+
+/**
+ * `permissionProfile/list`: the built-in profiles, as the reference lists them (every one allowed;
+ * tether has no requirements that forbid one), a page at a time when `limit` is given.
+ */
+export function permissionProfiles(
+  params: app.PermissionProfileListParams,
+): app.PermissionProfileListResponse {
+  const all = BUILT_IN_PERMISSION_PROFILES.map((id) => ({ id, description: null, allowed: true }));
+  let start = 0;
+  if (params?.cursor != null) {
+    start = /^\d+$/.test(params.cursor) ? Number(params.cursor) : Number.NaN;
+    if (!Number.isInteger(start) || start > all.length) {
+      throw new RpcError(invalidRequest(`invalid cursor: ${params.cursor}`));
+    }
+  }
+  const end =
+    params?.limit != null ? Math.min(all.length, start + Math.max(1, params.limit)) : all.length;
+  return { data: all.slice(start, end), nextCursor: end < all.length ? String(end) : null };
 }
 
 /** Settings kept as the thread's own that the agent does not read (reported and persisted). */
@@ -114,12 +238,12 @@ export function sessionResult(
     serviceTier: settings.serviceTier,
     disabledPluginIds: extras.disabledPluginIds,
     cwd: settings.cwd,
-    runtimeWorkspaceRoots: [settings.cwd],
+    runtimeWorkspaceRoots: runtimeWorkspaceRoots(settings),
     instructionSources: [],
     approvalPolicy: settings.approvalPolicy,
     approvalsReviewer: extras.approvalsReviewer,
-    sandbox: sandboxPolicy(settings.sandbox, settings.cwd),
-    activePermissionProfile: null,
+    sandbox: settings.sandbox,
+    activePermissionProfile: settings.activePermissionProfile,
     reasoningEffort: settings.reasoningEffort,
     multiAgentMode: 'explicitRequestOnly' as const,
   };
@@ -134,14 +258,21 @@ export function settingsFromStored(
   const s = stored ?? {};
   const str = (v: unknown): string | null => (typeof v === 'string' ? v : null);
   const approval = app.AskForApproval.safeParse(s.approvalPolicy);
-  const sandbox = app.SandboxMode.safeParse(s.sandbox);
+  // a full policy since the sandbox is enforced; a mode before that
+  const mode = app.SandboxMode.safeParse(s.sandbox);
+  const sandbox =
+    parsePolicy(s.sandboxPolicy) ?? policyForMode(mode.success ? mode.data : defaults.sandbox);
+  const profile = app.ActivePermissionProfile.safeParse(s.activePermissionProfile);
   const summary = app.ReasoningSummary.safeParse(s.reasoningSummary);
   return {
     cwd: thread.cwd,
     model: thread.model ?? defaults.model,
     modelProvider: thread.modelProvider,
     approvalPolicy: approval.success ? approval.data : defaults.approvalPolicy,
-    sandbox: sandbox.success ? sandbox.data : defaults.sandbox,
+    sandbox,
+    activePermissionProfile: profile.success
+      ? { id: profile.data.id, extends: profile.data.extends ?? null }
+      : null,
     reasoningEffort: thread.reasoningEffort ?? null,
     reasoningSummary: summary.success ? summary.data : null,
     serviceTier: str(s.serviceTier),

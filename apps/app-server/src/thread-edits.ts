@@ -1,10 +1,12 @@
 import { isAbsolute, resolve } from 'node:path';
+import { completePolicy } from '@tether/agent-core';
 import type { OutboundRouter } from '@tether/outbound-router';
 import { type app, internalError, invalidRequest, RpcError } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
 import type { AppendRecord, ThreadStore } from '@tether/thread-store';
 import { v7 as uuidv7 } from 'uuid';
 import { serverNotification } from './notify.js';
+import { profilePolicy } from './settings.js';
 import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
 import type { HandlerResult, LoadedThread, ThreadManager } from './threads.js';
@@ -18,13 +20,6 @@ export interface EditDeps {
 
 /** Queue pages without a `limit` (the reference's standard page size). */
 export const DEFAULT_QUEUE_PAGE = 25;
-
-/** The built-in permission profiles `permissions` may name, as sandbox modes. */
-const PERMISSION_PROFILES: Record<string, app.SandboxMode> = {
-  ':read-only': 'read-only',
-  ':workspace': 'workspace-write',
-  ':danger-full-access': 'danger-full-access',
-};
 
 /**
  * What clients change about a thread besides its turns: name, metadata, settings for later turns,
@@ -148,28 +143,23 @@ export class ThreadEdits {
     const threadId = parseThreadId(params.threadId);
     const loaded = this.deps.threads.get(threadId);
     if (!loaded) throw threadErrors.notFound(threadId);
-    if (params.sandboxPolicy != null && params.permissions != null) {
-      throw new RpcError(invalidRequest('`permissions` cannot be combined with `sandboxPolicy`'));
-    }
     for (const environment of params.environments ?? []) {
       const id = environment.environmentId;
       if (id !== 'local') {
         throw new RpcError(invalidRequest(`unknown turn environment id \`${String(id)}\``));
       }
     }
-    let sandbox = loaded.settings.sandbox;
+    if (params.sandboxPolicy != null && params.permissions != null) {
+      throw new RpcError(invalidRequest('`permissions` cannot be combined with `sandboxPolicy`'));
+    }
+    let sandbox = {
+      sandbox: loaded.settings.sandbox,
+      activePermissionProfile: loaded.settings.activePermissionProfile,
+    };
     if (params.permissions != null) {
-      const mode = PERMISSION_PROFILES[params.permissions];
-      if (!mode) {
-        throw new RpcError(
-          invalidRequest(
-            'failed to load configuration: default_permissions requires a `[permissions]` table',
-          ),
-        );
-      }
-      sandbox = mode;
+      sandbox = profilePolicy(params.permissions);
     } else if (params.sandboxPolicy != null) {
-      sandbox = sandboxModeOf(params.sandboxPolicy);
+      sandbox = { sandbox: completePolicy(params.sandboxPolicy), activePermissionProfile: null };
     }
     const before = JSON.stringify(this.deps.threads.settingsView(loaded));
     const cwd =
@@ -182,7 +172,7 @@ export class ThreadEdits {
     loaded.settings = {
       ...loaded.settings,
       cwd,
-      sandbox,
+      ...sandbox,
       approvalPolicy: params.approvalPolicy ?? loaded.settings.approvalPolicy,
       model: mode?.settings.model ?? params.model ?? loaded.settings.model,
       reasoningEffort:
@@ -487,17 +477,6 @@ function patchGitInfo(
     next[field] = value;
   }
   return next.sha === null && next.branch === null && next.originUrl === null ? null : next;
-}
-
-function sandboxModeOf(policy: app.SandboxPolicy): app.SandboxMode {
-  switch (policy.type) {
-    case 'readOnly':
-      return 'read-only';
-    case 'workspaceWrite':
-      return 'workspace-write';
-    default:
-      return 'danger-full-access';
-  }
 }
 
 /** Text input as the reference echoes it back: with its (possibly empty) `text_elements`. */

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { RuntimeFactory, ThreadSettings } from '@tether/agent-core';
+import { modeOfPolicy, type RuntimeFactory, type ThreadSettings } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
@@ -21,9 +21,9 @@ import {
   DEFAULT_EXTRAS,
   extrasFromStored,
   initialSettings,
+  runtimeWorkspaceRoots,
   type SettingsDefaults,
   type SettingsExtras,
-  sandboxPolicy,
   sessionResult,
   settingsFromStored,
 } from './settings.js';
@@ -745,11 +745,13 @@ export class ThreadManager {
     return {
       disabledPluginIds: x.disabledPluginIds,
       cwd: s.cwd,
-      environments: [{ environmentId: 'local', cwd: s.cwd, runtimeWorkspaceRoots: [s.cwd] }],
+      environments: [
+        { environmentId: 'local', cwd: s.cwd, runtimeWorkspaceRoots: runtimeWorkspaceRoots(s) },
+      ],
       approvalPolicy: s.approvalPolicy,
       approvalsReviewer: x.approvalsReviewer,
-      sandboxPolicy: sandboxPolicy(s.sandbox, s.cwd),
-      activePermissionProfile: null,
+      sandboxPolicy: s.sandbox,
+      activePermissionProfile: s.activePermissionProfile,
       model: s.model,
       modelProvider: s.modelProvider,
       serviceTier: s.serviceTier,
@@ -1093,7 +1095,6 @@ export class ThreadManager {
         cwd: settings.cwd,
         model: settings.model,
         approvalPolicy: settings.approvalPolicy,
-        sandbox: settings.sandbox,
       }).loaded;
       reloaded.settings = settings;
       for (const subscriber of new Set([...subscribers, connectionId])) {
@@ -1317,10 +1318,12 @@ export class ThreadManager {
   }
 }
 
-function storedSettings(settings: ThreadSettings): Record<string, string | null> {
+function storedSettings(settings: ThreadSettings): app.JsonObject {
   return {
-    approvalPolicy: typeof settings.approvalPolicy === 'string' ? settings.approvalPolicy : null,
-    sandbox: settings.sandbox,
+    approvalPolicy: settings.approvalPolicy,
+    sandbox: modeOfPolicy(settings.sandbox),
+    sandboxPolicy: settings.sandbox,
+    activePermissionProfile: settings.activePermissionProfile,
     baseInstructions: settings.baseInstructions,
     developerInstructions: settings.developerInstructions,
   };

@@ -453,6 +453,8 @@ async function runToolCall(
   let sandboxed = decision.kind === 'run' && decision.sandboxed;
   const followUp: ResponseInputItem[] = [];
   if (decision.kind === 'ask') {
+    // the reference's order: waitingOnApproval, the item, then the question
+    turn.setWaitingOnApproval(true);
     turn.emit('item/started', { item: base, ...ids, startedAtMs });
     const amendment = amendmentFor();
     const answer = await askApproval(turn, {

@@ -317,6 +317,10 @@ export class TurnLoopRuntime implements ThreadRuntime {
         }),
       setWaitingOnApproval: (waiting) => {
         if (active.interrupted) return;
+        const current = this.currentStatus;
+        const already =
+          current.type === 'active' && current.activeFlags.includes('waitingOnApproval');
+        if (already === waiting) return; // no status change to announce
         this.setStatus({ type: 'active', activeFlags: waiting ? ['waitingOnApproval'] : [] });
       },
       takeInjected: () => this.takeInjected(active),

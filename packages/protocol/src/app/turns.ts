@@ -99,6 +99,8 @@ export const CommandExecParams = z.looseObject({
   outputBytesCap: UnsignedInt.nullish(),
   disableOutputCap: z.boolean().optional(),
   sandboxPolicy: SandboxPolicy.nullish(),
+  /** A named permission profile for this command; experimental. */
+  permissionProfile: z.string().nullish(),
   processId: z.string().nullish(),
   tty: z.boolean().optional(),
   size: CommandExecTerminalSize.nullish(),
