@@ -13,6 +13,7 @@ export {
 export { itemsForView } from './history-reader.js';
 export type { Anchor, ItemRow, TurnRow } from './history-types.js';
 export { INDEX_SCHEMA_VERSION, type IndexEntry, type ThreadState } from './history-types.js';
+export { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './index-defaults.js';
 export {
   type JournalOptions,
   type JournalStore,
@@ -74,5 +75,4 @@ export {
   type TurnsPageQuery,
   type TurnsPageResult,
 } from './store.js';
-export { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './thread-index.js';
 export { activeWriterMessage, WRITER_LOCKS_DIR } from './writer-lock.js';

@@ -29,6 +29,7 @@ import type {
   ThreadState,
   TurnRow,
 } from './history-types.js';
+import { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './index-defaults.js';
 import { type Logger, silentLogger } from './logger.js';
 import {
   activeRolloutPath,
@@ -63,7 +64,7 @@ import {
   writeRolloutAtomically,
 } from './rollout-writer.js';
 import { findOccurrences, firstOccurrence } from './search.js';
-import { DEFAULT_INDEX_BUSY_TIMEOUT_MS, ThreadIndex } from './thread-index.js';
+import { ThreadIndex } from './thread-index.js';
 import { toWireThread } from './thread-view.js';
 import { acquireWriterLock, WRITER_LOCKS_DIR, type WriterLock } from './writer-lock.js';
 

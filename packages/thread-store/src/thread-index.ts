@@ -17,6 +17,7 @@ import {
   type SortColumn,
   type ThreadState,
 } from './history-types.js';
+import { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './index-defaults.js';
 import type { Logger } from './logger.js';
 import { escapeLike, messageMatch } from './search.js';
 
@@ -199,9 +200,6 @@ function removeIndexFiles(file: string): void {
   for (const suffix of ['', '-wal', '-shm', '-journal'])
     rmSync(`${file}${suffix}`, { force: true });
 }
-
-/** How long a statement waits for another process's transaction on the index before failing. */
-export const DEFAULT_INDEX_BUSY_TIMEOUT_MS = 5000;
 
 /** What happened when the index was opened. */
 export type IndexOpenState = 'ready' | 'created' | 'schema-changed' | 'recreated-corrupt';
