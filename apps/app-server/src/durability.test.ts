@@ -257,6 +257,56 @@ describe('a server killed with SIGKILL', () => {
     expect(after.thread.turns).toEqual(before.thread.turns);
   }, 60_000);
 
+  it('leaves no process behind: sandboxed and unsandboxed agent commands and command/exec', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'tether-kill-children-'));
+    const mock = await MockResponsesServer.start();
+    mocks.push(mock);
+    const marker = 930_000 + (process.pid % 30_000);
+    const sleeps = [marker, marker + 1, marker + 2];
+    const one = launch(home, mock);
+    const a = await connect(await one.url, 'a');
+    for (const [index, sandbox] of (['read-only', 'danger-full-access'] as const).entries()) {
+      mock.enqueue(
+        mockReply.toolCall({
+          name: 'exec_command',
+          arguments: { cmd: `sleep ${sleeps[index]} & sleep ${sleeps[index]}` },
+          callId: `call_${index}`,
+        }),
+      );
+      const { thread } = await a.request('thread/start', {
+        cwd: '/tmp',
+        approvalPolicy: 'never',
+        sandbox,
+      });
+      await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
+    }
+    void a
+      .request('command/exec', {
+        command: ['sleep', String(sleeps[2])],
+        sandboxPolicy: { type: 'dangerFullAccess' },
+        disableTimeout: true,
+      })
+      .catch(() => undefined);
+    const running = () =>
+      sleeps.flatMap((n) => {
+        try {
+          return execFileSync('pgrep', ['-x', '-f', `sleep ${n}`], { encoding: 'utf8' })
+            .trim()
+            .split('\n')
+            .filter(Boolean);
+        } catch {
+          return [];
+        }
+      });
+    for (let i = 0; i < 400 && running().length < 5; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(running()).toHaveLength(5);
+    await killed(one.child);
+    for (let i = 0; i < 400 && running().length > 0; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(running()).toEqual([]);
+  }, 60_000);
+
   it('killed while a command runs: after a restart the thread goes on, the cut-off call answered "aborted"', async () => {
     const home = mkdtempSync(join(tmpdir(), 'tether-kill-cmd-'));
     const mock = await MockResponsesServer.start();
