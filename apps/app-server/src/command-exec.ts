@@ -66,6 +66,9 @@ export async function runCommand(
       invalidRequest('`permissionProfile` cannot be combined with `sandboxPolicy`'),
     );
   }
+  if (params.size != null && params.tty !== true) {
+    throw new RpcError(invalidParams('command/exec size requires tty: true'));
+  }
   const streaming =
     params.tty === true || params.streamStdin === true || params.streamStdoutStderr === true;
   if (streaming && (params.processId === undefined || params.processId === null)) {
@@ -82,7 +85,7 @@ export async function runCommand(
   }
   const sandbox =
     profile !== null
-      ? profilePolicy(profile).sandbox
+      ? profilePolicy(profile, null, 'invalid permission profile').sandbox
       : params.sandboxPolicy != null
         ? completePolicy(params.sandboxPolicy)
         : context.defaultSandbox();

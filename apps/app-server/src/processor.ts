@@ -5,6 +5,7 @@ import {
   type ErrorObject,
   errorResponse,
   internalError,
+  invalidParams,
   invalidRequest,
   isRpcError,
   type Message,
@@ -22,6 +23,38 @@ import { serverNotification } from './notify.js';
 import { permissionProfiles } from './settings.js';
 import { ThreadEdits } from './thread-edits.js';
 import { ALREADY_SENT, type HandlerResult, type ThreadManager } from './threads.js';
+
+const POLICY_METHODS: ReadonlySet<string> = new Set([
+  'thread/start',
+  'thread/resume',
+  'thread/fork',
+  'turn/start',
+  'thread/settings/update',
+]);
+
+/**
+ * Values the reference's v2 decoder no longer takes although tether's schemas keep them for older
+ * callers: `approvalPolicy: "on-failure"` (the reference's words), and `permissionProfile` on
+ * `thread/start`.
+ */
+function refuseRetiredValues(method: string, params: unknown): void {
+  if (typeof params !== 'object' || params === null) return;
+  const fields = new Map(Object.entries(params));
+  if (POLICY_METHODS.has(method) && fields.get('approvalPolicy') === 'on-failure') {
+    throw new RpcError(
+      invalidRequest(
+        'Invalid request: unknown variant `on-failure`, expected one of `untrusted`, `on-request`, `granular`, `never`',
+      ),
+    );
+  }
+  if (method === 'thread/start' && fields.get('permissionProfile') != null) {
+    throw new RpcError(
+      invalidParams(
+        '`permissionProfile` is no longer supported for `thread/start`; use `permissions` with a named profile id instead',
+      ),
+    );
+  }
+}
 
 /** The Codex protocol version tether speaks; clients see it in `userAgent`. */
 export const PROTOCOL_VERSION = '0.169.0';
@@ -201,6 +234,7 @@ export class MessageProcessor {
     }
     const parsed = parseWith(schema, request.params);
     if (!parsed.ok) throw new RpcError(invalidRequest(`Invalid request: ${parsed.message}`));
+    refuseRetiredValues(method, request.params);
     if (!session.experimentalApi) {
       if (app.experimentalClientRequests.has(method)) {
         throw new RpcError(invalidRequest(`${method} requires experimentalApi capability`));

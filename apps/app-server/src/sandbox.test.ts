@@ -40,7 +40,9 @@ function workspace(): string {
   return dir;
 }
 
-async function setup(options: { bwrap?: string; experimental?: boolean } = {}) {
+async function setup(
+  options: { bwrap?: string; experimental?: boolean; approvalPolicy?: app.AskForApproval } = {},
+) {
   const mock = await MockResponsesServer.start();
   mocks.push(mock);
   const home = tempHome();
@@ -57,6 +59,7 @@ async function setup(options: { bwrap?: string; experimental?: boolean } = {}) {
       execPolicy,
     }),
     environment: async () => environment,
+    ...(options.approvalPolicy ? { defaults: { approvalPolicy: options.approvalPolicy } } : {}),
     configWarnings: async () => {
       const capability = await environment.sandboxCapability();
       return capability.available
@@ -162,6 +165,36 @@ describe('thread sandbox settings', () => {
     const named = await a.request('thread/start', { cwd: workspace(), permissions: ':workspace' });
     expect(named.sandbox.type).toBe('workspaceWrite');
     expect(named.activePermissionProfile).toEqual({ id: ':workspace', extends: null });
+    await expect(
+      a.request('thread/start', {
+        cwd: workspace(),
+        permissions: ':workspace',
+        sandbox: 'read-only',
+      }),
+    ).rejects.toMatchObject({
+      code: -32600,
+      message: '`permissions` cannot be combined with `sandbox`',
+    });
+    await expect(
+      a.request('thread/start', { cwd: workspace(), permissionProfile: ':workspace' }),
+    ).rejects.toMatchObject({
+      code: -32602,
+      message:
+        '`permissionProfile` is no longer supported for `thread/start`; use `permissions` with a named profile id instead',
+    });
+    const granular = await a.request('thread/start', {
+      cwd: workspace(),
+      approvalPolicy: { granular: { sandbox_approval: true, rules: true, mcp_elicitations: true } },
+    });
+    expect(granular.approvalPolicy).toEqual({
+      granular: {
+        sandbox_approval: true,
+        rules: true,
+        skill_approval: false,
+        request_permissions: false,
+        mcp_elicitations: true,
+      },
+    });
     await expect(
       a.request('thread/start', { cwd: workspace(), permissions: ':bogus' }),
     ).rejects.toMatchObject({
@@ -312,13 +345,14 @@ describe('approvals', () => {
           m === 'serverRequest/resolved' ||
           m === 'item/completed',
       );
-    expect(order.slice(0, 7)).toEqual([
+    expect(order.slice(0, 8)).toEqual([
       'status:[]',
       'item/started', // userMessage
       'item/completed',
       'status:["waitingOnApproval"]',
       'item/started', // the command
       'serverRequest/resolved',
+      'item/completed', // declined
       'status:[]',
     ]);
   });
@@ -453,9 +487,29 @@ describe('approvals', () => {
     expect(existsSync(join(cwd, 'nope.txt'))).toBe(false);
   });
 
-  it('on-failure offers a command the sandbox refused a run without it', async () => {
-    const { a, mock } = await setup();
-    const { threadId, cwd } = await startThread(a, { approvalPolicy: 'on-failure' });
+  it('on-failure is refused on the wire, as the reference refuses it', async () => {
+    const { a } = await setup();
+    const refusal = {
+      code: -32600,
+      message:
+        'Invalid request: unknown variant `on-failure`, expected one of `untrusted`, `on-request`, `granular`, `never`',
+    };
+    await expect(
+      a.request('thread/start', { cwd: workspace(), approvalPolicy: 'on-failure' }),
+    ).rejects.toMatchObject(refusal);
+    const { threadId } = await startThread(a, {});
+    await expect(
+      a.request('turn/start', {
+        threadId,
+        input: [{ type: 'text', text: 'x' }],
+        approvalPolicy: 'on-failure',
+      }),
+    ).rejects.toMatchObject(refusal);
+  });
+
+  it('an embedder that makes on-failure the default gets a rerun without the sandbox offered', async () => {
+    const { a, mock } = await setup({ approvalPolicy: 'on-failure' });
+    const { threadId, cwd } = await startThread(a, {});
     mock.enqueue(run('touch retried.txt', 'call_retry'), mockReply.text(['ok']));
     const { turnId, from } = await runTurn(a, threadId);
     const request = await a.waitForServerRequest('item/commandExecution/requestApproval');
@@ -523,7 +577,7 @@ describe('command/exec', () => {
 
   it('refuses what the reference refuses, with its words', async () => {
     const { a } = await setup();
-    const cases: Array<[Record<string, unknown>, number, string]> = [
+    const cases: Array<[app.CommandExecParams, number, string]> = [
       [{ command: [] }, -32600, 'command must not be empty'],
       [
         { command: ['true'], permissionProfile: ':workspace', sandboxPolicy: { type: 'readOnly' } },
@@ -544,6 +598,16 @@ describe('command/exec', () => {
         { command: ['true'], tty: true },
         -32600,
         'command/exec tty or streaming requires a client-supplied processId',
+      ],
+      [
+        { command: ['true'], size: { rows: 10, cols: 10 } },
+        -32602,
+        'command/exec size requires tty: true',
+      ],
+      [
+        { command: ['true'], permissionProfile: ':bogus' },
+        -32600,
+        'invalid permission profile: default_permissions refers to unknown built-in profile `:bogus`',
       ],
       [
         { command: ['true'], cwd: '/nonexistent-dir' },

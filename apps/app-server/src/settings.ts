@@ -77,13 +77,15 @@ function workspaceWriteOptions(config: app.JsonObject | null | undefined): Works
 export function profilePolicy(
   id: string,
   config?: app.JsonObject | null,
+  /** How the error starts (`command/exec` words it as an invalid profile, not configuration). */
+  errorPrefix = 'failed to load configuration',
 ): { sandbox: app.SandboxPolicy; activePermissionProfile: app.ActivePermissionProfile } {
   if (!isBuiltInPermissionProfile(id)) {
     throw new RpcError(
       invalidRequest(
         id.startsWith(':')
-          ? `failed to load configuration: default_permissions refers to unknown built-in profile \`${id}\``
-          : 'failed to load configuration: default_permissions requires a `[permissions]` table',
+          ? `${errorPrefix}: default_permissions refers to unknown built-in profile \`${id}\``
+          : `${errorPrefix}: default_permissions requires a \`[permissions]\` table`,
       ),
     );
   }
@@ -106,6 +108,9 @@ function requestedSandbox(
   if (overrides.permissions != null && overrides.sandboxPolicy != null) {
     throw new RpcError(invalidRequest('`permissions` cannot be combined with `sandboxPolicy`'));
   }
+  if (overrides.permissions != null && overrides.sandbox != null) {
+    throw new RpcError(invalidRequest('`permissions` cannot be combined with `sandbox`'));
+  }
   if (overrides.permissions != null) return profilePolicy(overrides.permissions, overrides.config);
   if (overrides.sandboxPolicy != null) {
     return { sandbox: completePolicy(overrides.sandboxPolicy), activePermissionProfile: null };
@@ -121,6 +126,21 @@ function requestedSandbox(
   return undefined;
 }
 
+/** A granular policy with every flag the reference reports (absent ones are false). */
+export function completeApproval(policy: app.AskForApproval): app.AskForApproval {
+  if (typeof policy === 'string') return policy;
+  const g = policy.granular;
+  return {
+    granular: {
+      sandbox_approval: g.sandbox_approval ?? false,
+      rules: g.rules ?? false,
+      skill_approval: g.skill_approval ?? false,
+      request_permissions: g.request_permissions ?? false,
+      mcp_elicitations: g.mcp_elicitations ?? false,
+    },
+  };
+}
+
 /** Applies the non-null overrides of a request to a base. */
 export function applyOverrides(base: ThreadSettings, overrides: Overrides): ThreadSettings {
   const sandbox = requestedSandbox(overrides);
@@ -128,7 +148,10 @@ export function applyOverrides(base: ThreadSettings, overrides: Overrides): Thre
     cwd: overrides.cwd ?? base.cwd,
     model: overrides.model ?? base.model,
     modelProvider: overrides.modelProvider ?? base.modelProvider,
-    approvalPolicy: overrides.approvalPolicy ?? base.approvalPolicy,
+    approvalPolicy:
+      overrides.approvalPolicy != null
+        ? completeApproval(overrides.approvalPolicy)
+        : base.approvalPolicy,
     sandbox: sandbox?.sandbox ?? base.sandbox,
     activePermissionProfile: sandbox
       ? sandbox.activePermissionProfile

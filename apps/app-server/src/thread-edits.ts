@@ -6,7 +6,7 @@ import type { ThreadStateManager } from '@tether/thread-state';
 import type { AppendRecord, ThreadStore } from '@tether/thread-store';
 import { v7 as uuidv7 } from 'uuid';
 import { serverNotification } from './notify.js';
-import { profilePolicy } from './settings.js';
+import { completeApproval, profilePolicy } from './settings.js';
 import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
 import type { HandlerResult, LoadedThread, ThreadManager } from './threads.js';
@@ -173,7 +173,10 @@ export class ThreadEdits {
       ...loaded.settings,
       cwd,
       ...sandbox,
-      approvalPolicy: params.approvalPolicy ?? loaded.settings.approvalPolicy,
+      approvalPolicy:
+        params.approvalPolicy != null
+          ? completeApproval(params.approvalPolicy)
+          : loaded.settings.approvalPolicy,
       model: mode?.settings.model ?? params.model ?? loaded.settings.model,
       reasoningEffort:
         mode?.settings.reasoning_effort ?? params.effort ?? loaded.settings.reasoningEffort,

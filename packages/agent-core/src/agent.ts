@@ -469,7 +469,9 @@ async function runToolCall(
     });
     if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
     if (answer.kind === 'decline' || answer.kind === 'cancel') {
+      // the reference's order: the declined item, then the flag cleared
       complete({ status: 'declined', aggregatedOutput: null, exitCode: null, durationMs: null });
+      turn.setWaitingOnApproval(false);
       if (answer.kind === 'decline') return { output: DECLINED_OUTPUT };
       const seconds = ((Date.now() - startedAtMs) / 1000).toFixed(1);
       return {
@@ -477,6 +479,7 @@ async function runToolCall(
         stop: { status: 'interrupted' },
       };
     }
+    turn.setWaitingOnApproval(false);
     if (answer.kind === 'acceptForSession') state.approvedForSession.add(sessionKey);
     if (answer.kind === 'acceptWithAmendment' && policy) {
       try {
@@ -517,6 +520,7 @@ async function runToolCall(
       reason: RETRY_WITHOUT_SANDBOX_REASON,
     });
     if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
+    turn.setWaitingOnApproval(false);
     if (
       answer.kind === 'accept' ||
       answer.kind === 'acceptForSession' ||
@@ -550,7 +554,8 @@ async function runToolCall(
     processId: run.processId,
     source: 'unifiedExecStartup',
     status: run.exitCode === 0 ? 'completed' : 'failed',
-    aggregatedOutput: run.aggregated,
+    // the reference reports no output as null, not ""
+    aggregatedOutput: run.aggregated === '' ? null : run.aggregated,
     exitCode: run.exitCode,
     durationMs,
   });
@@ -593,6 +598,7 @@ async function askApproval(
     reason?: string;
   },
 ): Promise<ApprovalAnswer> {
+  // waitingOnApproval is set here and cleared by the caller, where the reference clears it
   turn.setWaitingOnApproval(true);
   const { amendment, reason } = request;
   // the reference's member order
@@ -612,7 +618,6 @@ async function askApproval(
       ? ['accept', { acceptWithExecpolicyAmendment: { execpolicy_amendment: amendment } }, 'cancel']
       : ['accept', 'cancel'],
   });
-  turn.setWaitingOnApproval(false);
   if (outcome.kind === 'cancelled') return { kind: 'gone' };
   if (outcome.kind !== 'result') return { kind: 'decline' };
   const parsed = app.CommandExecutionRequestApprovalResponse.safeParse(outcome.result);
