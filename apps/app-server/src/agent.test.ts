@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import {
   agentRuntimeFactory,
   type Environment,
@@ -404,6 +407,32 @@ describe('agent turns', () => {
       },
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'what did I ask?' }] },
     ]);
+  });
+
+  it('a remote tether-exec-server enforces the thread sandbox the same way', async () => {
+    const execServer = await startExecServer();
+    const environment = remoteEnvironment(execServer.url);
+    const dir = mkdtempSync(join(homedir(), '.tether-remote-sandbox-'));
+    try {
+      const { a, mock } = await setup({ environment });
+      mock.enqueue(
+        mockReply.toolCall({
+          name: 'exec_command',
+          arguments: { cmd: 'touch remote.txt; echo rc=$?' },
+          callId: 'call_rs',
+        }),
+        mockReply.text(['ok']),
+      );
+      const { thread } = await a.request('thread/start', { cwd: dir, approvalPolicy: 'never' });
+      const { turnId, from } = await turn(a, thread.id, 'write remotely');
+      await completion(a, turnId, from);
+      expect(String(completedItem(a, from, 'call_rs')?.aggregatedOutput)).toContain('rc=1');
+      expect(existsSync(join(dir, 'remote.txt'))).toBe(false);
+    } finally {
+      await (await environment).close();
+      execServer.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runs commands on a remote tether-exec-server', async () => {
