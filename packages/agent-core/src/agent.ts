@@ -450,23 +450,24 @@ async function runToolCall(
   // refused outright (an escalation under `never`): the model is told, no item is shown
   if (decision.kind === 'reject') return { output: decision.message };
 
-  let sandboxed = decision.kind === 'run' && decision.sandboxed;
-  const followUp: ResponseInputItem[] = [];
-  if (decision.kind === 'ask') {
-    // the reference's order: waitingOnApproval, the item, then the question
-    turn.setWaitingOnApproval(true);
-    turn.emit('item/started', { item: base, ...ids, startedAtMs });
-    const amendment = amendmentFor();
-    const answer = await askApproval(turn, {
+  const ask = (reason: string | undefined) =>
+    askApproval(turn, {
       ...ids,
       itemId: call.callId,
       startedAtMs,
       command,
       cwd,
       commandActions,
-      amendment,
-      ...(decision.reason !== undefined ? { reason: decision.reason } : {}),
+      amendment: amendmentFor(),
+      ...(reason !== undefined ? { reason } : {}),
     });
+  let sandboxed = decision.kind === 'run' && decision.sandboxed;
+  const followUp: ResponseInputItem[] = [];
+  if (decision.kind === 'ask') {
+    // the reference's order: waitingOnApproval, the item, then the question
+    turn.setWaitingOnApproval(true);
+    turn.emit('item/started', { item: base, ...ids, startedAtMs });
+    const answer = await ask(decision.reason);
     if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
     if (answer.kind === 'decline' || answer.kind === 'cancel') {
       // the reference's order: the declined item, then the flag cleared
@@ -509,16 +510,7 @@ async function runToolCall(
     run.exitCode !== null &&
     offersRetryWithoutSandbox(turn.settings.approvalPolicy, run.exitCode, run.aggregated)
   ) {
-    const answer = await askApproval(turn, {
-      ...ids,
-      itemId: call.callId,
-      startedAtMs,
-      command,
-      cwd,
-      commandActions,
-      amendment: amendmentFor(),
-      reason: RETRY_WITHOUT_SANDBOX_REASON,
-    });
+    const answer = await ask(RETRY_WITHOUT_SANDBOX_REASON);
     if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
     turn.setWaitingOnApproval(false);
     if (

@@ -102,21 +102,6 @@ const PARAMS_STRUCT: Record<exec.RequestMethod, string | undefined> = {
   'http/request': 'HttpRequestParams',
 };
 
-function describeValue(value: unknown): string {
-  if (value === null || value === undefined) return 'null';
-  if (Array.isArray(value)) return 'a sequence';
-  switch (typeof value) {
-    case 'string':
-      return `string ${JSON.stringify(value)}`;
-    case 'number':
-      return Number.isInteger(value) ? `integer \`${value}\`` : `floating point \`${value}\``;
-    case 'boolean':
-      return `boolean \`${value}\``;
-    default:
-      return 'a map';
-  }
-}
-
 /** How the lifecycle gate's messages name a method's kind (`... before using X methods`). */
 function methodKind(method: exec.RequestMethod): string {
   if (method.startsWith('fs/')) return 'filesystem';
@@ -134,7 +119,9 @@ function decodeParams(method: exec.RequestMethod, raw: unknown): Decoded {
   if (struct && (input === null || typeof input !== 'object' || Array.isArray(input))) {
     return {
       ok: false,
-      error: invalidParams(`invalid type: ${describeValue(input)}, expected struct ${struct}`),
+      error: invalidParams(
+        `invalid type: ${exec.serdeValueName(input)}, expected struct ${struct}`,
+      ),
     };
   }
   // serde's `from_value` messages name no path (`invalid type: …, expected a sequence`)

@@ -136,6 +136,7 @@ export {
   NetworkSandboxPolicy,
   PermissionProfile,
   SandboxContext,
+  serdeValueName,
   WindowsSandboxLevel,
 } from './sandbox.js';
 export {

@@ -70,9 +70,13 @@ export type PermissionProfile = z.infer<typeof PermissionProfile>;
 export const WindowsSandboxLevel = z.enum(['disabled', 'restricted-token', 'elevated', 'mxc']);
 export type WindowsSandboxLevel = z.infer<typeof WindowsSandboxLevel>;
 
-function serdeValueName(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'sequence';
+/**
+ * How the exec-server's decoder (serde) names a value it did not expect, in
+ * `invalid type: X, expected struct Y`: `null`, `a sequence`, `a map`, `string "x"`, `integer \`1\``.
+ */
+export function serdeValueName(value: unknown): string {
+  if (value === null || value === undefined) return 'null';
+  if (Array.isArray(value)) return 'a sequence';
   switch (typeof value) {
     case 'string':
       return `string ${JSON.stringify(value)}`;
@@ -81,7 +85,7 @@ function serdeValueName(value: unknown): string {
     case 'boolean':
       return `boolean \`${value}\``;
     default:
-      return 'map';
+      return 'a map';
   }
 }
 
