@@ -3,12 +3,14 @@ import {
   appendFileSync,
   existsSync,
   mkdirSync,
+  mkdtempSync,
   readdirSync,
   renameSync,
   rmSync,
   statSync,
   writeFileSync,
 } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { app } from '@tether/protocol';
 import Database from 'better-sqlite3';
@@ -250,11 +252,16 @@ describe('ThreadStore: create, append, read', () => {
         message: expect.stringContaining('cannot create'),
       }),
     );
-    const file = join(home, 'a-file');
+    const dir = mkdtempSync(join(tmpdir(), 'thread-store-file-'));
+    const file = join(dir, 'a-file');
     writeFileSync(file, '');
-    expect(() => ThreadStore.open({ home: join(file, 'home') })).toThrow(
-      expect.objectContaining({ code: 'IO_ERROR' }),
-    );
+    try {
+      expect(() => ThreadStore.open({ home: join(file, 'home') })).toThrow(
+        expect.objectContaining({ code: 'IO_ERROR' }),
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps at most maxOpenWriters rollouts open and reopens the others on demand', () => {
