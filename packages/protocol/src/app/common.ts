@@ -182,3 +182,6 @@ export type CollaborationMode = z.infer<typeof CollaborationMode>;
 /** Arbitrary JSON object (`config` overrides, `extensions`, `Thread.extra`). */
 export const JsonObject = z.record(z.string(), z.unknown());
 export type JsonObject = z.infer<typeof JsonObject>;
+
+/** The `threadId` member most thread requests and notifications start with. */
+export const threadIdParams = { threadId: z.string() };

@@ -16,12 +16,11 @@ import {
   SandboxPolicy,
   SortDirection,
   ThreadSourceKind,
+  threadIdParams,
   UnsignedInt,
 } from './common.js';
 import { ResponseItem, ThreadItem, UserInput } from './items.js';
 import { GitInfo, Thread, ThreadReadState, Turn, TurnItemsView } from './thread.js';
-
-const threadIdParams = { threadId: z.string() };
 
 // thread/turns/list
 

@@ -18,6 +18,7 @@ import {
   ThreadSource,
   ThreadSourceKind,
   ThreadStartSource,
+  threadIdParams,
   UnsignedInt,
 } from './common.js';
 import { Thread, ThreadReadState, TurnItemsView, TurnsPage } from './thread.js';
@@ -56,8 +57,6 @@ const threadSession = {
   activePermissionProfile: ActivePermissionProfile.nullish(),
   multiAgentMode: MultiAgentMode.optional(),
 };
-
-const threadIdParams = { threadId: z.string() };
 
 // thread/start
 
