@@ -38,6 +38,21 @@ export {
   response,
   toWire,
 } from './jsonrpc.js';
+export type {
+  Handler,
+  Handlers,
+  MethodSpec,
+  MethodTable,
+  ReplySink,
+  RequestScope,
+  Served,
+  ServedConnection,
+  ServeOptions,
+  TableMethod,
+  TableParams,
+  TableResult,
+} from './serve.js';
+export { inTable, method, serve } from './serve.js';
 export type { ParseOutcome } from './validate.js';
 export { parseWith } from './validate.js';
 export { type DescribeOptions, describeZodError } from './zod-message.js';

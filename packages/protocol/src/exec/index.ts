@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { method } from '../serve.js';
 import {
   FsCanonicalizeParams,
   FsCanonicalizeResult,
@@ -147,30 +148,41 @@ export {
   RELATIVE_URI_MESSAGE,
 } from './uri.js';
 
-/** Client → server requests of the exec-server: params and result schema per method. */
+/**
+ * Client → server requests of the exec-server: params and result schema per method. Calls naming
+ * the same process start in arrival order, and so do calls naming the same file handle.
+ */
 export const requests = {
-  initialize: { params: InitializeParams, result: InitializeResult },
-  'environment/info': { params: EnvironmentInfoParams, result: EnvironmentInfoResult },
-  'environment/status': { params: EnvironmentStatusParams, result: EnvironmentStatusResult },
-  'process/start': { params: ProcessStartParams, result: ProcessStartResult },
-  'process/read': { params: ProcessReadParams, result: ProcessReadResult },
-  'process/write': { params: ProcessWriteParams, result: ProcessWriteResult },
-  'process/signal': { params: ProcessSignalParams, result: ProcessSignalResult },
-  'process/terminate': { params: ProcessTerminateParams, result: ProcessTerminateResult },
-  'fs/readFile': { params: FsReadFileParams, result: FsReadFileResult },
-  'fs/writeFile': { params: FsWriteFileParams, result: FsWriteFileResult },
-  'fs/createDirectory': { params: FsCreateDirectoryParams, result: FsCreateDirectoryResult },
-  'fs/getMetadata': { params: FsGetMetadataParams, result: FsGetMetadataResult },
-  'fs/readDirectory': { params: FsReadDirectoryParams, result: FsReadDirectoryResult },
-  'fs/remove': { params: FsRemoveParams, result: FsRemoveResult },
-  'fs/copy': { params: FsCopyParams, result: FsCopyResult },
-  'fs/canonicalize': { params: FsCanonicalizeParams, result: FsCanonicalizeResult },
-  'fs/open': { params: FsOpenParams, result: FsOpenResult },
-  'fs/readBlock': { params: FsReadBlockParams, result: FsReadBlockResult },
-  'fs/writeBlock': { params: FsWriteBlockParams, result: FsWriteBlockResult },
-  'fs/close': { params: FsCloseParams, result: FsCloseResult },
-  'fs/walk': { params: FsWalkParams, result: FsWalkResult },
-  'http/request': { params: HttpRequestParams, result: HttpRequestResult },
+  initialize: method(InitializeParams, InitializeResult),
+  'environment/info': method(EnvironmentInfoParams, EnvironmentInfoResult),
+  'environment/status': method(EnvironmentStatusParams, EnvironmentStatusResult),
+  'process/start': method(ProcessStartParams, ProcessStartResult, (p) => `process:${p.processId}`),
+  'process/read': method(ProcessReadParams, ProcessReadResult, (p) => `process:${p.processId}`),
+  'process/write': method(ProcessWriteParams, ProcessWriteResult, (p) => `process:${p.processId}`),
+  'process/signal': method(
+    ProcessSignalParams,
+    ProcessSignalResult,
+    (p) => `process:${p.processId}`,
+  ),
+  'process/terminate': method(
+    ProcessTerminateParams,
+    ProcessTerminateResult,
+    (p) => `process:${p.processId}`,
+  ),
+  'fs/readFile': method(FsReadFileParams, FsReadFileResult),
+  'fs/writeFile': method(FsWriteFileParams, FsWriteFileResult),
+  'fs/createDirectory': method(FsCreateDirectoryParams, FsCreateDirectoryResult),
+  'fs/getMetadata': method(FsGetMetadataParams, FsGetMetadataResult),
+  'fs/readDirectory': method(FsReadDirectoryParams, FsReadDirectoryResult),
+  'fs/remove': method(FsRemoveParams, FsRemoveResult),
+  'fs/copy': method(FsCopyParams, FsCopyResult),
+  'fs/canonicalize': method(FsCanonicalizeParams, FsCanonicalizeResult),
+  'fs/open': method(FsOpenParams, FsOpenResult, (p) => `handle:${p.handleId}`),
+  'fs/readBlock': method(FsReadBlockParams, FsReadBlockResult, (p) => `handle:${p.handleId}`),
+  'fs/writeBlock': method(FsWriteBlockParams, FsWriteBlockResult, (p) => `handle:${p.handleId}`),
+  'fs/close': method(FsCloseParams, FsCloseResult, (p) => `handle:${p.handleId}`),
+  'fs/walk': method(FsWalkParams, FsWalkResult),
+  'http/request': method(HttpRequestParams, HttpRequestResult),
 } as const;
 
 /**
