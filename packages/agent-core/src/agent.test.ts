@@ -1,4 +1,4 @@
-import { silentLogger } from '@tether/transport';
+import { silentLogger } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, agentRuntimeFactory } from './agent.js';
 import { MISSING_CALL_OUTPUT, normalizeConversation } from './conversation.js';

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { type Logger, silentLogger } from '@tether/transport';
+import { type Logger, silentLogger } from '@tether/protocol';
 import lockfile from 'proper-lockfile';
 
 /** The folder of a home that holds the rules files. */

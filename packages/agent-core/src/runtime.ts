@@ -1,6 +1,5 @@
 import type { ServerRequestOutcome } from '@tether/outbound-router';
-import type { app, ErrorObject } from '@tether/protocol';
-import type { Logger } from '@tether/transport';
+import type { app, ErrorObject, Logger } from '@tether/protocol';
 import type { ResponseInputItem } from './model/index.js';
 
 /**

@@ -1,4 +1,4 @@
-import { silentLogger } from '@tether/transport';
+import { silentLogger } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
 import type { ThreadEvent, ThreadSettings } from './runtime.js';
 import { type TurnBody, TurnLoopRuntime } from './turn-loop-runtime.js';

@@ -6,6 +6,7 @@ import {
   invalidParams,
   invalidRequest,
   isRpcError,
+  type Logger,
   type Message,
   methodNotFound,
   notification,
@@ -13,6 +14,7 @@ import {
   type RequestId,
   type RequestMessage,
   response,
+  silentLogger,
 } from '@tether/protocol';
 import { describeEnvironment } from './environment.js';
 import { FileHandles } from './file-handles.js';
@@ -48,21 +50,6 @@ export interface ConnectionSink extends MessageSink {
   drop(reason: string): void;
 }
 
-/** The subset of a pino logger the core uses. */
-export interface ExecLogger {
-  debug(object: object, message?: string): void;
-  info(object: object, message?: string): void;
-  warn(object: object, message?: string): void;
-  error(object: object, message?: string): void;
-}
-
-const quietLogger: ExecLogger = {
-  debug: () => {},
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-};
-
 export interface ExecServiceOptions extends SessionRegistryOptions {
   /**
    * Fork pipe processes from a small helper process rather than from the server (whose fork cost
@@ -73,7 +60,7 @@ export interface ExecServiceOptions extends SessionRegistryOptions {
   spawnHelpers?: number;
   /** Fields of `environmentInfo` to override (for example `capabilities`). */
   environmentInfo?: Partial<exec.EnvironmentInfo>;
-  logger?: ExecLogger;
+  logger?: Logger;
 }
 
 /** The reference's struct names, for `invalid type: null, expected struct X`. */
@@ -144,14 +131,14 @@ export class ExecService {
   readonly sandboxSettings: SandboxSettings;
   /** Whether bubblewrap works here (sandboxed commands fail with its `problem` otherwise). */
   readonly sandboxSupport: Promise<SandboxSupport>;
-  readonly logger: ExecLogger;
+  readonly logger: Logger;
   private spawners: Promise<Array<Spawner | undefined>> | undefined;
   private readonly helperCount: number;
   /** Kills every process group this service started if the server dies without cleaning up. */
   readonly reaper: ProcessReaper;
 
   constructor(options: ExecServiceOptions = {}) {
-    this.logger = options.logger ?? quietLogger;
+    this.logger = options.logger ?? silentLogger();
     this.helperCount = options.spawnHelper ? Math.max(1, options.spawnHelpers ?? 1) : 0;
     this.reaper =
       options.reaper ??

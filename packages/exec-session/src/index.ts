@@ -1,7 +1,6 @@
 export {
   type ConnectionSink,
   ExecConnection,
-  type ExecLogger,
   ExecService,
   type ExecServiceOptions,
 } from './connection.js';

@@ -38,6 +38,7 @@ export {
   response,
   toWire,
 } from './jsonrpc.js';
+export { type LogFn, type Logger, silentLogger } from './logger.js';
 export type {
   Handler,
   Handlers,

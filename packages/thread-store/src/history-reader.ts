@@ -4,10 +4,9 @@
  * thread of ten turns and one of ten thousand.
  */
 import { closeSync, openSync, readSync } from 'node:fs';
-import type { app } from '@tether/protocol';
+import type { app, Logger } from '@tether/protocol';
 import { ioError } from './errors.js';
 import type { ItemRow, TurnRow } from './history-types.js';
-import type { Logger } from './logger.js';
 import { parseRecordLine } from './records.js';
 
 /**

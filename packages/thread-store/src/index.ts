@@ -1,3 +1,4 @@
+export { type Logger, silentLogger } from '@tether/protocol';
 export { isThreadStoreError, ThreadStoreError, type ThreadStoreErrorCode } from './errors.js';
 export {
   previewOfItem,
@@ -21,7 +22,6 @@ export {
   ThreadJournal,
   type WhenDurableOptions,
 } from './journal.js';
-export { type Logger, silentLogger } from './logger.js';
 export { ARCHIVED_SESSIONS_DIR, INDEX_FILE, SESSIONS_DIR } from './paths.js';
 export {
   type AppendRecord,

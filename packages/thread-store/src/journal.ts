@@ -7,8 +7,8 @@
  * then). Past `maxPending` waiting records, further ones are dropped: the owner hears of it
  * (`onDropped`), and `whenDurable` no longer reports those records durable.
  */
+import type { Logger } from '@tether/protocol';
 import { isThreadStoreError } from './errors.js';
-import type { Logger } from './logger.js';
 import type { AppendRecord } from './records.js';
 
 /** Where a journal writes: the thread store (its `append`). */

@@ -5,9 +5,10 @@
  * a record (a torn line repaired by a later append, or damage) is skipped with a warning; a record
  * of a newer format version is skipped quietly. Nothing in one line affects another.
  */
+
 import { readFileSync } from 'node:fs';
+import type { Logger } from '@tether/protocol';
 import { ioError } from './errors.js';
-import type { Logger } from './logger.js';
 import { parseRecordLine, type RolloutRecord } from './records.js';
 import type { LineSpan } from './rollout-writer.js';
 

@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import type { app } from '@tether/protocol';
+import { type app, type Logger, silentLogger } from '@tether/protocol';
 import { v7 as uuidv7 } from 'uuid';
 import { cursorFor, decodeCursor } from './cursor.js';
 import { errnoCode, ioError, ThreadStoreError } from './errors.js';
@@ -30,7 +30,6 @@ import type {
   TurnRow,
 } from './history-types.js';
 import { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './index-defaults.js';
-import { type Logger, silentLogger } from './logger.js';
 import {
   activeRolloutPath,
   archivedRolloutPath,

@@ -6,7 +6,7 @@
  */
 import { mkdirSync, rmSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { app } from '@tether/protocol';
+import { app, type Logger } from '@tether/protocol';
 import Database from 'better-sqlite3';
 import { z } from 'zod';
 import { ThreadStoreError } from './errors.js';
@@ -18,7 +18,6 @@ import {
   type ThreadState,
 } from './history-types.js';
 import { DEFAULT_INDEX_BUSY_TIMEOUT_MS } from './index-defaults.js';
-import type { Logger } from './logger.js';
 import { escapeLike, messageMatch } from './search.js';
 
 export { INDEX_SCHEMA_VERSION, type IndexEntry, type SortColumn, type ThreadState };

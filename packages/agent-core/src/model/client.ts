@@ -1,6 +1,6 @@
 import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { type Logger, silentLogger } from '@tether/transport';
+import { type Logger, silentLogger } from '@tether/protocol';
 import { ModelError } from './errors.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
 import { SseParser } from './sse.js';

@@ -1,4 +1,4 @@
-import { silentLogger } from '@tether/transport';
+import { silentLogger } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
 import { ModelError } from './errors.js';
 import { ResponseStreamTranslator } from './translate.js';

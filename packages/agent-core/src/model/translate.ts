@@ -1,4 +1,4 @@
-import type { Logger } from '@tether/transport';
+import type { Logger } from '@tether/protocol';
 import { ModelError } from './errors.js';
 import type { SseEvent } from './sse.js';
 import type { ModelEvent, TokenUsage } from './types.js';

@@ -6,7 +6,7 @@ import {
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type Logger, silentLogger } from '@tether/transport';
+import { type Logger, silentLogger } from '@tether/protocol';
 import { unpairedCall } from '../conversation.js';
 import type { ResponseInputItem } from '../model/index.js';
 
