@@ -38,8 +38,6 @@ export const InitializeResponse = z.looseObject({
   platformFamily: z.string(),
   /** e.g. `"linux"`, `"macos"`, `"windows"`. */
   platformOs: z.string(),
-  /** Tether extension: the server's state directory. Absent from the reference. */
-  tetherHome: z.string().optional(),
 });
 export type InitializeResponse = z.infer<typeof InitializeResponse>;
 

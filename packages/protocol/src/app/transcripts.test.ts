@@ -356,16 +356,15 @@ describe('app-server schemas', () => {
     expect(notification.safeParse({ threadId, status: { type: 'busy' } }).success).toBe(false);
   });
 
-  it('accepts tetherHome in the initialize result', () => {
+  it('takes the initialize result with the reference keys only', () => {
     const result = {
       userAgent: 'probe/0.169.0',
       codexHome: '/home/u/.codex',
       platformFamily: 'unix',
       platformOs: 'linux',
-      tetherHome: '/home/u/.tether',
     };
     expect(clientRequests.initialize.result.parse(result)).toEqual(result);
-    expect(clientRequests.initialize.result.safeParse({ ...result, tetherHome: 1 }).success).toBe(
+    expect(clientRequests.initialize.result.safeParse({ ...result, codexHome: 1 }).success).toBe(
       false,
     );
   });

@@ -6,10 +6,11 @@ import type { ThreadStateManager } from '@tether/thread-state';
 import type { AppendRecord, ThreadStore } from '@tether/thread-store';
 import { v7 as uuidv7 } from 'uuid';
 import { serverNotification } from './notify.js';
+import type { AfterReply } from './reply.js';
 import { completeApproval, profilePolicy } from './settings.js';
 import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
-import type { HandlerResult, LoadedThread, ThreadManager } from './threads.js';
+import type { LoadedThread, ThreadManager } from './threads.js';
 
 export interface EditDeps {
   threads: ThreadManager;
@@ -55,7 +56,7 @@ export class ThreadEdits {
 
   // ---- thread/name/set ---------------------------------------------------------------------
 
-  async setName(params: app.ThreadSetNameParams): Promise<HandlerResult> {
+  async setName(params: app.ThreadSetNameParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId);
     const name = params.name.trim();
     if (name === '') throw new RpcError(invalidRequest('thread name must not be empty'));
@@ -68,13 +69,12 @@ export class ThreadEdits {
     this.requireStored(threadId, threadErrors.noRollout(threadId));
     this.write(threadId, loaded, { type: 'thread_name', name });
     if (loaded) loaded.thread = { ...loaded.thread, name };
-    return {
-      result: {},
-      after: () =>
-        this.deps.router.broadcast(
-          serverNotification('thread/name/updated', { threadId, threadName: name }),
-        ),
-    };
+    reply.afterReply(() =>
+      this.deps.router.broadcast(
+        serverNotification('thread/name/updated', { threadId, threadName: name }),
+      ),
+    );
+    return {};
   }
 
   // ---- thread/metadata/update --------------------------------------------------------------
@@ -139,7 +139,7 @@ export class ThreadEdits {
    * Changes what later turns run with. The change is persisted at once; subscribers hear
    * `thread/settings/updated` after the answer, and only when something actually changed.
    */
-  settingsUpdate(params: app.ThreadSettingsUpdateParams): HandlerResult {
+  settingsUpdate(params: app.ThreadSettingsUpdateParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId);
     const loaded = this.deps.threads.get(threadId);
     if (!loaded) throw threadErrors.notFound(threadId);
@@ -193,16 +193,15 @@ export class ThreadEdits {
       disabledPluginIds: params.disabledPluginIds ?? loaded.extras.disabledPluginIds,
     };
     const view = this.deps.threads.settingsView(loaded);
-    if (JSON.stringify(view) === before) return { result: {} };
+    if (JSON.stringify(view) === before) return {};
     this.deps.threads.persistSettings(loaded);
-    return {
-      result: {},
-      after: () =>
-        this.deps.router.toConnections(
-          this.deps.state.subscribers(threadId),
-          serverNotification('thread/settings/updated', { threadId, threadSettings: view }),
-        ),
-    };
+    reply.afterReply(() =>
+      this.deps.router.toConnections(
+        this.deps.state.subscribers(threadId),
+        serverNotification('thread/settings/updated', { threadId, threadSettings: view }),
+      ),
+    );
+    return {};
   }
 
   // ---- thread/goal/* -----------------------------------------------------------------------
@@ -230,7 +229,7 @@ export class ThreadEdits {
     return { goal: this.currentGoal(threadId, loaded) };
   }
 
-  goalSet(params: app.ThreadGoalSetParams): HandlerResult {
+  goalSet(params: app.ThreadGoalSetParams, reply: AfterReply) {
     const { threadId, loaded } = this.goalThread(params);
     const objective = params.objective?.trim();
     if (objective === '') throw new RpcError(invalidRequest('goal objective must not be empty'));
@@ -267,25 +266,23 @@ export class ThreadEdits {
     }
     this.write(threadId, loaded, { type: 'thread_goal', goal });
     if (loaded) loaded.goal = goal;
-    return {
-      result: { goal },
-      after: () =>
-        this.deps.router.broadcast(
-          serverNotification('thread/goal/updated', { threadId, turnId: null, goal }),
-        ),
-    };
+    reply.afterReply(() =>
+      this.deps.router.broadcast(
+        serverNotification('thread/goal/updated', { threadId, turnId: null, goal }),
+      ),
+    );
+    return { goal };
   }
 
-  goalClear(params: app.ThreadGoalClearParams): HandlerResult {
+  goalClear(params: app.ThreadGoalClearParams, reply: AfterReply) {
     const { threadId, loaded } = this.goalThread(params);
-    if (!this.currentGoal(threadId, loaded)) return { result: { cleared: false } };
+    if (!this.currentGoal(threadId, loaded)) return { cleared: false };
     this.write(threadId, loaded, { type: 'thread_goal', goal: null });
     if (loaded) loaded.goal = null;
-    return {
-      result: { cleared: true },
-      after: () =>
-        this.deps.router.broadcast(serverNotification('thread/goal/cleared', { threadId })),
-    };
+    reply.afterReply(() =>
+      this.deps.router.broadcast(serverNotification('thread/goal/cleared', { threadId })),
+    );
+    return { cleared: true };
   }
 
   // ---- thread/queue/* ----------------------------------------------------------------------
@@ -346,7 +343,7 @@ export class ThreadEdits {
     );
   }
 
-  async queueAdd(params: app.ThreadQueueAddParams): Promise<HandlerResult> {
+  async queueAdd(params: app.ThreadQueueAddParams) {
     const { threadId, loaded, queue } = this.queueThread(params);
     if (params.input.length === 0) {
       throw new RpcError(invalidRequest('only user input can be added to the user-message queue'));
@@ -361,7 +358,7 @@ export class ThreadEdits {
     await this.queueChanged(threadId);
     // an idle thread takes the next submission at once (before the answer, as on the reference)
     if (loaded) await this.deps.threads.drainQueue(loaded);
-    return { result: { queuedSubmission } };
+    return { queuedSubmission };
   }
 
   queueList(params: app.ThreadQueueListParams) {
@@ -383,7 +380,7 @@ export class ThreadEdits {
     };
   }
 
-  queueUpdate(params: app.ThreadQueueUpdateParams): HandlerResult {
+  queueUpdate(params: app.ThreadQueueUpdateParams, reply: AfterReply) {
     const { threadId, loaded, queue } = this.queueThread(params);
     if (params.input.length === 0) {
       throw new RpcError(invalidRequest('only user input can be added to the user-message queue'));
@@ -404,18 +401,20 @@ export class ThreadEdits {
     const next = [...queue];
     next[at] = queuedSubmission;
     this.saveQueue(threadId, loaded, next);
-    return { result: { queuedSubmission }, after: () => this.queueChanged(threadId) };
+    reply.afterReply(() => this.queueChanged(threadId));
+    return { queuedSubmission };
   }
 
-  queueDelete(params: app.ThreadQueueDeleteParams): HandlerResult {
+  queueDelete(params: app.ThreadQueueDeleteParams, reply: AfterReply) {
     const { threadId, loaded, queue } = this.queueThread(params);
     const next = queue.filter((entry) => entry.id !== params.queuedSubmissionId);
-    if (next.length === queue.length) return { result: { deleted: false } };
+    if (next.length === queue.length) return { deleted: false };
     this.saveQueue(threadId, loaded, next);
-    return { result: { deleted: true }, after: () => this.queueChanged(threadId) };
+    reply.afterReply(() => this.queueChanged(threadId));
+    return { deleted: true };
   }
 
-  queueReorder(params: app.ThreadQueueReorderParams): HandlerResult {
+  queueReorder(params: app.ThreadQueueReorderParams, reply: AfterReply) {
     const { threadId, loaded, queue } = this.queueThread(params);
     const byId = new Map(queue.map((entry) => [entry.id, entry]));
     const ids = params.queuedSubmissionIds;
@@ -435,10 +434,11 @@ export class ThreadEdits {
       loaded,
       next.filter((entry): entry is app.QueuedSubmission => entry !== undefined),
     );
-    return { result: {}, after: () => this.queueChanged(threadId) };
+    reply.afterReply(() => this.queueChanged(threadId));
+    return {};
   }
 
-  async queueStart(params: app.ThreadQueueStartParams): Promise<HandlerResult> {
+  async queueStart(params: app.ThreadQueueStartParams, reply: AfterReply) {
     const { threadId, loaded, queue } = this.queueThread(params);
     if (!loaded) {
       throw new RpcError(invalidRequest('resume the thread before starting a queued message'));
@@ -453,7 +453,8 @@ export class ThreadEdits {
       throw new RpcError(invalidRequest(`queued submission not found: ${String(id)}`));
     }
     const turn = await this.deps.threads.startQueued(loaded, submission);
-    return { result: { turn }, after: () => this.queueChanged(threadId) };
+    reply.afterReply(() => this.queueChanged(threadId));
+    return { turn };
   }
 }
 

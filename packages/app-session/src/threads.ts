@@ -16,6 +16,7 @@ import {
 import type { Logger } from '@tether/transport';
 import { type ListenerThread, ThreadListener } from './listener.js';
 import { serverNotification } from './notify.js';
+import type { AfterReply } from './reply.js';
 import {
   applyOverrides,
   DEFAULT_EXTRAS,
@@ -78,18 +79,13 @@ export interface ThreadManagerDeps {
   persistMaxPending?: number;
 }
 
-/** A result already sent by the handler itself (thread/resume of a loaded thread). */
-export const ALREADY_SENT = Symbol('already sent');
-
-export type HandlerResult =
-  | { result: unknown; notice?: unknown; after?: () => Promise<void> }
-  | typeof ALREADY_SENT;
-
 export const FULL_HISTORY_NOTICE = {
   summary:
     'Full-history hydration is deprecated for paginated threads; use `excludeTurns: true`, then page with `thread/turns/list` and `thread/items/list`.',
   details: null,
 };
+
+type ResumeResult = app.ResultOf<'thread/resume'>;
 
 /** How long a finished turn waits for its records to reach a slow or full disk. */
 export const DEFAULT_PERSIST_TIMEOUT_MS = 30_000;
@@ -169,7 +165,7 @@ export class ThreadManager {
 
   // ---- start / resume / fork ---------------------------------------------------------------
 
-  async start(connectionId: number, params: app.ThreadStartParams): Promise<HandlerResult> {
+  async start(connectionId: number, params: app.ThreadStartParams, reply: AfterReply) {
     const base = initialSettings(this.deps.defaults, process.cwd());
     const settings = applyOverrides(base, params);
     const ephemeral = params.ephemeral === true;
@@ -202,16 +198,15 @@ export class ThreadManager {
       goal: null,
     });
     this.deps.state.subscribe(loaded.id, connectionId);
-    return {
-      result: sessionResult(this.view(loaded, []), settings, loaded.extras),
-      after: () =>
-        this.deps.router.broadcast(
-          serverNotification('thread/started', { thread: this.view(loaded, []) }),
-        ),
-    };
+    reply.afterReply(() =>
+      this.deps.router.broadcast(
+        serverNotification('thread/started', { thread: this.view(loaded, []) }),
+      ),
+    );
+    return sessionResult(this.view(loaded, []), settings, loaded.extras);
   }
 
-  async fork(connectionId: number, params: app.ThreadForkParams): Promise<HandlerResult> {
+  async fork(connectionId: number, params: app.ThreadForkParams, reply: AfterReply) {
     const sourceId = parseThreadId(params.threadId, { label: 'session' });
     const source = this.loaded.get(sourceId);
     if (source?.ephemeral || !this.deps.store.hasThread(sourceId)) {
@@ -276,13 +271,12 @@ export class ThreadManager {
     });
     this.deps.state.subscribe(loaded.id, connectionId);
     const turns = params.excludeTurns ? [] : this.fullTurns(loaded);
-    return {
-      result: sessionResult(this.view(loaded, turns), settings, loaded.extras),
-      after: () =>
-        this.deps.router.broadcast(
-          serverNotification('thread/started', { thread: this.view(loaded, []) }),
-        ),
-    };
+    reply.afterReply(() =>
+      this.deps.router.broadcast(
+        serverNotification('thread/started', { thread: this.view(loaded, []) }),
+      ),
+    );
+    return sessionResult(this.view(loaded, turns), settings, loaded.extras);
   }
 
   /**
@@ -291,11 +285,7 @@ export class ThreadManager {
    * their original ids). A stored thread is loaded first (cold resume): every client hears it is
    * idle, and the resuming one gets the thread's last token usage.
    */
-  async resume(
-    connectionId: number,
-    requestId: string | number,
-    params: app.ThreadResumeParams,
-  ): Promise<typeof ALREADY_SENT> {
+  async resume(connectionId: number, params: app.ThreadResumeParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId, { label: 'session' });
     const { state, router, requests } = this.deps;
     const loadedNow = await this.serialized(threadId, async () => {
@@ -312,68 +302,94 @@ export class ThreadManager {
       return { ...stored, cold: true };
     });
     const current = loadedNow.loaded;
-    if (!state.beginResume(threadId)) {
-      throw new RpcError(
+    const closing = () =>
+      new RpcError(
         invalidRequest(
           `thread ${threadId} is closing; retry thread/resume after the thread is closed`,
         ),
       );
-    }
+    if (!state.beginResume(threadId)) throw closing();
+    let resuming = true;
+    const endResume = () => {
+      if (resuming) state.endResume(threadId);
+      resuming = false;
+    };
     try {
-      await current.listener.enqueue(async () => {
-        const subscribed = state.subscribe(threadId, connectionId);
-        if (subscribed === 'connectionClosed') return; // the client is gone: nothing to answer
-        if (subscribed === 'closing' || subscribed === 'notLoaded') {
-          throw new RpcError(
-            invalidRequest(
-              `thread ${threadId} is closing; retry thread/resume after the thread is closed`,
-            ),
-          );
-        }
-        await this.warnUnreadable(connectionId, current, loadedNow.unreadable);
-        if (!params.excludeTurns) {
-          await router.toConnection(
-            connectionId,
-            serverNotification('deprecationNotice', FULL_HISTORY_NOTICE),
-          );
-        }
-        if (loadedNow.cold) {
-          await router.broadcast(
-            serverNotification('thread/status/changed', { threadId, status: current.status }),
-          );
-        }
-        const turns = params.excludeTurns ? [] : this.fullTurns(current);
-        const result = {
-          ...sessionResult(this.view(current, turns), current.settings, current.extras),
-          collaborationMode: this.settingsView(current).collaborationMode,
-          initialTurnsPage: params.initialTurnsPage
-            ? this.initialTurnsPage(current, params.initialTurnsPage)
-            : null,
-          ...this.backwardsCursors(current),
-        };
-        await router.toConnection(connectionId, { kind: 'response', id: requestId, result });
-        const usage = current.record.tokenUsage;
-        if (usage && (loadedNow.cold || !params.excludeTurns)) {
-          await router.toConnection(
-            connectionId,
-            serverNotification('thread/tokenUsage/updated', { threadId, ...usage }),
-          );
-        }
-        await router.broadcast(
-          current.goal
-            ? serverNotification('thread/goal/updated', {
-                threadId,
-                turnId: null,
-                goal: current.goal,
-              })
-            : serverNotification('thread/goal/cleared', { threadId }),
-        );
-        await requests.replayTo(connectionId, threadId);
+      return await new Promise<ResumeResult>((resolve, reject) => {
+        current.listener
+          .enqueue(async () => {
+            const subscribed = state.subscribe(threadId, connectionId);
+            if (subscribed === 'connectionClosed') {
+              // the client is gone: the answer has nowhere to go
+              reject(new RpcError(invalidRequest('connection closed')));
+              return;
+            }
+            if (subscribed === 'closing' || subscribed === 'notLoaded') throw closing();
+            await this.warnUnreadable(connectionId, current, loadedNow.unreadable);
+            if (!params.excludeTurns) {
+              await router.toConnection(
+                connectionId,
+                serverNotification('deprecationNotice', FULL_HISTORY_NOTICE),
+              );
+            }
+            if (loadedNow.cold) {
+              await router.broadcast(
+                serverNotification('thread/status/changed', { threadId, status: current.status }),
+              );
+            }
+            const turns = params.excludeTurns ? [] : this.fullTurns(current);
+            // the thread's events wait behind this task until the answer and what must follow
+            // it (usage, goal, the replay of pending approvals) are out
+            const followed = new Promise<void>((done) => {
+              reply.afterReply(async () => {
+                try {
+                  await this.afterResume(connectionId, current, loadedNow.cold, params);
+                } finally {
+                  endResume();
+                  done();
+                }
+              });
+            });
+            resolve({
+              ...sessionResult(this.view(current, turns), current.settings, current.extras),
+              collaborationMode: this.collaborationMode(current),
+              initialTurnsPage: params.initialTurnsPage
+                ? this.initialTurnsPage(current, params.initialTurnsPage)
+                : null,
+              ...this.backwardsCursors(current),
+            });
+            await followed;
+          })
+          .catch(reject);
       });
-    } finally {
-      state.endResume(threadId);
+    } catch (error) {
+      endResume();
+      throw error;
     }
-    return ALREADY_SENT;
+  }
+
+  /** What a resuming client hears right after the answer: usage, the goal, pending approvals. */
+  private async afterResume(
+    connectionId: number,
+    current: LoadedThread,
+    cold: boolean,
+    params: app.ThreadResumeParams,
+  ): Promise<void> {
+    const { router, requests } = this.deps;
+    const threadId = current.id;
+    const usage = current.record.tokenUsage;
+    if (usage && (cold || !params.excludeTurns)) {
+      await router.toConnection(
+        connectionId,
+        serverNotification('thread/tokenUsage/updated', { threadId, ...usage }),
+      );
+    }
+    await router.broadcast(
+      current.goal
+        ? serverNotification('thread/goal/updated', { threadId, turnId: null, goal: current.goal })
+        : serverNotification('thread/goal/cleared', { threadId }),
+    );
+    await requests.replayTo(connectionId, threadId);
   }
 
   /**
@@ -739,6 +755,21 @@ export class ThreadManager {
   }
 
   /** The settings later turns run with, as `thread/settings/updated` reports them. */
+  /** The thread's collaboration mode: the one set, or the default mode with its model. */
+  collaborationMode(loaded: LoadedThread): app.CollaborationMode {
+    const s = loaded.settings;
+    return (
+      loaded.extras.collaborationMode ?? {
+        mode: 'default',
+        settings: {
+          model: s.model ?? '',
+          reasoning_effort: s.reasoningEffort,
+          developer_instructions: null,
+        },
+      }
+    );
+  }
+
   settingsView(loaded: LoadedThread): app.ThreadSettings {
     const s = loaded.settings;
     const x = loaded.extras;
@@ -757,14 +788,7 @@ export class ThreadManager {
       serviceTier: s.serviceTier,
       effort: s.reasoningEffort,
       summary: s.reasoningSummary,
-      collaborationMode: x.collaborationMode ?? {
-        mode: 'default',
-        settings: {
-          model: s.model ?? '',
-          reasoning_effort: s.reasoningEffort,
-          developer_instructions: null,
-        },
-      },
+      collaborationMode: this.collaborationMode(loaded),
       multiAgentMode: 'explicitRequestOnly',
       personality: x.personality,
     };
@@ -957,7 +981,7 @@ export class ThreadManager {
     return { data, nextCursor: next };
   }
 
-  async archive(params: app.ThreadArchiveParams): Promise<HandlerResult> {
+  async archive(params: app.ThreadArchiveParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId, { label: 'session' });
     return this.serialized(threadId, async () => {
       const loaded = this.loaded.get(threadId);
@@ -983,15 +1007,14 @@ export class ThreadManager {
       await this.deps.router.broadcast(
         serverNotification('thread/status/changed', { threadId, status: { type: 'notLoaded' } }),
       );
-      return {
-        result: {},
-        after: () =>
-          this.deps.router.broadcast(serverNotification('thread/archived', { threadId })),
-      };
+      reply.afterReply(() =>
+        this.deps.router.broadcast(serverNotification('thread/archived', { threadId })),
+      );
+      return {};
     });
   }
 
-  async unarchive(params: app.ThreadUnarchiveParams): Promise<HandlerResult> {
+  async unarchive(params: app.ThreadUnarchiveParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId);
     let thread: app.Thread;
     try {
@@ -999,11 +1022,10 @@ export class ThreadManager {
     } catch (error) {
       throw storeError(error, threadId);
     }
-    return {
-      result: { thread },
-      after: () =>
-        this.deps.router.broadcast(serverNotification('thread/unarchived', { threadId })),
-    };
+    reply.afterReply(() =>
+      this.deps.router.broadcast(serverNotification('thread/unarchived', { threadId })),
+    );
+    return { thread };
   }
 
   /**
@@ -1011,7 +1033,7 @@ export class ThreadManager {
    * hears it is `notLoaded`), its rollout and index rows go, and every client hears
    * `thread/deleted`; clients that were subscribed also get `thread/closed`.
    */
-  async delete(params: app.ThreadDeleteParams): Promise<HandlerResult> {
+  async delete(params: app.ThreadDeleteParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId);
     return this.serialized(threadId, async () => {
       const loaded = this.loaded.get(threadId);
@@ -1041,18 +1063,16 @@ export class ThreadManager {
       } catch (error) {
         throw storeError(error, threadId);
       }
-      return {
-        result: {},
-        after: async () => {
-          await this.deps.router.broadcast(serverNotification('thread/deleted', { threadId }));
-          if (subscribers.length > 0) {
-            await this.deps.router.toConnections(
-              subscribers,
-              serverNotification('thread/closed', { threadId }),
-            );
-          }
-        },
-      };
+      reply.afterReply(async () => {
+        await this.deps.router.broadcast(serverNotification('thread/deleted', { threadId }));
+        if (subscribers.length > 0) {
+          await this.deps.router.toConnections(
+            subscribers,
+            serverNotification('thread/closed', { threadId }),
+          );
+        }
+      });
+      return {};
     });
   }
 
@@ -1062,7 +1082,7 @@ export class ThreadManager {
    * step, and it is loaded again from that rollout, so the model's next request sees only what
    * remains. The caller is subscribed, as on the reference.
    */
-  async revert(connectionId: number, params: app.ThreadRevertParams): Promise<HandlerResult> {
+  async revert(connectionId: number, params: app.ThreadRevertParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId);
     return this.serialized(threadId, async () => {
       const loaded = this.get(threadId);
@@ -1104,10 +1124,8 @@ export class ThreadManager {
         serverNotification('thread/status/changed', { threadId, status: reloaded.status }),
       );
       if (failure !== undefined) throw storeError(failure, threadId);
-      return {
-        result: { thread: this.view(reloaded, []), ...this.backwardsCursors(reloaded) },
-        after: () => router.broadcast(serverNotification('thread/reverted', { threadId })),
-      };
+      reply.afterReply(() => router.broadcast(serverNotification('thread/reverted', { threadId })));
+      return { thread: this.view(reloaded, []), ...this.backwardsCursors(reloaded) };
     });
   }
 

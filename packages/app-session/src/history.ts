@@ -14,7 +14,7 @@ import {
 import { serverNotification } from './notify.js';
 import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
-import type { HandlerResult, LoadedThread, ThreadManager } from './threads.js';
+import type { LoadedThread, ThreadManager } from './threads.js';
 
 const READ_NOTICE = {
   summary:
@@ -50,7 +50,15 @@ const clamp = (value: number | null | undefined, fallback: number, max: number) 
 export class HistoryQueries {
   constructor(private readonly deps: HistoryDeps) {}
 
-  async read(connectionId: number, params: app.ThreadReadParams): Promise<HandlerResult> {
+  /** Full-history reads are deprecated: the reader hears so before the answer. */
+  private notice(connectionId: number): Promise<void> {
+    return this.deps.router.toConnection(
+      connectionId,
+      serverNotification('deprecationNotice', READ_NOTICE),
+    );
+  }
+
+  async read(connectionId: number, params: app.ThreadReadParams) {
     const { threads, store } = this.deps;
     const threadId = parseThreadId(params.threadId);
     const includeTurns = params.includeTurns === true;
@@ -63,12 +71,10 @@ export class HistoryQueries {
         ? await loaded.listener.enqueue(() => threads.fullTurns(loaded))
         : [];
       await threads.warnUnreadable(connectionId, loaded, loaded.unreadable);
+      if (includeTurns) await this.notice(connectionId);
       return {
-        notice: includeTurns ? READ_NOTICE : undefined,
-        result: {
-          thread: threads.view(loaded, turns),
-          readState: loaded.ephemeral ? null : loaded.record.readState,
-        },
+        thread: threads.view(loaded, turns),
+        readState: loaded.ephemeral ? null : loaded.record.readState,
       };
     }
     if (!store.hasThread(threadId)) throw threadErrors.notLoaded(threadId);
@@ -77,7 +83,7 @@ export class HistoryQueries {
         // the index has all of it: no need to read (and parse) the whole rollout
         const described = store.describeThread(threadId);
         if (!described) throw threadErrors.notLoaded(threadId);
-        return { result: { thread: described.thread, readState: described.readState } };
+        return { thread: described.thread, readState: described.readState };
       }
       const stored = store.readThread(threadId, { includeTurns });
       await threads.warnUnreadable(
@@ -85,10 +91,8 @@ export class HistoryQueries {
         { id: threadId, thread: stored.thread },
         stored.unreadable,
       );
-      return {
-        notice: includeTurns ? READ_NOTICE : undefined,
-        result: { thread: stored.thread, readState: stored.readState },
-      };
+      await this.notice(connectionId);
+      return { thread: stored.thread, readState: stored.readState };
     } catch (error) {
       throw storeError(error, threadId);
     }
