@@ -126,7 +126,7 @@ describe('tether-app-server executable', () => {
 
   it('refuses bad flags with a clear message', async () => {
     const bad = launch(['--listen', 'ws://localhost:1'], { TETHER_HOME: home() });
-    expect(await bad.exited).toBe(1);
+    expect(await bad.exited).toBe(2); // a wrong command line, as every usage error
     expect(bad.stderr()).toContain(
       'invalid websocket --listen URL `ws://localhost:1`; expected `ws://IP:PORT`',
     );

@@ -24,10 +24,18 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-async function launch(
+function launch(args: string[]) {
+  return launchWith(args, {});
+}
+
+async function launchWith(
   args: string[],
+  env: NodeJS.ProcessEnv,
 ): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [cli, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   children.push(child);
   let stderr = '';
   child.stderr?.on('data', (data: Buffer) => {
@@ -125,7 +133,6 @@ describe('tether-exec-server', () => {
         ['--ws-auth', 'signed-bearer-token', '--ws-shared-secret-file', join(dir, 'short.key')],
         /must be at least 32 bytes/,
       ],
-      [['--listen', 'unix://'], /unsupported --listen URL/],
     ];
     try {
       for (const [args, message] of cases) {
@@ -133,8 +140,8 @@ describe('tether-exec-server', () => {
           encoding: 'utf8',
           timeout: 20_000,
         });
-        expect(run.status, args.join(' ')).not.toBe(0);
-        expect(run.status, args.join(' ')).not.toBeNull();
+        // Exit 1: the command line was fine, the start was not (exit 2 is kept for usage errors).
+        expect(run.status, args.join(' ')).toBe(1);
         expect(run.stderr, args.join(' ')).toMatch(message);
         const lines = run.stderr.trim().split('\n');
         expect(lines, args.join(' ')).toHaveLength(1);
@@ -160,17 +167,57 @@ describe('tether-exec-server', () => {
     expect(missing.status).toBe(1);
   });
 
-  it('prints help, and refuses bad flags with exit code 2', () => {
+  it('prints help and its version, and exits 0', () => {
     const help = spawnSync(process.execPath, [cli, '--help'], { encoding: 'utf8' });
     expect(help.status).toBe(0);
     expect(help.stdout).toContain('--session-ttl');
     expect(help.stdout).toContain('--max-retained-output');
-    const bad = spawnSync(process.execPath, [cli, '--output-overflow', 'sometimes'], {
-      encoding: 'utf8',
-    });
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toContain("invalid value 'sometimes' for '--output-overflow'");
-    const stdio = spawnSync(process.execPath, [cli, '--listen', 'stdio://'], { encoding: 'utf8' });
-    expect(stdio.status).toBe(2);
+    expect(help.stdout).toContain('--log-level <LEVEL>');
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'));
+    for (const flag of ['--version', '-V']) {
+      const version = spawnSync(process.execPath, [cli, flag], { encoding: 'utf8' });
+      expect(version.status).toBe(0);
+      expect(version.stdout).toBe(`tether-exec-server ${pkg.version}\n`);
+    }
+  });
+
+  it('refuses a wrong command line with exit code 2: the error, the usage line and a hint', () => {
+    const cases: Array<[string[], NodeJS.ProcessEnv, string]> = [
+      [['--output-overflow', 'sometimes'], {}, "invalid value 'sometimes' for '--output-overflow'"],
+      [['--nope'], {}, "unexpected argument '--nope' found"],
+      [['--session-ttl'], {}, "a value is required for '--session-ttl' but none was supplied"],
+      [['--log-level', 'nope'], {}, "invalid value 'nope' for '--log-level'"],
+      [[], { TETHER_LOG: 'nope' }, "invalid value 'nope' for TETHER_LOG"],
+      [['--listen', 'stdio://'], {}, 'unsupported --listen URL `stdio://`'],
+      [['--listen', 'unix://'], {}, 'unsupported --listen URL `unix://`'],
+    ];
+    for (const [args, env, message] of cases) {
+      const run = spawnSync(process.execPath, [cli, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, ...env },
+        timeout: 20_000,
+      });
+      const what = `${JSON.stringify(env)} ${args.join(' ')}`;
+      expect(run.status, what).toBe(2);
+      expect(run.stdout, what).toBe('');
+      const [first, ...rest] = run.stderr.split('\n');
+      expect(first?.startsWith(`error: ${message}`), `${what}: ${first}`).toBe(true);
+      expect(rest, what).toEqual([
+        '',
+        'Usage: tether-exec-server [OPTIONS]',
+        '',
+        "For more information, try '--help'.",
+        '',
+      ]);
+      expect(run.stderr, what).not.toMatch(/^\s+at /m);
+    }
+  });
+
+  it('logs at the level of --log-level or TETHER_LOG', async () => {
+    const quiet = await launch(['--log-level', 'warn']);
+    const verbose = await launchWith([], { TETHER_LOG: 'debug' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(quiet.stderr()).not.toContain('exec-server listening');
+    expect(verbose.stderr()).toContain('exec-server listening');
   });
 });

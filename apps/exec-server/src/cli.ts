@@ -1,49 +1,28 @@
 #!/usr/bin/env node
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { checkSandbox } from '@tether/exec-session';
-import { parseListenUrl, resolveWebSocketAuth } from '@tether/transport';
-import { pino } from 'pino';
-import { parseCli, USAGE, UsageError } from './cli-options.js';
+import {
+  createLogger,
+  exitWithStartupError,
+  parseProcessCli,
+  resolveWebSocketAuth,
+} from '@tether/transport';
+import { cliOptionsFrom, execServerCli } from './cli-options.js';
 import { startExecServer } from './server.js';
 
 async function main(): Promise<void> {
-  let options: ReturnType<typeof parseCli>;
-  try {
-    options = parseCli(process.argv.slice(2));
-  } catch (error) {
-    if (!(error instanceof UsageError)) throw error;
-    process.stderr.write(`error: ${error.message}\n\n${USAGE}\n`);
-    process.exit(2);
-  }
-  if (options.help) {
-    process.stdout.write(`${USAGE}\n`);
-    return;
-  }
+  const options = parseProcessCli(execServerCli(), cliOptionsFrom);
   if (options.checkSandbox) {
     const check = await checkSandbox({ scratch: tmpdir() });
     process.stdout.write(`${check.lines.join('\n')}\n`);
     process.exit(check.ok ? 0 : 1);
   }
-  const logger = pino(
-    { level: options.logLevel, base: { service: 'tether-exec-server' } },
-    pino.destination(2),
-  );
-  let target: ReturnType<typeof parseListenUrl>;
-  let auth: Awaited<ReturnType<typeof resolveWebSocketAuth>>;
-  try {
-    target = parseListenUrl(options.listen, { home: homedir(), accept: ['websocket'] });
-    auth = await resolveWebSocketAuth(options.auth);
-  } catch (error) {
-    process.stderr.write(`error: ${(error as Error).message}\n`);
-    process.exit(2);
-  }
-  if (target.kind !== 'websocket') {
-    process.stderr.write(`error: unsupported --listen URL ${options.listen}\n`);
-    process.exit(2);
-  }
+  const logger = createLogger({ service: 'tether-exec-server', level: options.logLevel });
+  // Anything that stops the start from here on (an unreadable secret, a port in use) is one line.
+  const auth = await resolveWebSocketAuth(options.auth);
   const server = await startExecServer({
-    host: target.host,
-    port: target.port,
+    host: options.host,
+    port: options.port,
     logger,
     auth,
     sessionTtlMs: options.sessionTtlMs,
@@ -74,7 +53,4 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
 }
 
-main().catch((error: unknown) => {
-  process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
-  process.exit(1);
-});
+main().catch(exitWithStartupError);

@@ -1,10 +1,11 @@
 export {
   type CliOptions,
+  cliOptionsFrom,
+  type ExecServerCommand,
+  execServerCli,
+  HELP,
   parseCli,
-  parseDuration,
-  parseSize,
   USAGE,
-  UsageError,
 } from './cli-options.js';
 export { describeDecodeFailure, serdeJsonError } from './parse-error.js';
 export {

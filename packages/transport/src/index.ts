@@ -11,6 +11,25 @@ export {
   webSocketAuthFlagsFrom,
 } from './auth.js';
 export {
+  type CliOutcome,
+  type CliSpec,
+  type CliValues,
+  COMMON_CLI_HELP,
+  COMMON_CLI_OPTIONS,
+  DEFAULT_LOG_LEVEL,
+  exitWithStartupError,
+  exitWithUsageError,
+  LOG_LEVEL_ENV,
+  LOG_LEVELS,
+  type LogLevel,
+  parseCli,
+  parseProcessCli,
+  readPackageVersion,
+  USAGE_EXIT_CODE,
+  UsageError,
+  usageErrorText,
+} from './cli.js';
+export {
   allocateConnectionId,
   CloseCodes,
   type CloseReason,
@@ -22,7 +41,6 @@ export {
   type Readable,
   type TransportEvent,
 } from './connection.js';
-export { parseDurationMs } from './duration.js';
 export { BoundedQueue } from './inbound-queue.js';
 export {
   CONTROL_SOCKET_DIR,
@@ -36,9 +54,17 @@ export {
   parseListenUrl,
   STARTUP_LOCK_FILE,
 } from './listen-url.js';
-export { type Logger, silentLogger } from './logger.js';
+export {
+  type CreateLoggerOptions,
+  createLogger,
+  type Logger,
+  REDACTED,
+  REDACTED_LOG_PATHS,
+  silentLogger,
+} from './logger.js';
 export { type StdioHandle, type StdioOptions, startStdio } from './stdio.js';
 export { StreamLineWriter } from './stream-writer.js';
+export { parseDuration, parseSize } from './units.js';
 export {
   CONTROL_SOCKET_DIR_MODE,
   CONTROL_SOCKET_MODE,
