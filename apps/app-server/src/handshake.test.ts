@@ -37,6 +37,14 @@ describe('handshake', () => {
       code: -32600,
       message: 'Not initialized',
     });
+    // the reference decodes before it gates: an unknown method or bad params say so first
+    expect((await errorOf(c.requestRaw('foo/unknownMethod', {}))).message).toMatch(
+      /^Invalid request: unknown variant `foo\/unknownMethod`/,
+    );
+    expect(await errorOf(c.requestRaw('thread/read', { threadId: 5 }))).toEqual({
+      code: -32600,
+      message: 'Invalid request: invalid type: integer `5`, expected a string',
+    });
     const result = await c.initialize({ name: 'probe', version: '1.0.0' });
     expect(app.InitializeResponse.parse(result)).toEqual(result);
     expect(result.userAgent).toMatch(/^probe\/0\.169\.0 .*\(probe; 1\.0\.0\)$/);
@@ -65,9 +73,38 @@ describe('handshake', () => {
     expect(unknown.message).toMatch(
       /^Invalid request: unknown variant `foo\/unknownMethod`, expected one of `initialize`, /,
     );
+    // the reference's own list, in its decoder's order (not tether's table)
+    expect(unknown.message).toContain('`thread/realtime/start`');
+    // a method the reference has and tether does not is refused as such, not as unknown
+    expect(await errorOf(c.requestRaw('fuzzyFileSearch', { query: 'x', roots: [] }))).toEqual({
+      code: -32601,
+      message: '`fuzzyFileSearch` is not implemented by tether',
+    });
+    // serde's from_value words: no field path
     expect(await errorOf(c.requestRaw('thread/read', { threadId: 5 }))).toEqual({
       code: -32600,
-      message: 'Invalid request: invalid type: integer `5`, expected a string at `threadId`',
+      message: 'Invalid request: invalid type: integer `5`, expected a string',
+    });
+    expect(await errorOf(c.requestRaw('thread/start', { approvalPolicy: 'sometimes' }))).toEqual({
+      code: -32600,
+      message:
+        'Invalid request: unknown variant `sometimes`, expected one of `untrusted`, `on-request`, `granular`, `never`',
+    });
+    expect(
+      await errorOf(
+        c.requestRaw('turn/start', {
+          threadId: '01a200ff-0000-7000-8000-000000000000',
+          input: [{ type: 'nope' }],
+        }),
+      ),
+    ).toEqual({
+      code: -32600,
+      message:
+        'Invalid request: unknown variant `nope`, expected one of `text`, `image`, `localImage`, `audio`, `localAudio`, `skill`, `mention`',
+    });
+    expect(await errorOf(c.requestRaw('thread/read', null))).toEqual({
+      code: -32600,
+      message: 'Invalid request: missing field `params`',
     });
     expect(await errorOf(c.requestRaw('thread/read', {}))).toEqual({
       code: -32600,

@@ -148,7 +148,11 @@ export class AppServer {
           break;
         case 'closed':
           this.service.disconnect(event.connectionId);
-          if (this.listeners.stdio?.connection.id === event.connectionId) void this.shutdown();
+          // stdin closed: the client is gone for good, so (as the reference does) running turns
+          // are interrupted rather than waited for; what they wrote stays written
+          if (this.listeners.stdio?.connection.id === event.connectionId) {
+            void this.shutdown({ waitForTurns: false });
+          }
           break;
       }
     }

@@ -5,6 +5,7 @@ import {
   internalError,
   invalidParams,
   invalidRequest,
+  methodNotFound,
   type Message,
   type Served,
   type ServedConnection,
@@ -33,12 +34,21 @@ function fieldsOf(raw: unknown): Map<string, unknown> {
   return new Map(typeof raw === 'object' && raw !== null ? Object.entries(raw) : []);
 }
 
-/** The reference's decoder error for a method it does not know: every method it does, listed. */
-function unknownVariant(method: string): ErrorObject {
-  const known = ['initialize', ...Object.keys(app.clientRequests).filter((m) => m !== 'initialize')]
-    .map((m) => `\`${m}\``)
-    .join(', ');
-  return invalidRequest(`Invalid request: unknown variant \`${method}\`, expected one of ${known}`);
+/** The reference's decoder lists every method it knows when a request names another. */
+const KNOWN_METHODS = app.referenceClientMethods.map((m) => `\`${m}\``).join(', ');
+const REFERENCE_METHODS: ReadonlySet<string> = new Set(app.referenceClientMethods);
+
+/**
+ * A method nobody knows gets the reference decoder's error; one the reference has and tether does
+ * not (yet) gets a plain method-not-found, rather than a list that names the method itself.
+ */
+function unknownMethod(method: string): ErrorObject {
+  if (REFERENCE_METHODS.has(method)) {
+    return methodNotFound(`\`${method}\` is not implemented by tether`);
+  }
+  return invalidRequest(
+    `Invalid request: unknown variant \`${method}\`, expected one of ${KNOWN_METHODS}`,
+  );
 }
 
 /**
@@ -59,10 +69,10 @@ export function serveApp(parts: ServiceParts): Served<ClientState> {
   };
   return serve(app.clientRequests, handlers, {
     order: () => 'connection',
-    unknownMethod: (method) => unknownVariant(method),
+    unknownMethod: (method) => unknownMethod(method),
     precheck: (method, raw) => {
       const schema = app.clientRequests[method].params;
-      if (raw === undefined && !schema.safeParse(undefined).success) {
+      if ((raw === undefined || raw === null) && !schema.safeParse(undefined).success) {
         return invalidRequest('Invalid request: missing field `params`');
       }
       // a value the reference's v2 decoder no longer takes (tether's schemas keep it for older
@@ -74,8 +84,14 @@ export function serveApp(parts: ServiceParts): Served<ClientState> {
       }
       return undefined;
     },
-    invalidParams: (_method, error, raw) =>
-      invalidRequest(`Invalid request: ${describeZodError(error, raw)}`),
+    // serde's `from_value` words: no field path, enum variants listed
+    invalidParams: (method, error, raw) =>
+      invalidRequest(
+        `Invalid request: ${describeZodError(error, raw, {
+          pathSuffix: false,
+          schema: app.clientRequests[method].params,
+        })}`,
+      ),
     gate: (method, _params, raw, client) => {
       if (method === 'initialize') return undefined;
       if (!client.initialized) return invalidRequest('Not initialized');

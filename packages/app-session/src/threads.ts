@@ -287,7 +287,7 @@ export class ThreadManager {
    */
   async resume(connectionId: number, params: app.ThreadResumeParams, reply: AfterReply) {
     const threadId = parseThreadId(params.threadId, { label: 'session' });
-    const { state, router, requests } = this.deps;
+    const { state, router } = this.deps;
     const loadedNow = await this.serialized(threadId, async () => {
       let loaded = this.loaded.get(threadId);
       if (loaded?.ephemeral) throw threadErrors.noRollout(threadId);

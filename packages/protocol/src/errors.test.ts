@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import * as app from './app/index.js';
 import {
   ErrorCode,
   internalError,
@@ -84,7 +85,7 @@ describe('describeZodError', () => {
   it('says when a list must not be empty and when a variant is unknown', () => {
     expect(message({ threadId: 't', argv: [] })).toBe('`argv` must not be empty');
     expect(message({ threadId: 't', argv: ['x'], mode: 'c' })).toBe(
-      'unknown variant "c", expected one of `a`, `b` at `mode`',
+      'unknown variant `c`, expected `a` or `b` at `mode`',
     );
   });
 
@@ -98,7 +99,7 @@ describe('describeZodError', () => {
       'invalid type: string "true", expected a sequence',
     );
     expect(bare({ threadId: 't', argv: ['x'], mode: 'c' })).toBe(
-      'unknown variant "c", expected one of `a`, `b`',
+      'unknown variant `c`, expected `a` or `b`',
     );
     expect(bare({ argv: ['x'] })).toBe('missing field `threadId`');
   });
@@ -107,5 +108,29 @@ describe('describeZodError', () => {
     const result = schema.safeParse({});
     expect(result.success).toBe(false);
     if (!result.success) expect(describeZodError(result.error)).toMatch(/threadId/);
+  });
+});
+
+describe('describeZodError with the schema: serde names the variants of a union', () => {
+  it('lists an untagged union in declaration order, single-field objects by their tag', () => {
+    const schema = app.ThreadStartParams;
+    const input = { approvalPolicy: 'sometimes' };
+    const result = schema.safeParse(input);
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(describeZodError(result.error, input, { pathSuffix: false, schema })).toBe(
+      'unknown variant `sometimes`, expected one of `untrusted`, `on-request`, `granular`, `never`',
+    );
+  });
+
+  it('lists the tags of a tagged union, wherever it sits', () => {
+    const schema = app.TurnStartParams;
+    const input = { threadId: 't', input: [{ type: 'nope' }] };
+    const result = schema.safeParse(input);
+    expect(result.success).toBe(false);
+    if (result.success) return;
+    expect(describeZodError(result.error, input, { pathSuffix: false, schema })).toBe(
+      'unknown variant `nope`, expected one of `text`, `image`, `localImage`, `audio`, `localAudio`, `skill`, `mention`',
+    );
   });
 });

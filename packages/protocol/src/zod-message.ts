@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 
 function typeName(value: unknown): string {
   if (value === null) return 'null';
@@ -52,6 +52,73 @@ export interface DescribeOptions {
    * and an integer out of range (negative, fractional, too large) is `invalid number`.
    */
   flavor?: 'exec-server';
+  /**
+   * The schema that was parsed: lets a value that matched no branch of a union be named the way
+   * serde names an unknown enum variant (``unknown variant `x`, expected one of `a`, `b` ``).
+   */
+  schema?: z.ZodType;
+}
+
+/** Variants tether still reads but the reference's decoder no longer offers, left out of lists. */
+const RETIRED_VARIANTS: ReadonlySet<string> = new Set(['on-failure']);
+
+/** Looks through optional, nullable, default and pipe wrappers to the schema that decides. */
+function unwrap(schema: z.ZodType): z.ZodType {
+  let current = schema;
+  for (let depth = 0; depth < 16; depth += 1) {
+    if (
+      current instanceof z.ZodOptional ||
+      current instanceof z.ZodNullable ||
+      current instanceof z.ZodDefault
+    ) {
+      current = current.unwrap() as z.ZodType;
+    } else if (current instanceof z.ZodPipe) {
+      current = current.in as z.ZodType;
+    } else if (current instanceof z.ZodLazy) {
+      current = current.unwrap() as z.ZodType;
+    } else {
+      return current;
+    }
+  }
+  return current;
+}
+
+/** The schema found at `path` inside `schema`, through objects and arrays only. */
+function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | undefined {
+  let current: z.ZodType | undefined = schema;
+  for (const key of path) {
+    if (!current) return undefined;
+    const inner = unwrap(current);
+    if (inner instanceof z.ZodObject && typeof key === 'string') {
+      current = inner.shape[key] as z.ZodType | undefined;
+    } else if (inner instanceof z.ZodArray && typeof key === 'number') {
+      current = inner.element as z.ZodType;
+    } else {
+      return undefined;
+    }
+  }
+  return current;
+}
+
+/**
+ * How serde would list a union's variants: enum and literal values, and the tag of a
+ * single-field object (`{granular: …}` is the variant `granular`), in declaration order.
+ */
+function variantNames(schema: z.ZodType): string[] {
+  const inner = unwrap(schema);
+  const names: string[] = [];
+  const options: readonly z.ZodType[] =
+    inner instanceof z.ZodUnion ? (inner.options as readonly z.ZodType[]) : [inner];
+  for (const option of options) {
+    const branch = unwrap(option);
+    if (branch instanceof z.ZodEnum) names.push(...branch.options.map(String));
+    else if (branch instanceof z.ZodLiteral) names.push(...[...branch.values].map(String));
+    else if (branch instanceof z.ZodObject) {
+      const keys = Object.keys(branch.shape);
+      if (keys.length === 1 && keys[0] !== undefined) names.push(keys[0]);
+    }
+  }
+  return names.filter((name) => !RETIRED_VARIANTS.has(name));
 }
 
 /** serde's list of expected variants: `` `a` ``, `` `a` or `b` ``, `` one of `a`, `b`, `c` ``. */
@@ -122,11 +189,24 @@ export function describeZodError(
         }
         return `unknown variant \`${found}\`, expected ${serdeOneOf(issue.values.map(String))}`;
       }
+      if (typeof found === 'string') {
+        const variants = issue.values.map(String).filter((v) => !RETIRED_VARIANTS.has(v));
+        return `unknown variant \`${found}\`, expected ${serdeOneOf(variants)}${suffix}`;
+      }
       const variants = issue.values.map((v) => `\`${String(v)}\``).join(', ');
-      return `unknown variant ${typeName(found).replace(/^string /, '')}, expected one of ${variants}${suffix}`;
+      return `invalid type: ${typeName(found)}, expected one of ${variants}${suffix}`;
     }
     case 'invalid_union': {
       const found = valueAt(input, path);
+      if (typeof found === 'string') {
+        // a tagged union names its tags; a plain one, what its schema offers
+        const tags = 'options' in issue && Array.isArray(issue.options) ? issue.options : undefined;
+        const sub = options.schema ? schemaAt(options.schema, path) : undefined;
+        const variants = tags ? tags.map(String) : sub ? variantNames(sub) : [];
+        if (variants.length > 0) {
+          return `unknown variant \`${found}\`, expected ${serdeOneOf(variants)}${suffix}`;
+        }
+      }
       return `data did not match any variant${at}: found ${typeName(found)}`;
     }
     case 'custom':

@@ -43,7 +43,12 @@ export const GranularApprovalPolicy = z.looseObject({ granular: GranularApproval
 export type GranularApprovalPolicy = z.infer<typeof GranularApprovalPolicy>;
 
 /** `approvalPolicy`: a named mode or `{granular: {...}}`. */
-export const AskForApproval = z.union([AskForApprovalMode, GranularApprovalPolicy]);
+// declared in the reference's variant order, so an unknown one is answered with the same list
+export const AskForApproval = z.union([
+  z.enum(['untrusted', 'on-failure', 'on-request']),
+  GranularApprovalPolicy,
+  z.literal('never'),
+]);
 export type AskForApproval = z.infer<typeof AskForApproval>;
 
 /** `sandbox` on thread/start, resume and fork (kebab-case mode names). */

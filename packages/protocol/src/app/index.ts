@@ -91,6 +91,7 @@ export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
 export * from './notifications.js';
+export * from './reference-methods.js';
 export * from './thread.js';
 export * from './threads.js';
 export * from './turns.js';
