@@ -7,5 +7,6 @@ export { type ListenerDeps, type ListenerJournal, ThreadListener } from './liste
 export { serverNotification } from './notify.js';
 export { AppService, type AppServiceOptions, DEFAULT_THREAD_UNLOAD_DELAY_MS } from './service.js';
 export { DEFAULT_SETTINGS, type SettingsDefaults } from './settings.js';
+export { type MessageSink, sinkConnection } from './sink-connection.js';
 export { parseThreadId } from './thread-id.js';
 export { ThreadManager } from './threads.js';
