@@ -134,9 +134,9 @@ function unloadDelays(values: string[]): (origin: string | undefined) => number 
       continue;
     }
     const origin = value.slice(0, eq);
-    if (!['stdio', 'websocket', 'unix', 'in-process'].includes(origin)) {
+    if (!['stdio', 'websocket', 'unix'].includes(origin)) {
       throw new UsageError(
-        `invalid value '${value}' for '--thread-unload-delay': unknown origin '${origin}'; expected stdio, websocket, unix or in-process`,
+        `invalid value '${value}' for '--thread-unload-delay': unknown origin '${origin}'; expected stdio, websocket or unix`,
       );
     }
     perOrigin.set(origin, parseDuration(value.slice(eq + 1), 'thread-unload-delay'));

@@ -10,7 +10,7 @@ import {
 import { BoundedQueue } from './inbound-queue.js';
 import type { Logger } from './logger.js';
 
-export type ConnectionOrigin = 'stdio' | 'websocket' | 'unix' | 'in-process';
+export type ConnectionOrigin = 'stdio' | 'websocket' | 'unix';
 
 /** A websocket close code and a short reason, as the server sends them. */
 export interface CloseReason {
