@@ -36,7 +36,7 @@ export interface HistoryDeps {
   threads: ThreadManager;
   store: ThreadStore;
   router: OutboundRouter;
-  state: ThreadStateManager<app.Turn>;
+  state: ThreadStateManager;
 }
 
 const clamp = (value: number | null | undefined, fallback: number, max: number) =>
@@ -68,12 +68,12 @@ export class HistoryQueries {
         throw new RpcError(invalidRequest('ephemeral threads do not support includeTurns'));
       }
       const turns = includeTurns
-        ? await loaded.listener.enqueue(() => threads.fullTurns(loaded))
+        ? await loaded.listener.enqueue(() => threads.views.fullTurns(loaded))
         : [];
       await threads.warnUnreadable(connectionId, loaded, loaded.unreadable);
       if (includeTurns) await this.notice(connectionId);
       return {
-        thread: threads.view(loaded, turns),
+        thread: threads.views.view(loaded, turns),
         readState: loaded.ephemeral ? null : loaded.record.readState,
       };
     }
@@ -326,7 +326,7 @@ export class HistoryQueries {
   private withLiveStatus(thread: app.Thread): app.Thread {
     const loaded: LoadedThread | undefined = this.deps.threads.get(thread.id);
     if (!loaded) return thread;
-    const { environments, status } = this.deps.threads.view(loaded, []);
+    const { environments, status } = this.deps.threads.views.view(loaded, []);
     return { ...thread, status, environments };
   }
 

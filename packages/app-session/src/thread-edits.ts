@@ -16,7 +16,7 @@ export interface EditDeps {
   threads: ThreadManager;
   store: ThreadStore;
   router: OutboundRouter;
-  state: ThreadStateManager<app.Turn>;
+  state: ThreadStateManager;
 }
 
 /** Queue pages without a `limit` (the reference's standard page size). */
@@ -128,7 +128,9 @@ export class ThreadEdits {
     };
     if (loaded) {
       loaded.thread = { ...loaded.thread, ...change };
-      return { thread: { ...this.deps.threads.view(loaded, []), canAcceptDirectInput: null } };
+      return {
+        thread: { ...this.deps.threads.views.view(loaded, []), canAcceptDirectInput: null },
+      };
     }
     return { thread: { ...stored.thread, ...change } };
   }
@@ -161,7 +163,7 @@ export class ThreadEdits {
     } else if (params.sandboxPolicy != null) {
       sandbox = { sandbox: completePolicy(params.sandboxPolicy), activePermissionProfile: null };
     }
-    const before = JSON.stringify(this.deps.threads.settingsView(loaded));
+    const before = JSON.stringify(this.deps.threads.views.settingsView(loaded));
     const cwd =
       params.cwd != null
         ? isAbsolute(params.cwd)
@@ -192,7 +194,7 @@ export class ThreadEdits {
       personality: params.personality ?? loaded.extras.personality,
       disabledPluginIds: params.disabledPluginIds ?? loaded.extras.disabledPluginIds,
     };
-    const view = this.deps.threads.settingsView(loaded);
+    const view = this.deps.threads.views.settingsView(loaded);
     if (JSON.stringify(view) === before) return {};
     this.deps.threads.persistSettings(loaded);
     reply.afterReply(() =>

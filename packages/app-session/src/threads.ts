@@ -1,11 +1,10 @@
-import { setTimeout as sleep } from 'node:timers/promises';
+
 import { modeOfPolicy, type RuntimeFactory, type ThreadSettings } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
 import {
   type AppendRecord,
-  encodeHistoryCursor,
   previewOfItem,
   type StoredTokenUsage,
   type ThreadDescription,
@@ -22,14 +21,15 @@ import {
   DEFAULT_EXTRAS,
   extrasFromStored,
   initialSettings,
-  runtimeWorkspaceRoots,
   type SettingsDefaults,
   type SettingsExtras,
   sessionResult,
   settingsFromStored,
 } from './settings.js';
+import { ThreadDurability } from './thread-durability.js';
 import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
+import { ThreadViews } from './thread-views.js';
 
 /** A thread this server has loaded: its runtime, listener and live state. */
 export interface LoadedThread {
@@ -62,7 +62,7 @@ export interface LoadedThread {
 
 export interface ThreadManagerDeps {
   store: ThreadStore;
-  state: ThreadStateManager<app.Turn>;
+  state: ThreadStateManager;
   router: OutboundRouter;
   requests: ServerRequests;
   runtimeFactory: RuntimeFactory;
@@ -115,9 +115,18 @@ export class ThreadManager {
   private readonly loaded = new Map<string, LoadedThread>();
   private readonly exclusive = new Map<string, Promise<unknown>>();
   private readonly persistTimeoutMs: number;
+  /** How loaded threads read to clients. */
+  readonly views: ThreadViews;
+  private readonly durability: ThreadDurability;
 
   constructor(private readonly deps: ThreadManagerDeps) {
     this.persistTimeoutMs = deps.persistTimeoutMs ?? DEFAULT_PERSIST_TIMEOUT_MS;
+    this.views = new ThreadViews(deps.store);
+    this.durability = new ThreadDurability({
+      timeoutMs: this.persistTimeoutMs,
+      retryDelayMs: deps.persistRetryDelayMs ?? DEFAULT_PERSIST_RETRY_MS,
+      logger: deps.logger,
+    });
   }
 
   get store(): ThreadStore {
@@ -200,10 +209,10 @@ export class ThreadManager {
     this.deps.state.subscribe(loaded.id, connectionId);
     reply.afterReply(() =>
       this.deps.router.broadcast(
-        serverNotification('thread/started', { thread: this.view(loaded, []) }),
+        serverNotification('thread/started', { thread: this.views.view(loaded, []) }),
       ),
     );
-    return sessionResult(this.view(loaded, []), settings, loaded.extras);
+    return sessionResult(this.views.view(loaded, []), settings, loaded.extras);
   }
 
   async fork(connectionId: number, params: app.ThreadForkParams, reply: AfterReply) {
@@ -270,13 +279,13 @@ export class ThreadManager {
       goal: null,
     });
     this.deps.state.subscribe(loaded.id, connectionId);
-    const turns = params.excludeTurns ? [] : this.fullTurns(loaded);
+    const turns = params.excludeTurns ? [] : this.views.fullTurns(loaded);
     reply.afterReply(() =>
       this.deps.router.broadcast(
-        serverNotification('thread/started', { thread: this.view(loaded, []) }),
+        serverNotification('thread/started', { thread: this.views.view(loaded, []) }),
       ),
     );
-    return sessionResult(this.view(loaded, turns), settings, loaded.extras);
+    return sessionResult(this.views.view(loaded, turns), settings, loaded.extras);
   }
 
   /**
@@ -293,7 +302,7 @@ export class ThreadManager {
       if (loaded?.ephemeral) throw threadErrors.noRollout(threadId);
       if (loaded && this.shouldRebuild(loaded, params)) {
         // an idle cached thread nobody watches is rebuilt with the new overrides, not reused
-        await this.requireDurable(loaded, 'thread/resume');
+        await this.durability.requireDurable(loaded, 'thread/resume');
         await this.unloadNow(threadId, false);
         loaded = undefined;
       }
@@ -337,7 +346,7 @@ export class ThreadManager {
                 serverNotification('thread/status/changed', { threadId, status: current.status }),
               );
             }
-            const turns = params.excludeTurns ? [] : this.fullTurns(current);
+            const turns = params.excludeTurns ? [] : this.views.fullTurns(current);
             // the thread's events wait behind this task until the answer and what must follow
             // it (usage, goal, the replay of pending approvals) are out
             const followed = new Promise<void>((done) => {
@@ -351,12 +360,12 @@ export class ThreadManager {
               });
             });
             resolve({
-              ...sessionResult(this.view(current, turns), current.settings, current.extras),
-              collaborationMode: this.collaborationMode(current),
+              ...sessionResult(this.views.view(current, turns), current.settings, current.extras),
+              collaborationMode: this.views.collaborationMode(current),
               initialTurnsPage: params.initialTurnsPage
-                ? this.initialTurnsPage(current, params.initialTurnsPage)
+                ? this.views.initialTurnsPage(current, params.initialTurnsPage)
                 : null,
-              ...this.backwardsCursors(current),
+              ...this.views.backwardsCursors(current),
             });
             await followed;
           })
@@ -625,92 +634,6 @@ export class ThreadManager {
     this.warned.delete(connectionId);
   }
 
-  // ---- history views -------------------------------------------------------------------------
-
-  /** Every turn of a loaded thread (stored ones, with the running one from memory last). */
-  fullTurns(loaded: LoadedThread): app.Turn[] {
-    if (loaded.ephemeral) {
-      const active = loaded.listener.activeTurn();
-      return active ? [{ ...active, itemsView: 'full' }] : [];
-    }
-    const live = loaded.listener.liveTurnId();
-    const stored = this.deps.store.readThread(loaded.id, { includeTurns: true, liveTurnId: live });
-    return this.overlayActive(loaded, stored.thread.turns);
-  }
-
-  /** Replaces the stored copy of the running turn with the listener's (or adds it). */
-  overlayActive(loaded: LoadedThread, turns: app.Turn[]): app.Turn[] {
-    const active = loaded.listener.activeTurn();
-    if (!active) return turns;
-    const others = turns.filter((turn) => turn.id !== active.id);
-    return [...others, { ...active, itemsView: 'full' }];
-  }
-
-  private initialTurnsPage(
-    loaded: LoadedThread,
-    page: NonNullable<app.ThreadResumeParams['initialTurnsPage']>,
-  ): app.TurnsPage {
-    const direction = page.sortDirection ?? 'desc';
-    const result = this.deps.store.turnsPage(loaded.id, {
-      direction,
-      anchor: null,
-      limit: Math.max(1, page.limit ?? 25),
-      itemsView: page.itemsView ?? 'summary',
-      liveTurnId: loaded.listener.liveTurnId(),
-    });
-    const first = result.rows[0];
-    const last = result.rows[result.rows.length - 1];
-    return {
-      data: result.data,
-      nextCursor:
-        result.more && last
-          ? encodeHistoryCursor(loaded.id, 'turns', { ordinal: last.ordinal, includeAnchor: false })
-          : null,
-      backwardsCursor: first
-        ? encodeHistoryCursor(loaded.id, 'turns', { ordinal: first.ordinal, includeAnchor: true })
-        : null,
-    };
-  }
-
-  /** Cursors at the newest turn and item (inclusive), for paging a resumed thread backwards. */
-  backwardsCursors(loaded: { id: string; ephemeral?: boolean }): {
-    turnsBackwardsCursor: string | null;
-    itemsBackwardsCursor: string | null;
-  } {
-    if (loaded.ephemeral) return { turnsBackwardsCursor: null, itemsBackwardsCursor: null };
-    const { store } = this.deps;
-    const turn = store.turnsPage(loaded.id, {
-      direction: 'desc',
-      anchor: null,
-      limit: 1,
-      itemsView: 'notLoaded',
-    }).rows[0];
-    const item = store.itemsPage(loaded.id, { direction: 'desc', anchor: null, limit: 1 }).rows[0];
-    return {
-      turnsBackwardsCursor: turn
-        ? encodeHistoryCursor(loaded.id, 'turns', { ordinal: turn.ordinal, includeAnchor: true })
-        : null,
-      itemsBackwardsCursor: item
-        ? encodeHistoryCursor(loaded.id, 'itemsByCreatedAtOrdinal', {
-            ordinal: item.ordinal,
-            includeAnchor: true,
-          })
-        : null,
-    };
-  }
-
-  /** A loaded thread as clients see it: live status, its environment, direct input accepted. */
-  view(loaded: LoadedThread, turns: app.Turn[]): app.Thread {
-    const cwd = loaded.settings.cwd;
-    return {
-      ...loaded.thread,
-      environments: [{ environmentId: 'local', cwd, runtimeWorkspaceRoots: [cwd] }],
-      status: loaded.status,
-      canAcceptDirectInput: true,
-      turns,
-    };
-  }
-
   // ---- turns -------------------------------------------------------------------------------
 
   /** The loaded thread a turn method names, or the reference's `thread not found`. */
@@ -729,9 +652,9 @@ export class ThreadManager {
     const threadId = parseThreadId(params.threadId);
     return this.serialized(threadId, async () => {
       const loaded = this.requireLoaded(threadId);
-      const before = JSON.stringify(this.settingsView(loaded));
+      const before = JSON.stringify(this.views.settingsView(loaded));
       loaded.settings = applyOverrides(loaded.settings, params);
-      const view = this.settingsView(loaded);
+      const view = this.views.settingsView(loaded);
       if (JSON.stringify(view) !== before) {
         this.persistSettings(loaded);
         await this.deps.router.toConnections(
@@ -752,46 +675,6 @@ export class ThreadManager {
   /** Whether a turn runs or was just started (the queue waits for it). */
   busy(loaded: LoadedThread): boolean {
     return loaded.runningTurn !== null || loaded.listener.liveTurnId() !== null;
-  }
-
-  /** The settings later turns run with, as `thread/settings/updated` reports them. */
-  /** The thread's collaboration mode: the one set, or the default mode with its model. */
-  collaborationMode(loaded: LoadedThread): app.CollaborationMode {
-    const s = loaded.settings;
-    return (
-      loaded.extras.collaborationMode ?? {
-        mode: 'default',
-        settings: {
-          model: s.model ?? '',
-          reasoning_effort: s.reasoningEffort,
-          developer_instructions: null,
-        },
-      }
-    );
-  }
-
-  settingsView(loaded: LoadedThread): app.ThreadSettings {
-    const s = loaded.settings;
-    const x = loaded.extras;
-    return {
-      disabledPluginIds: x.disabledPluginIds,
-      cwd: s.cwd,
-      environments: [
-        { environmentId: 'local', cwd: s.cwd, runtimeWorkspaceRoots: runtimeWorkspaceRoots(s) },
-      ],
-      approvalPolicy: s.approvalPolicy,
-      approvalsReviewer: x.approvalsReviewer,
-      sandboxPolicy: s.sandbox,
-      activePermissionProfile: s.activePermissionProfile,
-      model: s.model,
-      modelProvider: s.modelProvider,
-      serviceTier: s.serviceTier,
-      effort: s.reasoningEffort,
-      summary: s.reasoningSummary,
-      collaborationMode: this.collaborationMode(loaded),
-      multiAgentMode: 'explicitRequestOnly',
-      personality: x.personality,
-    };
   }
 
   /** Writes the thread's settings as they are now (read back when it is resumed). */
@@ -995,7 +878,7 @@ export class ThreadManager {
         }
         await this.closing(loaded, async () => {
           // the rollout moves: what waits for the disk must be in it first
-          await this.requireDurable(loaded, 'thread/archive');
+          await this.durability.requireDurable(loaded, 'thread/archive');
           await this.unloadNow(threadId, false);
         });
       }
@@ -1096,7 +979,7 @@ export class ThreadManager {
       await this.closing(loaded, async () => {
         await this.stopActiveTurn(loaded);
         // the rollout is rewritten from what is on disk: what waits must be there first
-        await this.requireDurable(loaded, 'thread/revert');
+        await this.durability.requireDurable(loaded, 'thread/revert');
         subscribers = [...this.deps.state.subscribers(threadId)];
         await this.unloadNow(threadId, false);
       });
@@ -1125,7 +1008,7 @@ export class ThreadManager {
       );
       if (failure !== undefined) throw storeError(failure, threadId);
       reply.afterReply(() => router.broadcast(serverNotification('thread/reverted', { threadId })));
-      return { thread: this.view(reloaded, []), ...this.backwardsCursors(reloaded) };
+      return { thread: this.views.view(reloaded, []), ...this.views.backwardsCursors(reloaded) };
     });
   }
 
@@ -1194,36 +1077,6 @@ export class ThreadManager {
   }
 
   /**
-   * Waits (as long as a finished turn does) until every record of the thread is on disk, or refuses
-   * `method` with the reason: a rollout about to be moved, rewritten or reloaded must not leave
-   * records behind.
-   */
-  private async requireDurable(loaded: LoadedThread, method: string): Promise<void> {
-    const journal = loaded.journal;
-    if (!journal || (await this.flushWithin(journal, this.persistTimeoutMs))) return;
-    const trouble = journal.trouble;
-    throw new RpcError(
-      invalidRequest(
-        `thread ${loaded.id} has ${journal.pending} record(s) waiting for the disk (${trouble?.path ?? 'its rollout'}: ${trouble?.errno ?? 'write failed'}); retry ${method} once they are saved`,
-      ),
-    );
-  }
-
-  /**
-   * Tries to write what the journal holds until `ms` have passed, every retry delay (someone is
-   * waiting: the journal's own backoff may be seconds by now). True once nothing waits.
-   */
-  private async flushWithin(journal: ThreadJournal, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    for (;;) {
-      if (journal.pending === 0 || journal.flush()) return true;
-      const left = deadline - Date.now();
-      if (left <= 0) return false;
-      await sleep(Math.min(left, this.deps.persistRetryDelayMs ?? DEFAULT_PERSIST_RETRY_MS));
-    }
-  }
-
-  /**
    * Unloads a thread now (delete, revert, archive, a resume that rebuilds it). Refuses, leaving the
    * thread and its subscribers as they were, while a turn runs or a resume is in flight.
    */
@@ -1273,7 +1126,10 @@ export class ThreadManager {
     if (this.loaded.get(threadId) === loaded) {
       this.loaded.delete(threadId);
       this.releaseUnloadHold(loaded);
-      await this.closeJournal(loaded, options.discardPending ? null : this.persistTimeoutMs);
+      await this.durability.closeJournal(
+        loaded,
+        options.discardPending ? null : this.persistTimeoutMs,
+      );
       if (!loaded.ephemeral) store.release(threadId);
     } else {
       logger.warn({ threadId }, 'thread was replaced before teardown finalized');
@@ -1288,33 +1144,6 @@ export class ThreadManager {
   }
 
   /**
-   * Writes what the thread's journal still holds, waiting up to `waitMs` for a disk that refuses
-   * it, then closes the journal; records still waiting then are lost, and the log says how many.
-   */
-  private async closeJournal(loaded: LoadedThread, waitMs: number | null): Promise<void> {
-    const journal = loaded.journal;
-    if (!journal) return;
-    if (waitMs === null) {
-      // the thread is being deleted
-      if (journal.pending > 0) {
-        this.deps.logger.info(
-          { threadId: loaded.id, discarded: journal.pending },
-          'records of a deleted thread that were waiting for the disk are discarded',
-        );
-      }
-    } else {
-      await this.flushWithin(journal, waitMs);
-    }
-    if (journal.pending > 0 && waitMs !== null) {
-      this.deps.logger.error(
-        { threadId: loaded.id, lost: journal.pending, trouble: journal.trouble },
-        `thread closed with ${journal.pending} rollout record(s) the disk did not take; they are lost`,
-      );
-    }
-    journal.close();
-  }
-
-  /**
    * Shuts every runtime down (server shutdown). Records waiting for the disk get as long as a
    * finished turn would to be written; the log says how many of each thread's were lost.
    */
@@ -1324,7 +1153,7 @@ export class ThreadManager {
         this.deps.requests.cancelForThread(loaded.id);
         await loaded.listener.runtime.shutdown().catch(() => undefined);
         await loaded.listener.done;
-        await this.closeJournal(loaded, this.persistTimeoutMs);
+        await this.durability.closeJournal(loaded, this.persistTimeoutMs);
         if (!loaded.ephemeral) this.deps.store.release(loaded.id);
       }),
     );
