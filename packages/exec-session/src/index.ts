@@ -4,6 +4,12 @@ export {
   ExecService,
   type ExecServiceOptions,
 } from './connection.js';
+export {
+  DEFAULT_NOTIFICATION_WINDOW_BYTES,
+  type DeliveryOptions,
+  defaultUnconfirmedWindowBytes,
+  type MessageSink,
+} from './delivery.js';
 export { describeEnvironment, EXECUTOR_VERSION } from './environment.js';
 export {
   canonicalizeMethod,
@@ -57,7 +63,6 @@ export {
   layoutFromProfile,
   PROTECTED_NAMES,
   probeSandbox,
-  resetSandboxProbe,
   type SandboxCheck,
   SandboxError,
   type SandboxLayout,
@@ -66,9 +71,6 @@ export {
 export {
   Attachment,
   DEFAULT_EXITED_PROCESS_TTL_MS,
-  DEFAULT_NOTIFICATION_WINDOW_BYTES,
-  defaultUnconfirmedWindowBytes,
-  type MessageSink,
   RESUMED_ELSEWHERE_MESSAGE,
   type ReadResult,
   type SandboxSettings,

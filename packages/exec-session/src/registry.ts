@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type ErrorObject, invalidRequest, sessionAlreadyAttached } from '@tether/protocol';
-import { type Attachment, type MessageSink, Session, type SessionOptions } from './session.js';
+import type { MessageSink } from './delivery.js';
+import { type Attachment, Session, type SessionOptions } from './session.js';
 
 /** Default time a detached session waits for a resume before its processes are killed (60 s). */
 export const DEFAULT_SESSION_TTL_MS = 60_000;
@@ -36,10 +37,6 @@ export class SessionRegistry {
     this.now = options.now ?? (() => performance.now());
   }
 
-  get size(): number {
-    return this.sessions.size;
-  }
-
   /** The ids of the live sessions (attached or detached). */
   ids(): string[] {
     return [...this.sessions.keys()];
@@ -58,7 +55,7 @@ export class SessionRegistry {
 
   /**
    * Attaches `sink` to a detached session. Unknown or expired ids fail with -32600
-   * `unknown session id ID`; a session attached elsewhere fails with -32010.
+   * `unknown session id ID`; a session attached elsewhere fails with `sessionAlreadyAttached`.
    */
   resume(sessionId: string, sink: MessageSink): ResumeOutcome {
     const session = this.sessions.get(sessionId);

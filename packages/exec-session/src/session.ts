@@ -1,17 +1,14 @@
-import { readFileSync } from 'node:fs';
+import { exec, internalError, invalidRequest, RpcError } from '@tether/protocol';
 import {
-  type EncodedFrame,
-  encodeMessage,
-  exec,
-  internalError,
-  invalidRequest,
-  type Message,
-  notification,
-  RpcError,
-} from '@tether/protocol';
+  type DeliveredProcess,
+  type DeliveryLimits,
+  type DeliveryOptions,
+  deliveryLimits,
+  type MessageSink,
+  OutputDelivery,
+} from './delivery.js';
 import { ManagedProcess, type ManagedProcessOptions, type ProcessSpec } from './managed-process.js';
 import { osErrorMessage } from './os-error.js';
-import { OutputNotificationEncoder } from './output-frame.js';
 import type { ProcessEvent } from './output-log.js';
 import {
   type BwrapOptions,
@@ -33,33 +30,9 @@ export function sandboxLayout(context: exec.SandboxContext): SandboxLayout | und
   }
 }
 
-/** Where a session's notifications and responses go: the attached connection. */
-export interface MessageSink {
-  /**
-   * Hands a message to the connection. `onWritten` fires once it was written to the socket, or
-   * with an error when it never will be.
-   */
-  send(message: Message, onWritten?: (error?: Error) => void): void;
-  /**
-   * Optional fast path for notifications: several messages already serialized, in order, with one
-   * `onWritten` once the last was written (or with an error when they never will be). Sinks
-   * without it get each notification through `send`.
-   */
-  sendEncoded?(frames: readonly EncodedFrame[], onWritten?: (error?: Error) => void): void;
-}
-
-export interface SessionOptions extends ManagedProcessOptions {
+export interface SessionOptions extends ManagedProcessOptions, DeliveryOptions {
   /** How long an exited process stays readable (and its id taken) after it closed (75 s). */
   exitedProcessTtlMs?: number;
-  /** Notification bytes handed to a connection and not yet written to its socket (4 MiB). */
-  notificationWindowBytes?: number;
-  /**
-   * Bytes written to a connection's socket that may still be in flight (kernel socket buffers on
-   * both ends) and so are kept until newer writes push them out of this window or the client
-   * acknowledges them. Default: the kernel's largest send plus receive buffer
-   * (`tcp_wmem` + `tcp_rmem` maxima on Linux), else 16 MiB.
-   */
-  unconfirmedWindowBytes?: number;
   /** How sandboxed processes are run (which bubblewrap; what else to hide or protect). */
   sandbox?: SandboxSettings;
 }
@@ -71,60 +44,20 @@ export interface SandboxSettings extends BwrapOptions {
 }
 
 export const DEFAULT_EXITED_PROCESS_TTL_MS = 75_000;
-export const DEFAULT_NOTIFICATION_WINDOW_BYTES = 4 * 1024 * 1024;
-
-function sysctlMax(path: string): number | undefined {
-  try {
-    const value = Number(readFileSync(path, 'utf8').trim().split(/\s+/)[2]);
-    return Number.isFinite(value) && value > 0 ? value : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The most a TCP connection can hold in flight here: largest send buffer plus receive buffer. */
-export function defaultUnconfirmedWindowBytes(): number {
-  const send = sysctlMax('/proc/sys/net/ipv4/tcp_wmem');
-  const receive = sysctlMax('/proc/sys/net/ipv4/tcp_rmem');
-  return send !== undefined && receive !== undefined ? send + receive : 16 * 1024 * 1024;
-}
-
-let cachedUnconfirmedWindow: number | undefined;
 export const RESUMED_ELSEWHERE_MESSAGE = 'session has been resumed by another connection';
-
-interface Cursor {
-  /** First seq this attachment notifies (earlier ones must be read). */
-  start: number;
-  /** Next seq to notify. */
-  next: number;
-  /** Highest seq such that every notification from `start` to it left the unconfirmed window. */
-  confirmed: number;
-}
-
-/** Something written to the socket that may still be in flight. */
-interface Unconfirmed {
-  entry: ProcessEntry;
-  /** The notification's seq, or for a read response the last seq it covered. */
-  seq: number;
-  bytes: number;
-  kind: 'notification' | 'read';
-}
 
 interface Waiter {
   attachment: Attachment;
   wake(outcome: 'event' | 'evicted'): void;
 }
 
-interface ProcessEntry {
-  process: ManagedProcess;
+interface ProcessEntry extends DeliveredProcess {
   /** The attachment whose `process/start` created it. */
   startedBy: Attachment;
   /** True once the start response was handed to the connection: notifications may follow it. */
   announced: boolean;
   waiters: Set<Waiter>;
   retentionTimer: NodeJS.Timeout | undefined;
-  /** Serializes this process's output notifications (made on first use). */
-  encoder: OutputNotificationEncoder | undefined;
 }
 
 type TableEntry = { state: 'starting' } | ({ state: 'running' } & ProcessEntry);
@@ -136,20 +69,12 @@ type TableEntry = { state: 'starting' } | ({ state: 'running' } & ProcessEntry);
  */
 export class Attachment {
   readonly session: Session;
-  readonly sink: MessageSink;
-  readonly cursors = new Map<ProcessEntry, Cursor>();
-  readonly ready = new Set<ProcessEntry>();
-  /** Written to the socket, oldest first, possibly still in the kernel's buffers. */
-  readonly unconfirmed: Unconfirmed[] = [];
-  unconfirmedHead = 0;
-  unconfirmedBytes = 0;
-  inflightBytes = 0;
-  pumping = false;
-  pumpScheduled = false;
+  /** What this attachment notifies, and what it sent that may still be in flight. */
+  readonly delivery: OutputDelivery;
 
-  constructor(session: Session, sink: MessageSink) {
+  constructor(session: Session, sink: MessageSink, limits: DeliveryLimits) {
     this.session = session;
-    this.sink = sink;
+    this.delivery = new OutputDelivery(sink, () => this.current, limits);
   }
 
   /** True while this is the session's attachment. */
@@ -158,40 +83,13 @@ export class Attachment {
   }
 }
 
-function estimateFrameBytes(event: ProcessEvent, processId: string): number {
-  const base = 96 + processId.length;
-  if (event.kind !== 'output') return base;
-  return base + Math.ceil(event.chunk.data.length / 3) * 4;
-}
-
-function toNotification(event: ProcessEvent, processId: string): Message {
-  switch (event.kind) {
-    case 'output':
-      return notification('process/output', {
-        processId,
-        seq: event.chunk.seq,
-        stream: event.chunk.stream,
-        chunk: event.chunk.data.toString('base64'),
-      });
-    case 'exited':
-      return notification('process/exited', {
-        processId,
-        seq: event.seq,
-        exitCode: event.exitCode,
-        sandboxDenied: false,
-      });
-    case 'closed':
-      return notification('process/closed', { processId, seq: event.seq });
-  }
-}
-
 /** `process/read` result plus the additive `firstRetainedSeq` when output was dropped. */
 export type ReadResult = exec.ProcessReadResult & { firstRetainedSeq?: number };
 
 /**
- * A session: the processes one client owns, whichever connection it currently uses. It numbers and
- * retains output, pushes notifications to the attached connection under a byte window (so a slow
- * socket slows the children instead of growing queues), and answers reads with long polls.
+ * A session: the process table of one client, whichever connection it currently uses. It starts,
+ * writes to, signals and forgets processes, and answers reads with long polls; pushing their output
+ * to the attached connection is the attachment's {@link OutputDelivery}.
  */
 export class Session {
   readonly id: string;
@@ -204,17 +102,14 @@ export class Session {
   private readonly table = new Map<string, TableEntry>();
   private readonly options: SessionOptions;
   private readonly exitedTtlMs: number;
-  private readonly windowBytes: number;
-  private readonly unconfirmedWindow: number;
+  private readonly limits: DeliveryLimits;
   private disposed = false;
 
   constructor(id: string, options: SessionOptions = {}) {
     this.id = id;
     this.options = options;
     this.exitedTtlMs = options.exitedProcessTtlMs ?? DEFAULT_EXITED_PROCESS_TTL_MS;
-    this.windowBytes = options.notificationWindowBytes ?? DEFAULT_NOTIFICATION_WINDOW_BYTES;
-    cachedUnconfirmedWindow ??= defaultUnconfirmedWindowBytes();
-    this.unconfirmedWindow = options.unconfirmedWindowBytes ?? cachedUnconfirmedWindow;
+    this.limits = deliveryLimits(options);
   }
 
   get isDisposed(): boolean {
@@ -233,7 +128,7 @@ export class Session {
    * produced before must be read with `process/read`); long polls of earlier attachments fail.
    */
   attach(sink: MessageSink): Attachment {
-    const attachment = new Attachment(this, sink);
+    const attachment = new Attachment(this, sink, this.limits);
     this.attachment = attachment;
     this.detachedAt = undefined;
     clearTimeout(this.expiryTimer);
@@ -243,7 +138,7 @@ export class Session {
       for (const waiter of [...entry.waiters]) {
         if (waiter.attachment !== attachment) waiter.wake('evicted');
       }
-      if (entry.announced) this.track(attachment, entry, entry.process.log.nextSeq);
+      if (entry.announced) attachment.delivery.track(entry, entry.process.log.nextSeq);
     }
     return attachment;
   }
@@ -327,7 +222,10 @@ export class Session {
     entry.announced = true;
     const attachment = this.attachment;
     if (!attachment) return;
-    this.track(attachment, entry, attachment === entry.startedBy ? 1 : entry.process.log.nextSeq);
+    attachment.delivery.track(
+      entry,
+      attachment === entry.startedBy ? 1 : entry.process.log.nextSeq,
+    );
   }
 
   /** Answers `process/read`: acknowledges `afterSeq`, long-polls up to `waitMs`. */
@@ -337,7 +235,7 @@ export class Session {
     const entry = this.lookup(params.processId);
     const afterSeq = params.afterSeq ?? 0;
     const log = entry.process.log;
-    this.acknowledge(attachment, entry, afterSeq);
+    attachment.delivery.acknowledge(entry, afterSeq);
     const waitMs = params.waitMs ?? 0;
     if (waitMs > 0 && !log.hasNews(afterSeq)) {
       const deadline = performance.now() + waitMs;
@@ -376,9 +274,7 @@ export class Session {
     if (!attachment.current) return;
     const entry = this.table.get(processId);
     if (entry?.state !== 'running') return;
-    entry.process.log.markDelivered(nextSeq - 1);
-    entry.process.resumeIfRoom();
-    this.addUnconfirmed(attachment, { entry, seq: nextSeq - 1, bytes, kind: 'read' });
+    attachment.delivery.readDelivered(entry, nextSeq, bytes);
   }
 
   write(params: exec.ProcessWriteParams): exec.ProcessWriteStatus {
@@ -458,188 +354,11 @@ export class Session {
       entry.retentionTimer = setTimeout(() => {
         if (this.table.get(entry.process.processId) === entry) {
           this.table.delete(entry.process.processId);
-          this.attachment?.cursors.delete(entry);
-          this.attachment?.ready.delete(entry);
+          this.attachment?.delivery.forget(entry);
         }
       }, this.exitedTtlMs);
       entry.retentionTimer.unref();
     }
-    const attachment = this.attachment;
-    if (attachment?.cursors.has(entry)) {
-      attachment.ready.add(entry);
-      this.schedulePump(attachment);
-    }
-  }
-
-  private track(attachment: Attachment, entry: ProcessEntry, start: number): void {
-    attachment.cursors.set(entry, { start, next: start, confirmed: start - 1 });
-    if (start < entry.process.log.nextSeq) {
-      attachment.ready.add(entry);
-      this.schedulePump(attachment);
-    }
-  }
-
-  private acknowledge(attachment: Attachment, entry: ProcessEntry, afterSeq: number): void {
-    if (!attachment.current) return;
-    if (entry.process.log.release(afterSeq)) this.afterRelease(attachment, entry);
-  }
-
-  /** Extends the released prefix over what this attachment confirmed, then lets the child run. */
-  private afterRelease(attachment: Attachment, entry: ProcessEntry): void {
-    const cursor = attachment.cursors.get(entry);
-    const log = entry.process.log;
-    if (
-      cursor &&
-      log.releasedThrough >= cursor.start - 1 &&
-      cursor.confirmed > log.releasedThrough
-    ) {
-      log.release(cursor.confirmed);
-    }
-    entry.process.resumeIfRoom();
-  }
-
-  /**
-   * Records a write that may still be in flight. Once more than the unconfirmed window was written
-   * after it, the socket buffers cannot hold it any more: the client has it, so it is released.
-   */
-  private addUnconfirmed(attachment: Attachment, item: Unconfirmed): void {
-    attachment.unconfirmed.push(item);
-    attachment.unconfirmedBytes += item.bytes;
-    while (attachment.unconfirmedBytes > this.unconfirmedWindow) {
-      const oldest = attachment.unconfirmed[attachment.unconfirmedHead] as Unconfirmed;
-      attachment.unconfirmed[attachment.unconfirmedHead] = undefined as unknown as Unconfirmed;
-      attachment.unconfirmedHead += 1;
-      attachment.unconfirmedBytes -= oldest.bytes;
-      this.confirm(attachment, oldest);
-    }
-    if (
-      attachment.unconfirmedHead > 4096 &&
-      attachment.unconfirmedHead * 2 > attachment.unconfirmed.length
-    ) {
-      attachment.unconfirmed.splice(0, attachment.unconfirmedHead);
-      attachment.unconfirmedHead = 0;
-    }
-  }
-
-  private confirm(attachment: Attachment, item: Unconfirmed): void {
-    if (!attachment.current) return;
-    const log = item.entry.process.log;
-    if (item.kind === 'read') {
-      if (log.release(item.seq)) this.afterRelease(attachment, item.entry);
-      return;
-    }
-    const cursor = attachment.cursors.get(item.entry);
-    if (!cursor || item.seq !== cursor.confirmed + 1) return;
-    cursor.confirmed = item.seq;
-    if (log.releasedThrough >= cursor.start - 1 && log.release(item.seq)) {
-      item.entry.process.resumeIfRoom();
-    }
-  }
-
-  private onWritten(attachment: Attachment, entry: ProcessEntry, seq: number, bytes: number): void {
-    entry.process.log.markDelivered(seq);
-    entry.process.resumeIfRoom();
-    this.addUnconfirmed(attachment, { entry, seq, bytes, kind: 'notification' });
-  }
-
-  /**
-   * Pumps once the current event-loop phase is over rather than after each callback: every read
-   * the poll phase delivered (often from many processes) is then sent in one pass, as larger
-   * writes, instead of one socket write per pipe read.
-   */
-  private schedulePump(attachment: Attachment): void {
-    if (attachment.pumpScheduled || attachment.pumping) return;
-    attachment.pumpScheduled = true;
-    setImmediate(() => {
-      attachment.pumpScheduled = false;
-      this.pump(attachment);
-    });
-  }
-
-  /** Sends pending events round-robin across processes while the byte window has room. */
-  private pump(attachment: Attachment): void {
-    if (attachment.pumping || !attachment.current) return;
-    attachment.pumping = true;
-    let batch: Outgoing[] = [];
-    let batchBytes = 0;
-    try {
-      while (attachment.inflightBytes < this.windowBytes && attachment.ready.size > 0) {
-        for (const entry of attachment.ready) {
-          if (attachment.inflightBytes >= this.windowBytes) break;
-          const cursor = attachment.cursors.get(entry);
-          const log = entry.process.log;
-          if (!cursor || cursor.next >= log.nextSeq) {
-            attachment.ready.delete(entry);
-            continue;
-          }
-          const seq = cursor.next;
-          const event = log.eventAt(seq);
-          if (!event) {
-            // dropped (drop-oldest) before it could be sent: skip to what is still held
-            cursor.next = Math.max(seq + 1, log.evictedThrough + 1);
-            continue;
-          }
-          cursor.next = seq + 1;
-          const bytes = estimateFrameBytes(event, entry.process.processId);
-          attachment.inflightBytes += bytes;
-          batch.push({ entry, event, seq, bytes });
-          batchBytes += bytes;
-          if (batch.length >= MAX_BATCH_FRAMES || batchBytes >= MAX_BATCH_BYTES) {
-            this.sendBatch(attachment, batch);
-            batch = [];
-            batchBytes = 0;
-          }
-        }
-      }
-    } finally {
-      if (batch.length > 0) this.sendBatch(attachment, batch);
-      attachment.pumping = false;
-    }
-  }
-
-  /**
-   * Hands a batch of notifications to the connection. Writes complete in order, so one callback on
-   * the last frame tells that all of them were written (an error there counts for the whole batch:
-   * the output stays unreleased, which is the safe side).
-   */
-  private sendBatch(attachment: Attachment, batch: Outgoing[]): void {
-    const done = (error?: Error) => {
-      for (const item of batch) {
-        attachment.inflightBytes -= item.bytes;
-        if (!error) this.onWritten(attachment, item.entry, item.seq, item.bytes);
-      }
-      if (attachment.ready.size > 0) this.schedulePump(attachment);
-    };
-    const sink = attachment.sink;
-    if (sink.sendEncoded) {
-      sink.sendEncoded(batch.map(encodeOutgoing), done);
-      return;
-    }
-    const last = batch.length - 1;
-    for (let i = 0; i < last; i++) {
-      const item = batch[i] as Outgoing;
-      sink.send(toNotification(item.event, item.entry.process.processId));
-    }
-    const final = batch[last] as Outgoing;
-    sink.send(toNotification(final.event, final.entry.process.processId), done);
+    this.attachment?.delivery.wake(entry);
   }
 }
-
-/** The wire form of one outgoing notification (output chunks without a JSON string in between). */
-function encodeOutgoing(item: Outgoing): EncodedFrame {
-  const { entry, event } = item;
-  if (event.kind !== 'output') return encodeMessage(toNotification(event, entry.process.processId));
-  entry.encoder ??= new OutputNotificationEncoder(entry.process.processId);
-  return entry.encoder.encode(event.chunk);
-}
-
-interface Outgoing {
-  entry: ProcessEntry;
-  event: ProcessEvent;
-  seq: number;
-  bytes: number;
-}
-
-/** Frames per batch handed to the connection with one write callback. */
-const MAX_BATCH_FRAMES = 32;
-const MAX_BATCH_BYTES = 512 * 1024;
