@@ -368,11 +368,6 @@ function runProbe(bwrap: string): Promise<SandboxSupport> {
   });
 }
 
-/** Forgets probe results (for tests that change PATH). */
-export function resetSandboxProbe(): void {
-  probes.clear();
-}
-
 /**
  * The host path an operation on `path` touches: symlinks resolved in every existing component
  * (and in the last one too when `followFinal`), missing components appended as they are.
