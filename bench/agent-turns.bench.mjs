@@ -346,15 +346,13 @@ async function connectDriver(url, optOutDeltas) {
 
 /** Sends turn/start and resolves with the driver's `turn/completed` params. */
 async function runTurn(driver, threadId, text) {
-  const from = driver.notifications.length;
+  const from = driver.notifications.cursor;
   const completed = driver.waitForNotification('turn/completed', (p) => p.threadId === threadId, {
     from,
     timeoutMs: TURN_TIMEOUT_MS,
   });
   await driver.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   const { params } = await completed;
-  // only turn/completed is ever waited on; the rest of the buffer can go
-  driver.notifications.length = 0;
   return params;
 }
 

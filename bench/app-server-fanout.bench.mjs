@@ -159,7 +159,7 @@ async function runOnce(count) {
     const turnCompleted = driver.waitForNotification(
       'turn/completed',
       (p) => p.threadId === thread.id,
-      { from: driver.notifications.length, timeoutMs: RUN_TIMEOUT_MS },
+      { from: driver.notifications.cursor, timeoutMs: RUN_TIMEOUT_MS },
     );
     const cpuStart = process.cpuUsage();
     const machineStart = machineCpu();

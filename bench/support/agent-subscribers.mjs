@@ -50,9 +50,6 @@ function makeSubscriber(index, client, paused) {
   };
   client.on('notification', (n) => {
     const at = nowMs();
-    // AppServerClient keeps every notification for waitForNotification; this process never waits
-    // on one, so the buffer is emptied as it goes and the heap stays flat.
-    client.notifications.length = 0;
     if (n.method === 'item/agentMessage/delta') {
       const params = n.params;
       if (params.threadId !== threadId) return;
@@ -140,7 +137,8 @@ process.on('disconnect', () => process.exit(0));
 // Connect and initialize in parallel, then subscribe one at a time.
 const clients = await Promise.all(
   Array.from({ length: count }, async (_, index) => {
-    const client = await AppServerClient.connectWebSocket(url);
+    // each notification is counted as it comes; none is kept for waits
+    const client = await AppServerClient.connectWebSocket(url, { keepNotifications: 0 });
     await client.initialize(
       { name: `bench-subscriber-${index}`, version: '1.0.0' },
       { experimentalApi: true },

@@ -83,7 +83,7 @@ async function startThread(c: AppServerClient, approvalPolicy: app.AskForApprova
 }
 
 async function turn(c: AppServerClient, threadId: string, text: string) {
-  const from = c.notifications.length;
+  const from = c.notifications.cursor;
   const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   return { turnId: turn.id, from };
 }
@@ -103,7 +103,7 @@ async function completion(c: AppServerClient, turnId: string, from: number) {
 /** The `item/completed` notification's item with this id, received at or after `from`. */
 function completedItem(c: AppServerClient, from: number, id: string) {
   const notification = c.notifications
-    .slice(from)
+    .since(from)
     .find(
       (n) => n.method === 'item/completed' && (n.params as { item: { id: string } }).item.id === id,
     );
@@ -111,7 +111,7 @@ function completedItem(c: AppServerClient, from: number, id: string) {
 }
 
 const methodsSince = (c: AppServerClient, from: number) =>
-  c.notifications.slice(from).map((n) => n.method);
+  c.notifications.since(from).map((n) => n.method);
 
 describe('agent turns', () => {
   it('a text turn streams the reply in the reference order', async () => {
@@ -137,7 +137,7 @@ describe('agent turns', () => {
     ]);
     expect(finished.status).toBe('completed');
     expect(finished.items).toMatchObject([{ type: 'agentMessage', text: 'Hello from mock.' }]);
-    for (const n of a.notifications.slice(from)) {
+    for (const n of a.notifications.since(from)) {
       const schema = app.serverNotifications[n.method as app.ServerNotificationMethod];
       expect(schema.parse(n.params)).toEqual(n.params);
     }
@@ -167,14 +167,14 @@ describe('agent turns', () => {
     const { turnId, from } = await turn(a, threadId, 'run it');
     await completion(a, turnId, from);
     const deltas = a.notifications
-      .slice(from)
+      .since(from)
       .filter((n) => n.method === 'item/commandExecution/outputDelta')
       .map((n) => (n.params as { delta: string }).delta)
       .join('');
     expect(deltas).toBe('line1\nline2\n');
     // the tool-call response's token usage is reported once its command ran, as the reference does
     const order = a.notifications
-      .slice(from)
+      .since(from)
       .map((n) =>
         n.method === 'item/completed'
           ? `completed:${(n.params as { item: app.ThreadItem }).item.type}`
@@ -189,7 +189,7 @@ describe('agent turns', () => {
       'thread/tokenUsage/updated',
     ]);
     const item = a.notifications
-      .slice(from)
+      .since(from)
       .find(
         (n) =>
           n.method === 'item/completed' &&
@@ -343,7 +343,7 @@ describe('agent turns', () => {
     const second = await turn(a, threadId, 'two');
     const failed = await completion(a, second.turnId, second.from);
     expect(failed.status).toBe('failed');
-    const error = a.notifications.slice(second.from).find((n) => n.method === 'error');
+    const error = a.notifications.since(second.from).find((n) => n.method === 'error');
     expect((error?.params as { error?: { message: string } } | undefined)?.error?.message).toMatch(
       /stream/i,
     );

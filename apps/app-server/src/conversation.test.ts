@@ -37,7 +37,7 @@ async function serve(home: string, mock: MockResponsesServer) {
 }
 
 async function runTurn(c: AppServerClient, threadId: string, text: string) {
-  const from = c.notifications.length;
+  const from = c.notifications.cursor;
   const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   const done = await c.waitForNotification(
     'turn/completed',
@@ -151,7 +151,7 @@ describe('what the model sees: one conversation record', () => {
     const { thread } = await c.request('thread/start', { cwd: '/tmp', approvalPolicy: 'never' });
 
     mock.enqueue(mockReply.hang({ afterEvents: 5 }));
-    const from = c.notifications.length;
+    const from = c.notifications.cursor;
     const { turn } = await c.request('turn/start', {
       threadId: thread.id,
       input: [{ type: 'text', text: 'SLOW one' }],
@@ -169,7 +169,7 @@ describe('what the model sees: one conversation record', () => {
 
     // steer: the request in flight is abandoned; its partial reply is not kept
     mock.enqueue(mockReply.hang({ afterEvents: 5 }), mockReply.text(['steered']));
-    const steerFrom = c.notifications.length;
+    const steerFrom = c.notifications.cursor;
     const steered = await c.request('turn/start', {
       threadId: thread.id,
       input: [{ type: 'text', text: 'SLOW two' }],

@@ -133,7 +133,7 @@ describe('nothing written is ever unreadable', () => {
         const a = await client(first, 'a');
         const { thread } = await a.request('thread/start', { cwd: '/tmp' });
         for (const key of plans.keys()) {
-          const from = a.notifications.length;
+          const from = a.notifications.cursor;
           await a.request('turn/start', {
             threadId: thread.id,
             input: [{ type: 'text', text: key }],
@@ -336,7 +336,7 @@ describe('a server killed with SIGKILL', () => {
     const b = await connect(await two.url, 'b');
     await b.request('thread/resume', { threadId: thread.id, excludeTurns: true });
     mock.enqueue(mockReply.text(['Back.']));
-    const from = b.notifications.length;
+    const from = b.notifications.cursor;
     await b.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'next' }] });
     const done = await b.waitForNotification('turn/completed', undefined, {
       from,
@@ -436,7 +436,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       clients.push(a);
       const { thread } = await a.request('thread/start', { cwd: '/tmp' });
       const filler = fill(disk.dir);
-      const from = a.notifications.length;
+      const from = a.notifications.cursor;
       await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
       const warning = await a.waitForNotification('warning', undefined, { from });
       expect((warning.params as { message: string }).message).toMatch(/ENOSPC/);
@@ -444,7 +444,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       const error = await a.waitForNotification('error', undefined, { from });
       expect(error.params).toMatchObject({ willRetry: true, threadId: thread.id });
       await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(a.notifications.slice(from).map((n) => n.method)).not.toContain('turn/completed');
+      expect(a.notifications.since(from).map((n) => n.method)).not.toContain('turn/completed');
       rmSync(filler);
       const done = await a.waitForNotification('turn/completed', undefined, { from });
       expect((done.params as { turn: app.Turn }).turn.status).toBe('completed');
@@ -462,7 +462,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         'agentMessage',
       ]);
       expect(
-        b.notifications.filter((n) => n.method === 'warning'),
+        b.notifications.since().filter((n) => n.method === 'warning'),
         'no unreadable line left behind',
       ).toEqual([]);
     },
@@ -514,7 +514,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       clients.push(a);
       const { thread } = await a.request('thread/start', { cwd: '/tmp' });
       const filler = fill(disk.dir);
-      const from = a.notifications.length;
+      const from = a.notifications.cursor;
       await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
       const done = await a.waitForNotification('turn/completed', undefined, { from });
       const turn = (done.params as { turn: app.Turn }).turn;
@@ -580,7 +580,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       const filler = fill(disk.dir);
       let turn: app.Turn;
       try {
-        const from = a.notifications.length;
+        const from = a.notifications.cursor;
         await a.request('turn/start', {
           threadId: thread.id,
           input: [{ type: 'text', text: 'go' }],
@@ -614,7 +614,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         persistTimeoutMs: 1500,
       });
       const filler = fill(disk.dir);
-      const from = a.notifications.length;
+      const from = a.notifications.cursor;
       await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
       let stopping: Promise<void>;
       try {
@@ -642,7 +642,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         persistTimeoutMs: 200,
       });
       const filler = fill(disk.dir);
-      const from = a.notifications.length;
+      const from = a.notifications.cursor;
       const { turn } = await a.request('turn/start', {
         threadId: thread.id,
         input: [{ type: 'text', text: 'go' }],
@@ -695,7 +695,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         { persistTimeoutMs: 10_000, persistMaxPending: 2 },
       );
       const filler = fill(disk.dir);
-      const from = a.notifications.length;
+      const from = a.notifications.cursor;
       await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: 'go' }] });
       try {
         await a.waitForNotification('error', undefined, { from });
@@ -708,7 +708,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       expect(turn.status).toBe('failed');
       expect(turn.error?.message).toMatch(/could not be saved whole.*dropped/);
       const warnings = a.notifications
-        .slice(from)
+        .since(from)
         .filter((n) => n.method === 'warning')
         .map((n) => (n.params as { message: string }).message);
       expect(warnings.some((m) => /dropped records of this thread/.test(m))).toBe(true);
@@ -723,7 +723,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       const { a, thread } = await onDisk('home-readstate', bigReply('r'), {
         persistTimeoutMs: 10_000,
       });
-      let from = a.notifications.length;
+      let from = a.notifications.cursor;
       await a.request('turn/start', { threadId: thread.id, input: [{ type: 'text', text: '1' }] });
       await a.waitForNotification('turn/completed', undefined, { from });
       const unread = (await a.request('thread/read', { threadId: thread.id })).readState;
@@ -733,7 +733,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         expectedRevision: unread?.revision ?? '',
       });
       const filler = fill(disk.dir);
-      from = a.notifications.length;
+      from = a.notifications.cursor;
       const { turn } = await a.request('turn/start', {
         threadId: thread.id,
         input: [{ type: 'text', text: '2' }],
@@ -781,7 +781,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         },
         { persistTimeoutMs: 10_000, persistRetryDelayMs: 10 },
       );
-      let from = a.notifications.length;
+      let from = a.notifications.cursor;
       // the queue in use: it drains at once
       await a.request('thread/queue/add', {
         threadId: thread.id,
@@ -789,7 +789,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
         clientUserMessageId: 'q0',
       });
       await a.waitForNotification('turn/completed', undefined, { from });
-      from = a.notifications.length;
+      from = a.notifications.cursor;
       await a.request('turn/start', {
         threadId: thread.id,
         input: [{ type: 'text', text: 'first' }],

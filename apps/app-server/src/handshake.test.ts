@@ -1,5 +1,5 @@
-import { AppServerClient, type AppServerError } from '@tether/client';
-import { app } from '@tether/protocol';
+import { AppServerClient } from '@tether/client';
+import { app, type RpcError } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
 import { client, replyBody, startServer, until } from './test-support/harness.js';
@@ -26,7 +26,7 @@ const errorOf = (p: Promise<unknown>) =>
     () => {
       throw new Error('expected an error');
     },
-    (e: AppServerError) => ({ code: e.code, message: e.message }),
+    (e: RpcError) => ({ code: e.code, message: e.message }),
   );
 
 describe('handshake', () => {
@@ -159,7 +159,7 @@ describe('handshake', () => {
     expect(ra).toMatchObject({ status: 'fulfilled', value: { data: [] } });
     expect(rb).toMatchObject({ status: 'rejected', reason: { message: 'Not initialized' } });
     // a raw garbage frame is skipped; the next request is answered
-    (a as unknown as { channel: { send(t: string): void } }).channel.send('{not json');
+    a.peer.channel.sendRaw('{not json');
     expect(await a.request('thread/loaded/list', {})).toEqual({ data: [], nextCursor: null });
   });
 
@@ -173,9 +173,9 @@ describe('handshake', () => {
     // the opted-out and the uninitialized connections never get it
     await a.request('thread/loaded/list', {});
     await optedOut.request('thread/loaded/list', {});
-    expect(optedOut.notifications.map((n) => n.method)).not.toContain('thread/started');
-    expect(uninitialized.notifications).toEqual([]);
+    expect(optedOut.notifications.since().map((n) => n.method)).not.toContain('thread/started');
+    expect(uninitialized.notifications.since()).toEqual([]);
     expect(started.thread.id).toMatch(/^[0-9a-f-]{36}$/);
-    await until(() => a.notifications.some((n) => n.method === 'thread/started'));
+    await until(() => a.notifications.since().some((n) => n.method === 'thread/started'));
   });
 });

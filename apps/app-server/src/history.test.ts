@@ -95,7 +95,7 @@ async function serve(home = tempHome()) {
 }
 
 async function runTurn(c: AppServerClient, threadId: string, text: string) {
-  const from = c.notifications.length;
+  const from = c.notifications.cursor;
   const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   await c.waitForNotification('turn/completed', (p) => (p.turn as app.Turn).id === turn.id, {
     from,
@@ -230,7 +230,7 @@ describe('resume after a restart', () => {
     const second = await serve(first.home);
     const other = await client(second.s, 'other');
     clients.push(other);
-    const from = second.c.notifications.length;
+    const from = second.c.notifications.cursor;
     const resumed = await second.c.request('thread/resume', {
       threadId,
       excludeTurns: true,
@@ -258,19 +258,21 @@ describe('resume after a restart', () => {
     });
     expect(lastItem.data[0]?.item.type).toBe('agentMessage');
     await second.c.waitForNotification('thread/goal/cleared', undefined, { from });
-    const seen = second.c.notifications.slice(from).map((n) => n.method);
+    const seen = second.c.notifications.since(from).map((n) => n.method);
     expect(seen).toEqual([
       'thread/status/changed',
       'thread/tokenUsage/updated',
       'thread/goal/cleared',
     ]);
-    const usage = second.c.notifications.slice(from)[1]
+    const usage = second.c.notifications.since(from)[1]
       ?.params as app.ThreadTokenUsageUpdatedNotification;
     expect(usage.tokenUsage.total.totalTokens).toBe(45);
     // the other client hears the thread is idle, not its token usage
     await other.waitForNotification('thread/goal/cleared');
-    expect(other.notifications.map((n) => n.method)).toContain('thread/status/changed');
-    expect(other.notifications.map((n) => n.method)).not.toContain('thread/tokenUsage/updated');
+    expect(other.notifications.since().map((n) => n.method)).toContain('thread/status/changed');
+    expect(other.notifications.since().map((n) => n.method)).not.toContain(
+      'thread/tokenUsage/updated',
+    );
   });
 
   it('warns a reader once about a rollout line it cannot read, and loads the rest', async () => {
@@ -287,7 +289,7 @@ describe('resume after a restart', () => {
     expect((warning.params as { message: string }).message).toContain(path);
     expect((warning.params as { message: string }).message).toMatch(/line \d+/);
     await second.c.request('thread/resume', { threadId, excludeTurns: true });
-    expect(second.c.notifications.filter((n) => n.method === 'warning')).toHaveLength(1);
+    expect(second.c.notifications.since().filter((n) => n.method === 'warning')).toHaveLength(1);
 
     // the thread is loaded now: a client that resumes or reads it is told as well, once
     const other = await client(second.s, 'other', { experimentalApi: true });
@@ -298,7 +300,7 @@ describe('resume after a restart', () => {
     clients.push(late);
     await late.request('thread/read', { threadId });
     for (const c of [other, late]) {
-      const warnings = c.notifications.filter((n) => n.method === 'warning');
+      const warnings = c.notifications.since().filter((n) => n.method === 'warning');
       expect(warnings.map((n) => (n.params as { message: string }).message)).toEqual([
         expect.stringMatching(/unreadable line.*line \d+/),
       ]);

@@ -24,7 +24,7 @@ async function serve(home = tempHome(), deltaDelayMs = 0) {
 }
 
 async function runTurn(c: AppServerClient, threadId: string, text: string) {
-  const from = c.notifications.length;
+  const from = c.notifications.cursor;
   const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   await c.waitForNotification('turn/completed', (p) => (p.turn as app.Turn).id === turn.id, {
     from,
@@ -33,12 +33,12 @@ async function runTurn(c: AppServerClient, threadId: string, text: string) {
 }
 
 const methods = (c: AppServerClient, from: number) =>
-  c.notifications.slice(from).map((n) => n.method);
+  c.notifications.since(from).map((n) => n.method);
 
 /** The last `count` notifications, a status change with its status type. */
 const tail = (c: AppServerClient, count: number) =>
   c.notifications
-    .slice(-count)
+    .since(c.notifications.cursor - count)
     .map((n) =>
       n.method === 'thread/status/changed'
         ? `${n.method}:${(n.params as app.ThreadStatusChangedNotification).status.type}`
@@ -52,8 +52,8 @@ describe('thread/delete', () => {
     await runTurn(a, thread.id, 'hello');
     const path = thread.path as string;
     expect(existsSync(path)).toBe(true);
-    const fromA = a.notifications.length;
-    const fromB = b.notifications.length;
+    const fromA = a.notifications.cursor;
+    const fromB = b.notifications.cursor;
     expect(await b.request('thread/delete', { threadId: thread.id })).toEqual({});
     await a.waitForNotification('thread/closed', undefined, { from: fromA });
     expect(tail(a, 3)).toEqual([
@@ -122,7 +122,7 @@ describe('thread/delete', () => {
       ).rejects.toThrow(`thread ${thread.id} is busy; retry later`);
       expect(s.state.subscribers(thread.id)).toEqual(before);
       // and they still hear the thread's turns
-      const from = a.notifications.length;
+      const from = a.notifications.cursor;
       await runTurn(b, thread.id, 'still there?');
       await a.waitForNotification('turn/completed', undefined, { from });
     } finally {
@@ -139,7 +139,7 @@ describe('thread/revert', () => {
     const t1 = await runTurn(a, thread.id, 'one');
     const t2 = await runTurn(a, thread.id, 'two');
     await runTurn(a, thread.id, 'three');
-    const from = b.notifications.length;
+    const from = b.notifications.cursor;
     const reverted = await b.request('thread/revert', { threadId: thread.id, beforeTurnId: t2 });
     expect(app.ThreadRevertResponse.parse(reverted)).toEqual(reverted);
     expect(reverted.thread.turns).toEqual([]);
@@ -152,7 +152,7 @@ describe('thread/revert', () => {
     const turns = await a.request('thread/turns/list', { threadId: thread.id });
     expect(turns.data.map((t) => t.id)).toEqual([t1]);
     // the caller is now a subscriber: it gets the next turn's events
-    const fromB = b.notifications.length;
+    const fromB = b.notifications.cursor;
     await runTurn(a, thread.id, 'four');
     await b.waitForNotification('turn/completed', undefined, { from: fromB });
     await expect(
@@ -225,7 +225,7 @@ describe('names, metadata and settings', () => {
   it('thread/settings/update changes later turns, persists, and tells subscribers only on a change', async () => {
     const { a, b, s, home } = await serve();
     const { thread } = await a.request('thread/start', { cwd: '/tmp' });
-    const from = a.notifications.length;
+    const from = a.notifications.cursor;
     expect(
       await b.request('thread/settings/update', {
         threadId: thread.id,
@@ -238,7 +238,7 @@ describe('names, metadata and settings', () => {
       threadId: thread.id,
       threadSettings: { model: 'other-model', effort: 'low', cwd: '/tmp' },
     });
-    expect(b.notifications.map((n) => n.method)).not.toContain('thread/settings/updated');
+    expect(b.notifications.since().map((n) => n.method)).not.toContain('thread/settings/updated');
     await b.request('thread/settings/update', { threadId: thread.id, model: 'other-model' });
     await sleep(50);
     expect(methods(a, from).filter((m) => m === 'thread/settings/updated')).toHaveLength(1);
@@ -310,7 +310,7 @@ describe('goals and the queue', () => {
   it('thread/queue: an idle thread takes a submission at once; a busy one queues it until its turn completes', async () => {
     const { a } = await serve(tempHome(), 20);
     const { thread } = await a.request('thread/start', { cwd: '/tmp' });
-    const from = a.notifications.length;
+    const from = a.notifications.cursor;
     const added = await a.request('thread/queue/add', {
       threadId: thread.id,
       input: [{ type: 'text', text: 'first' }],

@@ -92,7 +92,7 @@ describe('resume of a running thread', () => {
       for (const item of snapshotTurn?.items ?? []) {
         if (item.type === 'agentMessage' && item.id.startsWith('item-')) seen.set(item.id, 1);
       }
-      for (const n of b.notifications) {
+      for (const n of b.notifications.since()) {
         if (n.method !== 'item/completed') continue;
         const id = (n.params as { item: { id: string } }).item.id;
         if (id.startsWith('item-')) seen.set(id, (seen.get(id) ?? 0) + 1);
@@ -142,7 +142,9 @@ describe('resume of a running thread', () => {
       text: 'decision=accept',
     });
     await b.waitForNotification('turn/completed');
-    expect(a.notifications.filter((n) => n.method === 'serverRequest/resolved')).toHaveLength(1);
+    expect(
+      a.notifications.since().filter((n) => n.method === 'serverRequest/resolved'),
+    ).toHaveLength(1);
   });
 
   it('does not replay a request that was answered before the resume', async () => {
@@ -199,11 +201,11 @@ describe('resume of a running thread', () => {
       (p) => (p.item as { id: string }).id === 'item-9',
     );
     expect(await a.request('thread/unsubscribe', { threadId })).toEqual({ status: 'unsubscribed' });
-    const aCount = a.notifications.length;
+    const aCount = a.notifications.cursor;
     release();
     await b.waitForNotification('turn/completed');
     // A still gets the global status broadcasts, never the turn's item events
-    expect(a.notifications.slice(aCount).map((n) => n.method)).not.toContain('item/completed');
+    expect(a.notifications.since(aCount).map((n) => n.method)).not.toContain('item/completed');
     expect(s.threads.isLoaded(threadId)).toBe(true);
   });
 

@@ -83,7 +83,7 @@ async function startThread(
 }
 
 async function runTurn(c: AppServerClient, threadId: string, text = 'go') {
-  const from = c.notifications.length;
+  const from = c.notifications.cursor;
   const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   return { turnId: turn.id as string, from };
 }
@@ -99,7 +99,7 @@ async function finished(c: AppServerClient, turnId: string, from: number): Promi
 
 function commandItem(c: AppServerClient, from: number, id: string) {
   const n = c.notifications
-    .slice(from)
+    .since(from)
     .find(
       (m) => m.method === 'item/completed' && (m.params as { item: { id: string } }).item.id === id,
     );
@@ -224,14 +224,14 @@ describe('thread sandbox settings', () => {
     const { a, mock } = await setup();
     const { threadId } = await startThread(a, { sandbox: 'workspace-write' });
     mock.enqueue(mockReply.text(['ok']));
-    const from = a.notifications.length;
+    const from = a.notifications.cursor;
     const { turn } = await a.request('turn/start', {
       threadId,
       input: [{ type: 'text', text: 'x' }],
       sandboxPolicy: { type: 'readOnly' },
     });
     await finished(a, turn.id, from);
-    const updated = a.notifications.slice(from).find((n) => n.method === 'thread/settings/updated');
+    const updated = a.notifications.since(from).find((n) => n.method === 'thread/settings/updated');
     expect(
       (updated?.params as { threadSettings: { sandboxPolicy: unknown } } | undefined)
         ?.threadSettings?.sandboxPolicy,
@@ -332,7 +332,7 @@ describe('approvals', () => {
       'exec_command failed: CreateProcess { message: "Rejected(\\"rejected by user\\")" }',
     );
     const order = a.notifications
-      .slice(from)
+      .since(from)
       .map((n) =>
         n.method === 'thread/status/changed'
           ? `status:${JSON.stringify((n.params as { status: { activeFlags?: string[] } }).status.activeFlags ?? null)}`
@@ -527,7 +527,7 @@ describe('approvals', () => {
 describe('without bubblewrap', () => {
   it('warns each client, asks before running unsandboxed, and never runs silently', async () => {
     const { a, mock } = await setup({ bwrap: '/nonexistent/bwrap' });
-    const warning = a.notifications.find((n) => n.method === 'configWarning');
+    const warning = a.notifications.since().find((n) => n.method === 'configWarning');
     expect((warning?.params as { summary: string } | undefined)?.summary).toMatch(
       /^tether cannot sandbox commands: bubblewrap at \/nonexistent\/bwrap cannot run/,
     );

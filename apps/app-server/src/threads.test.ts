@@ -21,7 +21,7 @@ async function setup(options: Parameters<typeof startServer>[1] = {}) {
 }
 
 async function runTurn(c: AppServerClient, threadId: string, text: string) {
-  const from = c.notifications.length;
+  const from = c.notifications.cursor;
   const { turn } = await c.request('turn/start', { threadId, input: [{ type: 'text', text }] });
   const done = await c.waitForNotification(
     'turn/completed',
@@ -51,9 +51,9 @@ describe('threads', () => {
   it('a turn streams to subscribers in the reference order and is read back from the rollout', async () => {
     const { a } = await setup();
     const { thread } = await a.request('thread/start', { cwd: '/tmp' });
-    const from = a.notifications.length;
+    const from = a.notifications.cursor;
     const { completed } = await runTurn(a, thread.id, 'say hi');
-    const methods = a.notifications.slice(from).map((n) => n.method);
+    const methods = a.notifications.since(from).map((n) => n.method);
     expect(methods).toEqual([
       'thread/status/changed',
       'turn/started',
@@ -72,7 +72,7 @@ describe('threads', () => {
     expect(completed.turn.items).toMatchObject([
       { type: 'agentMessage', text: 'Hello from tether.' },
     ]);
-    for (const n of a.notifications.slice(from)) {
+    for (const n of a.notifications.since(from)) {
       const schema = app.serverNotifications[n.method as app.ServerNotificationMethod];
       expect(schema.parse(n.params)).toEqual(n.params);
     }
@@ -130,13 +130,11 @@ describe('threads', () => {
       'renamed',
     );
 
-    const from = a.notifications.length;
+    const from = a.notifications.cursor;
     expect(await a.request('thread/archive', { threadId: ids[0] as string })).toEqual({});
     await a.waitForNotification('thread/archived', (p) => p.threadId === ids[0], { from });
-    const statusIdx = a.notifications.findIndex(
-      (n, i) => i >= from && n.method === 'thread/status/changed',
-    );
-    expect(a.notifications[statusIdx]?.params).toEqual({
+    const status = a.notifications.since(from).find((n) => n.method === 'thread/status/changed');
+    expect(status?.params).toEqual({
       threadId: ids[0],
       status: { type: 'notLoaded' },
     });

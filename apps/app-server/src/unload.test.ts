@@ -64,7 +64,7 @@ describe('idle unloading', () => {
     a.close();
     await sleep(400); // well past the delay, turn still running
     expect(s.threads.isLoaded(thread.id)).toBe(true);
-    expect(b.notifications.map((n) => n.method)).not.toContain('thread/closed');
+    expect(b.notifications.since().map((n) => n.method)).not.toContain('thread/closed');
     // once idle, the clock starts
     await b.waitForNotification(
       'thread/status/changed',

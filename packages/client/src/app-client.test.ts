@@ -1,8 +1,10 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
+import { notification, RpcError } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { AppServerClient, AppServerError } from './app-client.js';
+import { AppServerClient } from './app-client.js';
+import { channelPair } from './channel-pair.js';
 
 // The thing under test is the client; the peer is a small scripted JSON-RPC server on a real socket.
 const servers: WebSocketServer[] = [];
@@ -52,7 +54,7 @@ describe('AppServerClient', () => {
     });
 
     const failure = await client.request('thread/read', { threadId: 't' }).catch((e: unknown) => e);
-    expect(failure).toBeInstanceOf(AppServerError);
+    expect(failure).toBeInstanceOf(RpcError);
     expect(failure).toMatchObject({ code: -32600, message: 'thread not loaded: t' });
 
     client.onServerRequest((request) => ({ decision: 'accept', echo: request.params }));
@@ -88,5 +90,71 @@ describe('AppServerClient', () => {
     ).rejects.toThrow('timed out waiting for notification nothing');
     client.close();
     await expect(pending).rejects.toThrow(/connection closed/);
+  });
+});
+
+describe('AppServerClient over an in-memory channel', () => {
+  it('keeps a bounded log of notifications to wait on from a cursor', async () => {
+    const [near, far] = channelPair();
+    far.start({ message: () => {}, invalid: () => {}, closed: () => {} });
+    const client = new AppServerClient(near, { keepNotifications: 50 });
+    const heard: string[] = [];
+    client.on('notification', (n) => heard.push(n.method));
+    for (let i = 0; i < 1_000; i++) far.send(notification('item/agentMessage/delta', { i }));
+    far.send(notification('turn/completed', { threadId: 't' }));
+    const done = await client.waitForNotification('turn/completed', (p) => p.threadId === 't');
+    expect(done.params).toEqual({ threadId: 't' });
+    // every one was delivered as an event; only the last 50 are kept
+    expect(heard).toHaveLength(1_001);
+    expect(client.notifications.cursor).toBe(1_001);
+    expect(client.notifications.since()).toHaveLength(50);
+    await expect(
+      client.waitForNotification('item/agentMessage/delta', () => true, { from: 0 }),
+    ).rejects.toThrow(/gone/);
+    // a cursor taken before acting sees only what follows
+    const from = client.notifications.cursor;
+    const next = client.waitForNotification('turn/completed', () => true, { from });
+    far.send(notification('turn/completed', { threadId: 'u' }));
+    expect((await next).params).toEqual({ threadId: 'u' });
+    far.close();
+    await client.closed;
+  });
+
+  it('lists server requests until answered and waits for them', async () => {
+    const [near, far] = channelPair();
+    const answers: unknown[] = [];
+    far.start({
+      message: (m) => {
+        if (m.kind === 'response' || m.kind === 'error') answers.push(m);
+      },
+      invalid: () => {},
+      closed: () => {},
+    });
+    const client = new AppServerClient(near);
+    const waiting = client.waitForServerRequest('item/commandExecution/requestApproval');
+    far.send({
+      kind: 'request',
+      id: 5,
+      method: 'item/commandExecution/requestApproval',
+      params: { itemId: 'c1' },
+    });
+    const asked = await waiting;
+    expect(client.serverRequests).toEqual([asked]);
+    client.respond(asked.id, { decision: 'decline' });
+    expect(client.serverRequests).toEqual([]);
+    client.onServerRequest(() => {
+      throw new RpcError({ code: -32000, message: 'not now' });
+    });
+    far.send({ kind: 'request', id: 6, method: 'item/commandExecution/requestApproval' });
+    await new Promise<void>((resolve) => {
+      const check = () => (answers.length === 2 ? resolve() : setTimeout(check, 2));
+      check();
+    });
+    expect(answers).toEqual([
+      { kind: 'response', id: 5, result: { decision: 'decline' } },
+      { kind: 'error', id: 6, error: { code: -32000, message: 'not now' } },
+    ]);
+    far.close();
+    await expect(client.waitForServerRequest('other')).rejects.toThrow(/connection closed/);
   });
 });

@@ -1,33 +1,22 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import {
   app,
-  decodeMessage,
+  type DecodeFailure,
   type ErrorObject,
-  encodeMessage,
   type Message,
   type RequestId,
+  type RpcError,
 } from '@tether/protocol';
-import WebSocket from 'ws';
-
-/** A JSON-RPC error answered by the server. */
-export class AppServerError extends Error {
-  readonly code: number;
-  readonly data: unknown;
-  constructor(error: ErrorObject) {
-    super(error.message);
-    this.name = 'AppServerError';
-    this.code = error.code;
-    this.data = error.data;
-  }
-}
-
-/** A notification as received, with the server's `emittedAtMs`. */
-export interface ReceivedNotification {
-  method: string;
-  params: unknown;
-  emittedAtMs?: number;
-}
+import type { Channel, CloseInfo } from './channel.js';
+import { type SpawnStdioOptions, spawnStdio } from './channel-stdio.js';
+import { connectUnix, connectWebSocket } from './channel-websocket.js';
+import {
+  DEFAULT_KEPT_NOTIFICATIONS,
+  NotificationLog,
+  type ReceivedNotification,
+} from './notification-log.js';
+import { errorObjectOf, RpcPeer } from './rpc-peer.js';
 
 /** A server-to-client request (an approval) as received. */
 export interface ReceivedServerRequest {
@@ -36,217 +25,134 @@ export interface ReceivedServerRequest {
   params: unknown;
 }
 
-interface Channel {
-  send(text: string): void;
-  close(): void;
-  pause(): void;
-  resume(): void;
+export interface AppClientOptions {
+  /**
+   * How many of the most recent notifications `notifications` keeps for `waitForNotification` and
+   * `since` (1,000; 0 keeps none, and waits then see only what arrives after they start).
+   */
+  keepNotifications?: number;
 }
 
-type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
+/** What an `AppServerClient` emits. */
+export interface AppClientEvents {
+  /** Every decoded message, before it is handled. */
+  message: [message: Message];
+  notification: [notification: ReceivedNotification];
+  serverRequest: [request: ReceivedServerRequest];
+  invalid: [text: string, failure: DecodeFailure];
+  close: [info: CloseInfo];
+}
 
 /**
- * A typed client for the app-server over websocket, a unix control socket or a child process's
- * stdio: request/response correlation, notifications as events (and a buffer to wait on), and
+ * A typed client for the app-server over websocket, a unix control socket, a child process's
+ * stdio or any `Channel`: typed requests (results parsed with the protocol's schemas; JSON-RPC
+ * errors reject with `RpcError`), notifications as events and in a bounded log to wait on, and
  * server requests answered by a handler or by hand.
  */
-export class AppServerClient extends EventEmitter {
-  private nextId = 1;
-  private readonly pending = new Map<RequestId, Pending>();
-  private channel!: Channel;
-  /** Every notification received, in order. */
-  readonly notifications: ReceivedNotification[] = [];
+export class AppServerClient extends EventEmitter<AppClientEvents> {
+  readonly peer: RpcPeer;
+  /** The most recent notifications (bounded: see `AppClientOptions.keepNotifications`). */
+  readonly notifications: NotificationLog;
   /** Server requests received and not yet answered. */
   readonly serverRequests: ReceivedServerRequest[] = [];
-  private readonly waiters = new Set<() => void>();
-  private handler: ((request: ReceivedServerRequest) => unknown | Promise<unknown>) | undefined;
-  private closedWith: { code: number; reason: string } | undefined;
-  readonly closed: Promise<{ code: number; reason: string }>;
-  private markClosed!: (info: { code: number; reason: string }) => void;
+  readonly closed: Promise<CloseInfo>;
   /** The child process when connected over stdio. */
   child: ChildProcess | undefined;
+  private handler: ((request: ReceivedServerRequest) => unknown) | undefined;
+  private readonly requestWaiters = new Set<() => void>();
+  private ended = false;
 
-  private constructor() {
+  constructor(channel: Channel, options: AppClientOptions = {}) {
     super();
-    this.closed = new Promise((resolve) => {
-      this.markClosed = (info) => {
-        if (this.closedWith) return;
-        this.closedWith = info;
-        for (const pending of this.pending.values()) {
-          pending.reject(new Error(`connection closed (${info.code} ${info.reason})`));
-        }
-        this.pending.clear();
-        this.wake();
-        this.emit('close', info);
-        resolve(info);
+    this.notifications = new NotificationLog(
+      options.keepNotifications ?? DEFAULT_KEPT_NOTIFICATIONS,
+    );
+    this.peer = new RpcPeer(channel);
+    this.closed = this.peer.closed;
+    this.peer.on('message', (message) => this.emit('message', message));
+    this.peer.on('invalid', (text, failure) => this.emit('invalid', text, failure));
+    this.peer.on('notification', (message) => {
+      const notification: ReceivedNotification = {
+        method: message.method,
+        params: message.params,
       };
+      if (message.emittedAtMs !== undefined) notification.emittedAtMs = message.emittedAtMs;
+      this.notifications.push(notification);
+      this.emit('notification', notification);
+    });
+    // every server request is listed until answered, so a test can wait for it by method
+    this.peer.on('request', (message) => {
+      const request = { id: message.id, method: message.method, params: message.params };
+      this.serverRequests.push(request);
+      this.emit('serverRequest', request);
+      this.wakeRequestWaiters();
+      const handler = this.handler;
+      if (handler) {
+        void (async () => {
+          try {
+            this.respond(request.id, await handler(request));
+          } catch (error) {
+            this.respondError(request.id, errorObjectOf(error));
+          }
+        })().catch(() => undefined);
+      }
+    });
+    this.peer.on('close', (info) => {
+      this.ended = true;
+      this.notifications.end(new Error(`connection closed (${info.code} ${info.reason})`));
+      this.wakeRequestWaiters();
+      this.emit('close', info);
     });
   }
 
   /** Connects over websocket (`ws://…`), with an optional bearer token. */
-  static connectWebSocket(
+  static async connectWebSocket(
     url: string,
-    options: { token?: string; headers?: Record<string, string> } = {},
+    options: AppClientOptions & { token?: string; headers?: Record<string, string> } = {},
   ): Promise<AppServerClient> {
-    const headers = { ...options.headers };
-    if (options.token) headers.Authorization = `Bearer ${options.token}`;
-    return AppServerClient.fromWebSocket(new WebSocket(url, { headers, perMessageDeflate: false }));
+    const channel = await connectWebSocket(url, {
+      ...(options.token ? { token: options.token } : {}),
+      ...(options.headers ? { headers: options.headers } : {}),
+    });
+    return new AppServerClient(channel, options);
   }
 
   /** Connects to a control socket (websocket over a unix domain socket). */
-  static connectUnix(path: string): Promise<AppServerClient> {
-    return AppServerClient.fromWebSocket(
-      new WebSocket(`ws+unix://${path}:/`, { perMessageDeflate: false }),
-    );
-  }
-
-  private static fromWebSocket(ws: WebSocket): Promise<AppServerClient> {
-    const client = new AppServerClient();
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => {
-        client.channel = {
-          send: (text) => ws.send(text),
-          close: () => ws.close(),
-          pause: () => ws.pause(),
-          resume: () => ws.resume(),
-        };
-        ws.on('message', (data: Buffer) => client.receive(data.toString('utf8')));
-        ws.once('close', (code: number, reason: Buffer) =>
-          client.markClosed({ code, reason: reason.toString() }),
-        );
-        resolve(client);
-      });
-      ws.once('error', reject);
-    });
+  static async connectUnix(path: string, options: AppClientOptions = {}): Promise<AppServerClient> {
+    return new AppServerClient(await connectUnix(path), options);
   }
 
   /** Starts the server as a child process and talks NDJSON over its stdin/stdout. */
   static spawnStdio(
     command: string,
     args: string[],
-    options: { env?: NodeJS.ProcessEnv; cwd?: string } = {},
+    options: AppClientOptions & SpawnStdioOptions = {},
   ): AppServerClient {
-    const client = new AppServerClient();
-    const child = spawn(command, args, {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: options.env ?? process.env,
+    const channel = spawnStdio(command, args, {
+      ...(options.env ? { env: options.env } : {}),
       ...(options.cwd ? { cwd: options.cwd } : {}),
+      ...(options.stderr ? { stderr: options.stderr } : {}),
     });
-    client.child = child;
-    client.channel = {
-      send: (text) => {
-        child.stdin?.write(`${text}\n`);
-      },
-      close: () => child.stdin?.end(),
-      pause: () => child.stdout?.pause(),
-      resume: () => child.stdout?.resume(),
-    };
-    let buffer = '';
-    child.stdout?.setEncoding('utf8');
-    child.stdout?.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl !== -1; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl);
-        buffer = buffer.slice(nl + 1);
-        if (line.trim()) client.receive(line);
-      }
-    });
-    child.once('exit', (code, signal) =>
-      client.markClosed({ code: code ?? -1, reason: signal ?? 'exited' }),
-    );
+    const client = new AppServerClient(channel, options);
+    client.child = channel.child;
     return client;
   }
 
-  private receive(text: string): void {
-    const decoded = decodeMessage(text);
-    if (!decoded.ok) {
-      this.emit('invalid', text, decoded.failure);
-      return;
-    }
-    const message = decoded.message;
-    this.emit('message', message);
-    switch (message.kind) {
-      case 'response':
-      case 'error': {
-        const pending = this.pending.get(message.id);
-        if (!pending) return;
-        this.pending.delete(message.id);
-        if (message.kind === 'response') pending.resolve(message.result);
-        else pending.reject(new AppServerError(message.error));
-        return;
-      }
-      case 'notification': {
-        const notification: ReceivedNotification = {
-          method: message.method,
-          params: message.params,
-        };
-        if (message.emittedAtMs !== undefined) notification.emittedAtMs = message.emittedAtMs;
-        this.notifications.push(notification);
-        this.emit('notification', notification);
-        this.wake();
-        return;
-      }
-      case 'request': {
-        const request = { id: message.id, method: message.method, params: message.params };
-        this.serverRequests.push(request);
-        this.emit('serverRequest', request);
-        this.wake();
-        if (this.handler) {
-          const handler = this.handler;
-          void Promise.resolve()
-            .then(() => handler(request))
-            .then(
-              (result) => this.respond(request.id, result),
-              (error: unknown) =>
-                this.respondError(request.id, { code: -32603, message: String(error) }),
-            );
-        }
-        return;
-      }
-    }
-  }
-
-  private wake(): void {
-    for (const waiter of [...this.waiters]) waiter();
-  }
-
-  private write(message: Message): void {
-    if (this.closedWith) throw new Error('connection is closed');
-    this.channel.send(encodeMessage(message));
-  }
-
-  /** Sends a request and resolves with its result; rejects with `AppServerError`. */
+  /** Sends a request and resolves with its result as it came; rejects with `RpcError`. */
   requestRaw(method: string, params?: unknown, id?: RequestId): Promise<unknown> {
-    const requestId = id ?? this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(requestId, { resolve, reject });
-      try {
-        this.write(
-          params === undefined
-            ? { kind: 'request', id: requestId, method }
-            : { kind: 'request', id: requestId, method, params },
-        );
-      } catch (error) {
-        this.pending.delete(requestId);
-        reject(error as Error);
-      }
-    });
+    return this.peer.request(method, params, id === undefined ? {} : { id });
   }
 
-  /** A typed request for the core methods. */
+  /** A typed request; the result is checked against the method's schema. */
   request<M extends app.ClientRequestMethod>(
     method: M,
     params: app.ParamsOf<M>,
   ): Promise<app.ResultOf<M>> {
-    return this.requestRaw(method, params) as Promise<app.ResultOf<M>>;
+    return this.peer.call(app.clientRequests, method, params);
   }
 
   notify(method: string, params?: unknown): void {
-    this.write(
-      params === undefined
-        ? { kind: 'notification', method }
-        : { kind: 'notification', method, params },
-    );
+    this.peer.notify(method, params);
   }
 
   /** `initialize` then `initialized`. */
@@ -254,74 +160,53 @@ export class AppServerClient extends EventEmitter {
     clientInfo: { name: string; version: string; title?: string },
     capabilities: { experimentalApi?: boolean; optOutNotificationMethods?: string[] } = {},
   ): Promise<app.InitializeResponse> {
-    const result = await this.request('initialize', {
-      clientInfo,
-      capabilities,
-    } as app.InitializeParams);
+    const result = await this.request('initialize', { clientInfo, capabilities });
     this.notify('initialized');
     return result;
   }
 
   /** Answers every server request with the handler's result (or its error). */
-  onServerRequest(handler: (request: ReceivedServerRequest) => unknown | Promise<unknown>): void {
+  onServerRequest(handler: (request: ReceivedServerRequest) => unknown): void {
     this.handler = handler;
   }
 
   respond(id: RequestId, result: unknown): void {
-    const index = this.serverRequests.findIndex((r) => r.id === id);
-    if (index !== -1) this.serverRequests.splice(index, 1);
-    this.write({ kind: 'response', id, result });
+    this.forget(id);
+    this.peer.respond(id, result);
   }
 
-  respondError(id: RequestId, error: ErrorObject): void {
-    const index = this.serverRequests.findIndex((r) => r.id === id);
-    if (index !== -1) this.serverRequests.splice(index, 1);
-    this.write({ kind: 'error', id, error });
+  respondError(id: RequestId, error: ErrorObject | RpcError): void {
+    this.forget(id);
+    this.peer.respondError(id, error);
   }
 
   /**
-   * Resolves with the first buffered notification at or after index `from` that matches, waiting
-   * for it if needed (rejects after `timeoutMs` or when the connection closes).
+   * Resolves with the first notification of `method` at or after position `from` (default: the
+   * oldest kept; take `notifications.cursor` before acting to see only what follows) that
+   * matches, waiting for it if needed. Rejects after `timeoutMs`, when the connection closes, or
+   * when `from` was already dropped from the log.
    */
   waitForNotification(
     method: string,
     predicate: (params: Record<string, unknown>) => boolean = () => true,
     options: { from?: number; timeoutMs?: number } = {},
   ): Promise<ReceivedNotification> {
-    // each notification is looked at once, however many arrive while waiting
-    let next = options.from ?? 0;
-    return this.waitUntil(
-      () => {
-        for (; next < this.notifications.length; next++) {
-          const n = this.notifications[next] as ReceivedNotification;
-          if (n.method === method && predicate((n.params ?? {}) as Record<string, unknown>)) {
-            return n;
-          }
-        }
-        return undefined;
-      },
-      options.timeoutMs ?? 10_000,
-      `notification ${method}`,
+    return this.notifications.wait(
+      (n) => n.method === method && predicate(paramsRecord(n.params)),
+      { ...options, what: `notification ${method}` },
     );
   }
 
   /** Resolves with the first unanswered server request of `method`, waiting for one. */
   waitForServerRequest(method: string, timeoutMs = 10_000): Promise<ReceivedServerRequest> {
-    return this.waitUntil(
-      () => this.serverRequests.find((r) => r.method === method),
-      timeoutMs,
-      `server request ${method}`,
-    );
-  }
-
-  private waitUntil<T>(probe: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const what = `server request ${method}`;
     return new Promise((resolve, reject) => {
       const check = () => {
-        const found = probe();
-        if (found !== undefined) {
+        const found = this.serverRequests.find((r) => r.method === method);
+        if (found) {
           done();
           resolve(found);
-        } else if (this.closedWith) {
+        } else if (this.ended) {
           done();
           reject(new Error(`connection closed while waiting for ${what}`));
         }
@@ -332,31 +217,49 @@ export class AppServerClient extends EventEmitter {
       }, timeoutMs);
       const done = () => {
         clearTimeout(timer);
-        this.waiters.delete(check);
+        this.requestWaiters.delete(check);
       };
-      this.waiters.add(check);
+      this.requestWaiters.add(check);
       check();
     });
   }
 
   /** Closes the connection (stdio: ends the child's stdin, which makes the server exit). */
   close(): void {
-    if (!this.closedWith) this.channel.close();
+    this.peer.close();
   }
 
   /** Stops reading from the connection (the server sees a stalled reader); for tests and benches. */
   pauseSocket(): void {
-    this.channel.pause();
+    this.peer.channel.pause();
   }
 
   resumeSocket(): void {
-    this.channel.resume();
+    this.peer.channel.resume();
   }
 
   /** Whether the connection is still open. */
   get isOpen(): boolean {
-    return this.closedWith === undefined;
+    return this.peer.isOpen;
   }
+
+  private forget(id: RequestId): void {
+    const index = this.serverRequests.findIndex((r) => r.id === id);
+    if (index !== -1) this.serverRequests.splice(index, 1);
+  }
+
+  private wakeRequestWaiters(): void {
+    for (const check of [...this.requestWaiters]) check();
+  }
+}
+
+/** Notification params as a record for predicates (absent or non-object params read as `{}`). */
+function paramsRecord(params: unknown): Record<string, unknown> {
+  return isRecord(params) ? params : {};
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** The schemas of the app-server wire, re-exported for callers that validate results. */

@@ -4,11 +4,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ExecServer, startExecServer } from '@tether/exec-server';
+import { describeEnvironment } from '@tether/exec-session';
+import { RpcError } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ExecServerClient, ExecServerError } from './exec-client.js';
+import { WebSocketServer } from 'ws';
+import { ExecServerClient } from './exec-client.js';
+import { startTestExecServer, type TestExecServer } from './test-support/exec-server.js';
 
-let server: ExecServer | undefined;
+let server: TestExecServer | undefined;
 const clients: ExecServerClient[] = [];
 afterEach(async () => {
   for (const client of clients.splice(0)) client.drop();
@@ -31,9 +34,9 @@ const params = (processId: string, argv: string[], extra = {}) => ({
   ...extra,
 });
 
-describe('ExecServerClient against tether-exec-server', () => {
+describe('ExecServerClient against an exec-server', () => {
   it('starts a process and iterates its output to the close', async () => {
-    server = await startExecServer();
+    server = await startTestExecServer();
     const client = await connect(server.url);
     expect(client.sessionId).toMatch(/^[0-9a-f-]{36}$/);
     expect(client.environmentInfo?.executorVersion).toBe('0.169.0');
@@ -47,8 +50,8 @@ describe('ExecServerClient against tether-exec-server', () => {
     expect(process.exitCode).toBe(4);
   });
 
-  it('writes stdin, reports JSON-RPC errors as ExecServerError', async () => {
-    server = await startExecServer();
+  it('writes stdin, reports JSON-RPC errors as RpcError', async () => {
+    server = await startTestExecServer();
     const client = await connect(server.url);
     const cat = await client.start(params('cat', ['cat'], { pipeStdin: true }));
     expect(await cat.write('hello\n')).toBe('accepted');
@@ -61,12 +64,12 @@ describe('ExecServerClient against tether-exec-server', () => {
       message: 'process dup already exists',
     });
     await expect(client.request('process/read', { processId: 'ghost' })).rejects.toBeInstanceOf(
-      ExecServerError,
+      RpcError,
     );
   });
 
   it('resumes after a dropped connection and catches up byte-identical', async () => {
-    server = await startExecServer();
+    server = await startTestExecServer();
     const client = await connect(server.url);
     const process = await client.start(params('big', ['seq', '1', '1500000']));
     const parts: Buffer[] = [];
@@ -88,7 +91,7 @@ describe('ExecServerClient against tether-exec-server', () => {
     const token = 'correct-horse-battery-staple';
     const dir = mkdtempSync(join(tmpdir(), 'client-fs-'));
     const sha = createHash('sha256').update(token).digest('hex');
-    server = await startExecServer({
+    server = await startTestExecServer({
       auth: await resolveWebSocketAuth({ wsAuth: 'capability-token', wsTokenSha256: sha }),
     });
     await expect(ExecServerClient.connect(server.url)).rejects.toThrow();
@@ -138,7 +141,7 @@ describe('ExecServerClient against tether-exec-server', () => {
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
-      server = await startExecServer();
+      server = await startTestExecServer();
       const client = await connect(server.url);
       const file = await client.fs.open(join(dir, 'data.bin'));
       expect(await file.read(1, 3)).toEqual({ data: data.subarray(1, 4), eof: false });
@@ -226,7 +229,7 @@ describe('ExecServerClient against tether-exec-server', () => {
     });
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     try {
-      server = await startExecServer();
+      server = await startTestExecServer();
       const client = await connect(server.url, { highWaterBytes: 1024 * 1024 });
       const port = (http.address() as AddressInfo).port;
       const response = await client.httpStream(`http://127.0.0.1:${port}/`, { timeoutMs: null });
@@ -259,7 +262,7 @@ describe('ExecServerClient against tether-exec-server', () => {
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
     const base = `http://127.0.0.1:${(http.address() as AddressInfo).port}`;
     try {
-      server = await startExecServer();
+      server = await startTestExecServer();
       const client = await connect(server.url, { highWaterBytes: 1024 * 1024 });
       // A's body is over the high-water mark and unread while B is awaited: B still arrives
       const a = await client.httpStream(`${base}/big`);
@@ -282,6 +285,48 @@ describe('ExecServerClient against tether-exec-server', () => {
     } finally {
       http.closeAllConnections();
       await new Promise((resolve) => http.close(resolve));
+    }
+  });
+});
+
+describe('ExecServerClient against a scripted server', () => {
+  it('fails a process whose notification does not parse, rather than waiting on the gap', async () => {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
+    await new Promise((resolve) => wss.once('listening', resolve));
+    wss.on('connection', (ws) => {
+      ws.on('message', (data) => {
+        const message = JSON.parse(data.toString()) as { id?: number; method: string };
+        if (message.method === 'initialize') {
+          ws.send(
+            JSON.stringify({
+              id: message.id,
+              result: {
+                sessionId: '6f1c6d1e-6f7a-4c1f-9d0b-2f7d9c3c1a11',
+                environmentInfo: describeEnvironment(),
+              },
+            }),
+          );
+        } else if (message.method === 'process/start') {
+          ws.send(
+            JSON.stringify({ id: message.id, result: { processId: 'p', sandboxType: 'none' } }),
+          );
+          ws.send(
+            JSON.stringify({
+              method: 'process/output',
+              params: { processId: 'p', seq: 1, stream: 'stdout', chunk: '%%%' },
+            }),
+          );
+        }
+      });
+    });
+    try {
+      const port = (wss.address() as AddressInfo).port;
+      const client = await connect(`ws://127.0.0.1:${port}`);
+      const process = await client.start(params('p', ['true']));
+      await expect(process.collect()).rejects.toThrow(/malformed process\/output: /);
+    } finally {
+      for (const ws of wss.clients) ws.terminate();
+      wss.close();
     }
   });
 });

@@ -1,5 +1,6 @@
-import { decodeMessage, type ErrorObject, exec, type RequestId } from '@tether/protocol';
-import WebSocket from 'ws';
+import { ErrorCode, exec, isRpcError, type NotificationMessage, parseWith } from '@tether/protocol';
+import { ChannelClosedError } from './channel.js';
+import { connectWebSocket } from './channel-websocket.js';
 import {
   ExecFile,
   HttpBodyStream,
@@ -7,18 +8,7 @@ import {
   type HttpResponse,
   httpParams,
 } from './exec-remote.js';
-
-/** A JSON-RPC error answered by the exec-server. */
-export class ExecServerError extends Error {
-  readonly code: number;
-  readonly data: unknown;
-  constructor(error: ErrorObject) {
-    super(error.message);
-    this.name = 'ExecServerError';
-    this.code = error.code;
-    this.data = error.data;
-  }
-}
+import { RpcPeer } from './rpc-peer.js';
 
 /** One event of a process, in seq order. */
 export type ProcessOutputEvent =
@@ -38,8 +28,6 @@ export interface ExecClientOptions {
    */
   highWaterBytes?: number;
 }
-
-type Pending = { resolve: (value: unknown) => void; reject: (error: Error) => void };
 
 /**
  * The client's view of one process: events in seq order with no gaps or duplicates, whether they
@@ -191,16 +179,17 @@ export class ExecProcess {
  * A typed client for an exec-server (tether's or codex's) over websocket: initialize, process and
  * fs calls, an async iterator per process, and `resume()` after a dropped connection, which
  * re-attaches the session and catches every open process up with `process/read {afterSeq}`.
+ * JSON-RPC errors reject with protocol's `RpcError`; results and notifications are parsed with the
+ * protocol's schemas.
  */
 export class ExecServerClient {
   readonly url: string;
   sessionId = '';
   environmentInfo: exec.EnvironmentInfo | undefined;
-  private ws!: WebSocket;
+  /** The peer of the current connection (a new one after each `resume`). */
+  private peer: RpcPeer | undefined;
   private readonly options: ExecClientOptions;
-  private readonly pending = new Map<RequestId, Pending>();
   private readonly processes = new Map<string, ExecProcess>();
-  private nextId = 1;
   private writeIds = 1;
   private handleIds = 1;
   private httpIds = 1;
@@ -224,76 +213,51 @@ export class ExecServerClient {
   }
 
   private async open(resumeSessionId?: string): Promise<void> {
-    const headers: Record<string, string> = {};
-    if (this.options.token) headers.Authorization = `Bearer ${this.options.token}`;
-    const ws = new WebSocket(this.url, { headers, perMessageDeflate: false, maxPayload: 0 });
-    this.ws = ws;
+    const channel = await connectWebSocket(this.url, {
+      ...(this.options.token ? { token: this.options.token } : {}),
+      // a process/read or fs/readFile answer may be large; the server bounds what it sends
+      maxPayload: 0,
+    });
+    const peer = new RpcPeer(channel);
+    this.peer = peer;
     this.paused = false;
-    this.closed = new Promise((resolve) => {
-      ws.once('close', (code: number) => {
-        const error = new Error(`exec-server connection closed (${code})`);
-        for (const pending of this.pending.values()) pending.reject(error);
-        this.pending.clear();
-        // requests and their streams belong to the connection: the server aborted them
-        for (const stream of this.httpStreams.values()) stream.fail(error);
-        this.httpStreams.clear();
-        resolve(code);
-      });
+    peer.on('notification', (message) => this.receive(message));
+    this.closed = peer.closed.then((info) => {
+      // requests and their streams belong to the connection: the server aborted them
+      const error = new ChannelClosedError(info);
+      for (const stream of this.httpStreams.values()) stream.fail(error);
+      this.httpStreams.clear();
+      return info.code;
     });
-    await new Promise<void>((resolve, reject) => {
-      ws.once('open', () => resolve());
-      ws.once('error', reject);
-    });
-    ws.on('error', () => {});
-    ws.on('message', (data: Buffer) => this.receive(data));
     const result = await this.request('initialize', {
       clientName: this.options.clientName ?? '@tether/client',
       ...(resumeSessionId ? { resumeSessionId } : {}),
     });
     this.sessionId = result.sessionId;
     this.environmentInfo = result.environmentInfo;
-    ws.send(JSON.stringify({ method: 'initialized', params: {} }));
+    peer.notify('initialized', {});
   }
 
-  private receive(data: Buffer): void {
-    const decoded = decodeMessage(data.toString('utf8'));
-    if (!decoded.ok) return;
-    const message = decoded.message;
-    if (message.kind === 'response' || message.kind === 'error') {
-      const pending = this.pending.get(message.id);
-      this.pending.delete(message.id);
-      if (!pending) return;
-      if (message.kind === 'error') pending.reject(new ExecServerError(message.error));
-      else pending.resolve(message.result);
+  private receive(message: NotificationMessage): void {
+    const { method } = message;
+    if (!exec.isNotificationMethod(method)) return;
+    // a malformed event would leave a gap its reader waits on forever: fail that reader instead
+    if (method === 'http/request/bodyDelta') {
+      const requestId = stringField(message.params, 'requestId');
+      const stream = requestId === undefined ? undefined : this.httpStreams.get(requestId);
+      if (!stream || requestId === undefined) return;
+      const parsed = parseWith(exec.notifications[method], message.params);
+      if (parsed.ok) stream.accept(parsed.value);
+      else stream.fail(new Error(`malformed ${method}: ${parsed.message}`));
+      this.bodyChanged(requestId, stream);
       return;
     }
-    if (message.kind !== 'notification') return;
-    if (message.method === 'http/request/bodyDelta') {
-      const delta = message.params as exec.HttpRequestBodyDeltaNotification;
-      const stream = this.httpStreams.get(delta.requestId);
-      if (!stream) return;
-      stream.accept(delta);
-      this.bodyChanged(delta.requestId, stream);
-      return;
-    }
-    const params = message.params as { processId?: string; seq?: number } | undefined;
-    const process = params?.processId ? this.processes.get(params.processId) : undefined;
+    const processId = stringField(message.params, 'processId');
+    const process = processId === undefined ? undefined : this.processes.get(processId);
     if (!process) return;
-    if (message.method === 'process/output') {
-      const p = message.params as exec.ProcessOutputNotification;
-      process.accept({
-        kind: 'output',
-        seq: p.seq,
-        stream: p.stream,
-        data: Buffer.from(p.chunk, 'base64'),
-      });
-    } else if (message.method === 'process/exited') {
-      const p = message.params as exec.ProcessExitedNotification;
-      process.accept({ kind: 'exited', seq: p.seq, exitCode: p.exitCode });
-    } else if (message.method === 'process/closed') {
-      const p = message.params as exec.ProcessClosedNotification;
-      process.accept({ kind: 'closed', seq: p.seq });
-    }
+    const event = processEvent(method, message.params);
+    if (typeof event === 'string') process.fail(new Error(`malformed ${method}: ${event}`));
+    else process.accept(event);
   }
 
   /**
@@ -316,19 +280,21 @@ export class ExecServerClient {
    * not while a request awaits its answer or a reader waits for data.
    */
   checkFlow(): void {
+    const peer = this.peer;
+    if (!peer) return;
     const limit = this.options.highWaterBytes ?? 16 * 1024 * 1024;
     let buffered = 0;
     for (const process of this.processes.values()) buffered += process.bufferedBytes;
     for (const stream of this.httpStreams.values()) buffered += stream.bufferedBytes;
     // never while a request awaits its answer or a reader waits for data: either may come behind
     // the unread output on the same socket, and whoever holds that output may be waiting for it
-    const awaiting = this.pending.size > 0 || this.waitingReaders > 0;
+    const awaiting = peer.pendingRequests > 0 || this.waitingReaders > 0;
     if (!this.paused && buffered > limit && !awaiting) {
       this.paused = true;
-      this.ws.pause();
+      peer.channel.pause();
     } else if (this.paused && (buffered <= limit / 2 || awaiting)) {
       this.paused = false;
-      this.ws.resume();
+      peer.channel.resume();
     }
   }
 
@@ -336,32 +302,24 @@ export class ExecServerClient {
     return this.writeIds++;
   }
 
-  /** Sends a request and resolves with its typed result; a JSON-RPC error rejects. */
-  request<M extends exec.RequestMethod>(
+  /**
+   * Sends a request and resolves with its typed result. A JSON-RPC error rejects with `RpcError`,
+   * a closed connection with `ChannelClosedError`.
+   */
+  async request<M extends exec.RequestMethod>(
     method: M,
     params: exec.ParamsOf<M>,
   ): Promise<exec.ResultOf<M>> {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      if (this.ws.readyState !== WebSocket.OPEN) {
-        reject(new Error('exec-server connection is not open'));
-        return;
-      }
-      this.pending.set(id, {
-        resolve: (value) => {
-          this.pending.delete(id);
-          this.checkFlow();
-          (resolve as (value: unknown) => void)(value);
-        },
-        reject: (error) => {
-          this.pending.delete(id);
-          this.checkFlow();
-          reject(error);
-        },
-      });
+    const peer = this.peer;
+    if (!peer) throw new Error('the exec-server client is not connected');
+    const answer = peer.call(exec.requests, method, params);
+    // an answer is awaited: the socket must be read
+    this.checkFlow();
+    try {
+      return await answer;
+    } finally {
       this.checkFlow();
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
+    }
   }
 
   /** Starts a process; its events are available from the returned handle. */
@@ -393,15 +351,16 @@ export class ExecServerClient {
    */
   async resume(options: { retryForMs?: number } = {}): Promise<void> {
     const deadline = Date.now() + (options.retryForMs ?? 10_000);
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.terminate();
+    this.peer?.terminate();
     await this.closed;
     for (;;) {
       try {
         await this.open(this.sessionId);
         break;
       } catch (error) {
-        const attached = error instanceof ExecServerError && error.code === -32010;
-        this.ws.terminate();
+        // the server has not yet seen the old connection go: try again shortly
+        const attached = isRpcError(error) && error.code === ErrorCode.SessionAlreadyAttached;
+        this.peer?.terminate();
         if (!attached || Date.now() > deadline) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
@@ -528,19 +487,49 @@ export class ExecServerClient {
 
   /** Drops the connection without a close frame (as a network failure would). */
   drop(): void {
-    this.ws.terminate();
+    this.peer?.terminate();
   }
 
   /** Closes the connection; the server detaches the session (its processes keep running). */
   async close(): Promise<void> {
     this.closedByUser = true;
-    if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) {
-      this.ws.close();
-    }
+    this.peer?.close();
     await this.closed;
   }
 
   get isClosedByUser(): boolean {
     return this.closedByUser;
+  }
+}
+
+/** A string member of untrusted params, to find whom a malformed notification was for. */
+function stringField(params: unknown, key: 'processId' | 'requestId'): string | undefined {
+  if (typeof params !== 'object' || params === null || !(key in params)) return undefined;
+  const value: unknown = Reflect.get(params, key);
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A process notification as an event, or why it does not parse. */
+function processEvent(
+  method: 'process/output' | 'process/exited' | 'process/closed',
+  params: unknown,
+): ProcessOutputEvent | string {
+  switch (method) {
+    case 'process/output': {
+      const parsed = parseWith(exec.notifications[method], params);
+      if (!parsed.ok) return parsed.message;
+      const p = parsed.value;
+      return { kind: 'output', seq: p.seq, stream: p.stream, data: Buffer.from(p.chunk, 'base64') };
+    }
+    case 'process/exited': {
+      const parsed = parseWith(exec.notifications[method], params);
+      if (!parsed.ok) return parsed.message;
+      return { kind: 'exited', seq: parsed.value.seq, exitCode: parsed.value.exitCode };
+    }
+    case 'process/closed': {
+      const parsed = parseWith(exec.notifications[method], params);
+      if (!parsed.ok) return parsed.message;
+      return { kind: 'closed', seq: parsed.value.seq };
+    }
   }
 }
