@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { AppServerClient, type ReceivedNotification } from '@tether/client';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ExecServer, startExecServer } from './server.js';
 import { type MockModel, startMockModel } from './test-support/mock-model.js';
@@ -21,74 +21,6 @@ const CODEX_CANDIDATES = [
 ];
 const codexBin = CODEX_CANDIDATES.find((path): path is string => !!path && existsSync(path));
 
-interface RpcMessage {
-  id?: number;
-  method?: string;
-  params?: Record<string, unknown>;
-  result?: Record<string, unknown>;
-  error?: { code: number; message: string };
-}
-
-class StdioRpc {
-  readonly notifications: RpcMessage[] = [];
-  private buffer = '';
-  private nextId = 1;
-  private readonly pending = new Map<number, (message: RpcMessage) => void>();
-  private readonly watchers = new Set<() => void>();
-
-  constructor(private readonly child: ChildProcess) {
-    child.stdout?.on('data', (data: Buffer) => {
-      this.buffer += data.toString('utf8');
-      for (let nl = this.buffer.indexOf('\n'); nl !== -1; nl = this.buffer.indexOf('\n')) {
-        const line = this.buffer.slice(0, nl).trim();
-        this.buffer = this.buffer.slice(nl + 1);
-        if (line) this.receive(JSON.parse(line) as RpcMessage);
-      }
-    });
-  }
-
-  private receive(message: RpcMessage): void {
-    if (message.id !== undefined && message.method === undefined) {
-      this.pending.get(message.id)?.(message);
-      this.pending.delete(message.id);
-    } else if (message.id !== undefined && message.method) {
-      // a server request (an approval): accept it
-      this.child.stdin?.write(
-        `${JSON.stringify({ id: message.id, result: { decision: 'accept' } })}\n`,
-      );
-    } else {
-      this.notifications.push(message);
-    }
-    for (const watcher of [...this.watchers]) watcher();
-  }
-
-  request(method: string, params: unknown): Promise<RpcMessage> {
-    const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.child.stdin?.write(`${JSON.stringify({ id, method, params })}\n`);
-    });
-  }
-
-  notify(method: string): void {
-    this.child.stdin?.write(`${JSON.stringify({ method })}\n`);
-  }
-
-  waitFor(predicate: () => boolean, timeoutMs: number): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timed out waiting for codex')), timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.watchers.delete(check);
-        resolve();
-      };
-      this.watchers.add(check);
-    });
-  }
-}
-
 if (!codexBin) {
   console.warn(
     'codex e2e skipped: no Codex binary (set TETHER_CODEX_BIN, or npm install @openai/codex@0.169.0 in /tmp/codex-ref)',
@@ -98,11 +30,11 @@ if (!codexBin) {
 describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', () => {
   let server: ExecServer | undefined;
   let model: MockModel | undefined;
-  let codex: ChildProcess | undefined;
+  let codex: AppServerClient | undefined;
   const home = mkdtempSync(join(tmpdir(), 'codex-home-'));
   const work = mkdtempSync(join(tmpdir(), 'codex-work-'));
   afterAll(async () => {
-    codex?.kill('SIGKILL');
+    codex?.peer.terminate();
     await server?.close();
     await model?.close();
     rmSync(home, { recursive: true, force: true });
@@ -112,7 +44,7 @@ describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', (
   it('runs the model’s shell command through our exec-server and streams its output back', async () => {
     server = await startExecServer();
     model = await startMockModel();
-    codex = spawn(
+    codex = AppServerClient.spawnStdio(
       codexBin as string,
       [
         'app-server',
@@ -131,28 +63,27 @@ describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', (
           CODEX_EXEC_SERVER_URL: server.url,
           RUST_LOG: 'warn',
         },
-        stdio: ['pipe', 'pipe', 'ignore'],
+        stderr: 'ignore',
       },
     );
-    const rpc = new StdioRpc(codex);
-    const init = await rpc.request('initialize', {
-      clientInfo: { name: 'tether-e2e', version: '1.0.0' },
+    // approvals (none expected with approvalPolicy never) are accepted
+    codex.onServerRequest(() => ({ decision: 'accept' }));
+    const completed: ReceivedNotification[] = [];
+    codex.on('notification', (n) => {
+      if (n.method === 'item/completed') completed.push(n);
     });
-    expect(init.error).toBeUndefined();
-    rpc.notify('initialized');
-    const thread = await rpc.request('thread/start', {
+    await codex.initialize({ name: 'tether-e2e', version: '1.0.0' });
+    const { thread } = await codex.request('thread/start', {
       cwd: work,
       approvalPolicy: 'never',
       sandbox: 'danger-full-access',
     });
-    expect(thread.error).toBeUndefined();
-    const threadId = (thread.result as { thread: { id: string } }).thread.id;
-    const turn = await rpc.request('turn/start', {
-      threadId,
+    const from = codex.notifications.cursor;
+    await codex.request('turn/start', {
+      threadId: thread.id,
       input: [{ type: 'text', text: 'RUN: echo hello-from-tether-$((6*7))' }],
     });
-    expect(turn.error).toBeUndefined();
-    await rpc.waitFor(() => rpc.notifications.some((n) => n.method === 'turn/completed'), 90_000);
+    await codex.waitForNotification('turn/completed', () => true, { from, timeoutMs: 90_000 });
 
     // the command ran in a process our exec-server started, and its output came back to Codex
     const ours = server.service.registry
@@ -162,9 +93,7 @@ describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', (
       Buffer.concat(process.log.read(0).chunks.map((chunk) => chunk.data)).toString(),
     );
     expect(outputs.some((text) => text.includes('hello-from-tether-42'))).toBe(true);
-    const items = rpc.notifications
-      .filter((n) => n.method === 'item/completed')
-      .map((n) => JSON.stringify(n.params));
+    const items = completed.map((n) => JSON.stringify(n.params));
     expect(items.some((item) => item.includes('hello-from-tether-42'))).toBe(true);
     expect(model.requests.some((request) => request.lastType?.endsWith('_output'))).toBe(true);
   }, 120_000);

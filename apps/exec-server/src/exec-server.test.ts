@@ -74,9 +74,7 @@ describe('websocket protocol', () => {
     const long = `{"id":7,"method":"fs/getMetadata","params":{"path":"${'x'.repeat(300)}"}} ]`;
     client.send(long);
     await client.waitFor(() => client.raw.length === 4);
-    const local = client.ws as unknown as { _socket: { localAddress: string; localPort: number } };
-    const peer = `${local._socket.localAddress}:${local._socket.localPort}`;
-    const prefix = `failed to parse websocket JSON-RPC message from exec-server websocket ${peer}: `;
+    const prefix = `failed to parse websocket JSON-RPC message from exec-server websocket ${client.channel.local}: `;
     expect(client.raw).toEqual([
       { error: { code: -32600, message: `${prefix}expected ident at line 1 column 2` }, id: -1 },
       { error: { code: -32600, message: `${prefix}expected a JSON-RPC object` }, id: -1 },
@@ -220,12 +218,12 @@ describe('output delivery', () => {
     await client.call('process/start', startParams('paused', ['seq', '1', '6500000']));
     const paused = client.collector('paused');
     await client.waitFor(() => paused.output.size > 10);
-    client.ws.pause();
+    client.channel.pause();
     await sleep(5_000);
     const session = server?.service.registry.get(server.service.registry.ids()[0] as string);
     // the child is held back (blocked on its pipe), not buffered without bound
     expect(session?.processes()[0]?.exited).toBe(false);
-    client.ws.resume();
+    client.channel.resume();
     await client.waitFor(() => paused.complete, 120_000);
     expect(client.closeCode).toBeUndefined();
     expect(sha(paused.bytes())).toBe(sha(expected));
@@ -244,12 +242,12 @@ describe('output delivery', () => {
     await a.call('process/start', startParams('slow', ['seq', '1', '2000000']));
     const seen = a.collector('slow');
     await a.waitFor(() => seen.output.size > 10);
-    a.ws.pause();
+    a.channel.pause();
     // the router closes the stalled socket (1013) and the session detaches
     expect(
       await waitUntil(() => server?.service.registry.get(sessionId)?.attachment === undefined),
     ).toBe(true);
-    a.ws.resume();
+    a.channel.resume();
     await a.closed;
     // resume and read from the last seq seen; if the small queue limit trips again, do it again
     let resumes = 0;

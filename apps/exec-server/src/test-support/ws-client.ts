@@ -1,8 +1,17 @@
-import WebSocket from 'ws';
+import { connectWebSocket, RpcPeer, type WebSocketChannel } from '@tether/client';
+import {
+  type ErrorObject,
+  exec,
+  isRpcError,
+  type NotificationMessage,
+  parseWith,
+  toWire,
+} from '@tether/protocol';
 
 export interface Reply {
+  id: number;
   result?: Record<string, unknown>;
-  error?: { code: number; message: string };
+  error?: ErrorObject;
 }
 
 /** Output of one process as this client has seen it, by seq (notifications and reads merged). */
@@ -34,40 +43,39 @@ export class ProcessCollector {
   }
 }
 
-/** A raw websocket JSON-RPC client for tests: what a reference client puts on the wire. */
+/**
+ * A JSON-RPC client for tests that shows what a reference client puts on the wire: replies as
+ * `{result}` or `{error}` rather than thrown errors, malformed frames on request (`send`), and
+ * every inbound message as wire JSON (`raw`, with `keepRaw`).
+ */
 export class WsClient {
-  readonly ws: WebSocket;
+  readonly channel: WebSocketChannel;
+  readonly peer: RpcPeer;
   readonly processes = new Map<string, ProcessCollector>();
-  readonly raw: unknown[] = [];
+  readonly raw: Array<Record<string, unknown>> = [];
   keepRaw = false;
   closeCode: number | undefined;
   readonly closed: Promise<number>;
-  private readonly pending = new Map<number | string, (reply: Reply) => void>();
   private readonly watchers = new Set<() => void>();
   private nextId = 1;
 
-  private constructor(ws: WebSocket) {
-    this.ws = ws;
-    this.closed = new Promise((resolve) => {
-      ws.once('close', (code) => {
-        this.closeCode = code;
-        for (const resolvePending of this.pending.values()) {
-          resolvePending({ error: { code: 0, message: 'connection closed' } });
-        }
-        this.pending.clear();
-        this.wake();
-        resolve(code);
-      });
+  private constructor(channel: WebSocketChannel) {
+    this.channel = channel;
+    this.peer = new RpcPeer(channel);
+    this.peer.on('message', (message) => {
+      if (this.keepRaw) this.raw.push(toWire(message));
+      if (message.kind === 'notification') this.track(message);
+      this.wake();
     });
-    ws.on('message', (data: Buffer) => this.receive(JSON.parse(data.toString('utf8'))));
+    this.closed = this.peer.closed.then((info) => {
+      this.closeCode = info.code;
+      this.wake();
+      return info.code;
+    });
   }
 
-  static connect(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
-    const ws = new WebSocket(url, { perMessageDeflate: false, headers, skipUTF8Validation: true });
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new WsClient(ws)));
-      ws.once('error', reject);
-    });
+  static async connect(url: string, headers: Record<string, string> = {}): Promise<WsClient> {
+    return new WsClient(await connectWebSocket(url, { headers, skipUTF8Validation: true }));
   }
 
   collector(processId: string): ProcessCollector {
@@ -79,54 +87,53 @@ export class WsClient {
     return collector;
   }
 
-  private receive(message: Record<string, unknown>): void {
-    if (this.keepRaw) this.raw.push(message);
-    if (message.id !== undefined && (message.result !== undefined || message.error !== undefined)) {
-      const resolve = this.pending.get(message.id as number);
-      this.pending.delete(message.id as number);
-      resolve?.(message as Reply);
-    } else if (typeof message.method === 'string') {
-      const params = message.params as Record<string, unknown>;
-      const collector = this.collector(params.processId as string);
-      const seq = params.seq as number;
-      if (message.method === 'process/output') {
-        collector.add(seq, Buffer.from(params.chunk as string, 'base64'));
-      } else if (message.method === 'process/exited') {
-        collector.exitSeq = seq;
-        collector.exitCode = params.exitCode as number;
-        collector.add(seq);
-      } else if (message.method === 'process/closed') {
-        collector.closedSeq = seq;
-        collector.add(seq);
+  /** Merges process events into their collectors (tests look at them as they fill). */
+  private track(message: NotificationMessage): void {
+    const event = processEvent(message);
+    if (event) {
+      const collector = this.collector(event.processId);
+      if (event.method === 'process/output') {
+        collector.add(event.seq, Buffer.from(event.chunk, 'base64'));
+      } else if (event.method === 'process/exited') {
+        collector.exitSeq = event.seq;
+        collector.exitCode = event.exitCode;
+        collector.add(event.seq);
+      } else {
+        collector.closedSeq = event.seq;
+        collector.add(event.seq);
       }
     }
-    this.wake();
   }
 
   private wake(): void {
     for (const watcher of [...this.watchers]) watcher();
   }
 
+  /** Puts `text` on the wire as one frame, as it is. */
   send(text: string): void {
-    this.ws.send(text);
+    this.channel.sendRaw(text);
   }
 
-  request(method: string, params?: unknown): Promise<Reply> {
+  /** Sends a request and resolves with the reply as it came: `{id, result}` or `{id, error}`. */
+  async request(method: string, params?: unknown): Promise<Reply> {
     const id = this.nextId++;
-    return new Promise((resolve) => {
-      this.pending.set(id, resolve);
-      this.ws.send(JSON.stringify(params === undefined ? { id, method } : { id, method, params }));
-    });
+    try {
+      const result = await this.peer.request(method, params, { id });
+      return { id, result: isRecord(result) ? result : {} };
+    } catch (error) {
+      if (isRpcError(error)) return { id, error: error.toErrorObject() };
+      return { id, error: { code: 0, message: 'connection closed' } };
+    }
   }
 
   async call(method: string, params?: unknown): Promise<Record<string, unknown>> {
     const reply = await this.request(method, params);
     if (reply.error) throw new Error(`${method}: ${reply.error.code} ${reply.error.message}`);
-    return reply.result as Record<string, unknown>;
+    return reply.result ?? {};
   }
 
   notify(method: string, params: unknown = {}): void {
-    this.ws.send(JSON.stringify({ method, params }));
+    this.peer.notify(method, params);
   }
 
   async initialize(resumeSessionId?: string): Promise<string> {
@@ -195,12 +202,12 @@ export class WsClient {
   }
 
   close(): void {
-    this.ws.close();
+    this.channel.close();
   }
 
   /** Drops the TCP connection without a close frame. */
   terminate(): void {
-    this.ws.terminate();
+    this.channel.terminate();
   }
 }
 
@@ -217,4 +224,31 @@ export function startParams(
     tty: false,
     ...extra,
   };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+type ProcessEvent =
+  | ({ method: 'process/output' } & exec.ProcessOutputNotification)
+  | ({ method: 'process/exited' } & exec.ProcessExitedNotification)
+  | ({ method: 'process/closed' } & exec.ProcessClosedNotification);
+
+/** A process notification parsed with its schema (undefined for anything else). */
+function processEvent(message: NotificationMessage): ProcessEvent | undefined {
+  const { method, params } = message;
+  if (method === 'process/output') {
+    const parsed = parseWith(exec.notifications[method], params);
+    return parsed.ok ? { method, ...parsed.value } : undefined;
+  }
+  if (method === 'process/exited') {
+    const parsed = parseWith(exec.notifications[method], params);
+    return parsed.ok ? { method, ...parsed.value } : undefined;
+  }
+  if (method === 'process/closed') {
+    const parsed = parseWith(exec.notifications[method], params);
+    return parsed.ok ? { method, ...parsed.value } : undefined;
+  }
+  return undefined;
 }
