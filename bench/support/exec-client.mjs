@@ -1,13 +1,14 @@
-// The exec-server side of the benchmarks: start tether's or the reference's server, and a raw
-// websocket JSON-RPC client (no tether code in between, so both servers are measured alike).
+// The exec-server side of the benchmarks: start tether's or the reference's server, and a thin
+// JSON-RPC client on @tether/client's websocket channel and RpcPeer. Both servers are measured
+// through the same client; it decodes each message once (decodeMessage: one JSON.parse and a
+// shape check) and keeps nothing it has delivered, so its cost per notification is that of the
+// raw JSON.parse client it replaced plus an event dispatch.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { connectWebSocket, RpcPeer } from '@tether/client';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-// the raw websocket client the tether client uses (no root dependency needed)
-const WebSocket = createRequire(`${root}packages/client/package.json`)('ws');
 const tetherCli = `${root}apps/exec-server/dist/cli.js`;
 // the native binary (the npm `codex` launcher is a Node wrapper: its RSS would not be the server's)
 export const codexBin =
@@ -35,45 +36,26 @@ export function startServer(kind) {
 }
 
 export class Client {
-  static open(url) {
-    const ws = new WebSocket(url, {
-      perMessageDeflate: false,
-      skipUTF8Validation: true,
-      maxPayload: 0,
-    });
-    return new Promise((resolve, reject) => {
-      ws.once('open', () => resolve(new Client(ws)));
-      ws.once('error', reject);
-    });
+  static async open(url) {
+    // a process/read answer may be large; skip re-validating UTF-8 the server already encoded
+    const channel = await connectWebSocket(url, { skipUTF8Validation: true, maxPayload: 0 });
+    return new Client(channel);
   }
-  constructor(ws) {
-    this.ws = ws;
-    this.nextId = 1;
-    this.pending = new Map();
+  constructor(channel) {
+    this.peer = new RpcPeer(channel);
     this.onNotification = () => {};
-    ws.on('message', (data) => {
-      const message = JSON.parse(data.toString());
-      if (message.id !== undefined && !message.method) {
-        this.pending.get(message.id)?.(message);
-        this.pending.delete(message.id);
-      } else this.onNotification(message);
-    });
+    this.peer.on('notification', (message) => this.onNotification(message));
   }
+  /** Resolves with the result; a JSON-RPC error rejects (RpcError). */
   call(method, params) {
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, (m) =>
-        m.error ? reject(new Error(m.error.message)) : resolve(m.result),
-      );
-      this.ws.send(JSON.stringify({ id, method, params }));
-    });
+    return this.peer.request(method, params);
   }
   async init() {
     await this.call('initialize', { clientName: 'bench' });
-    this.ws.send(JSON.stringify({ method: 'initialized', params: {} }));
+    this.peer.notify('initialized', {});
   }
   close() {
-    this.ws.terminate();
+    this.peer.terminate();
   }
 }
 
