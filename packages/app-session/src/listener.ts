@@ -38,7 +38,7 @@ export interface ListenerThread {
 export interface ListenerDeps {
   router: OutboundRouter;
   requests: ServerRequests;
-  state: ThreadStateManager<app.Turn>;
+  state: ThreadStateManager;
   logger: Logger;
   journal: ListenerJournal | null;
   thread: ListenerThread;
@@ -235,7 +235,6 @@ export class ThreadListener {
         this.active = { ...turn, items: [] };
         const journal = this.deps.journal;
         this.turnMark = { appended: journal?.appended ?? 0, dropped: journal?.dropped ?? 0 };
-        this.deps.state.setActiveTurn(this.threadId, this.active);
         this.record({
           type: 'turn_started',
           turnId: turn.id,
@@ -273,7 +272,6 @@ export class ThreadListener {
       case 'turn/completed': {
         const parsed = app.TurnCompletedNotification.safeParse(params);
         this.active = undefined;
-        this.deps.state.setActiveTurn(this.threadId, undefined);
         const unsaved = this.unsaved;
         if (parsed.success && unsaved && unsaved.turnId === parsed.data.turn.id) {
           this.unsaved = undefined;

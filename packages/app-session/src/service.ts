@@ -61,7 +61,7 @@ export interface AppServiceOptions {
 export class AppService {
   readonly router: OutboundRouter;
   readonly requests: ServerRequests;
-  readonly state: ThreadStateManager<app.Turn>;
+  readonly state: ThreadStateManager;
   readonly store: ThreadStore;
   readonly threads: ThreadManager;
   private readonly served: Served<ClientState>;
@@ -75,7 +75,7 @@ export class AppService {
     const { logger, home } = options;
     this.router = new OutboundRouter({ ...options.router, logger, filter: experimentalFilter });
     this.requests = new ServerRequests(this.router, { logger });
-    this.state = new ThreadStateManager<app.Turn>({
+    this.state = new ThreadStateManager({
       unloadDelayMs: options.unloadDelayMs ?? DEFAULT_THREAD_UNLOAD_DELAY_MS,
       onIdle: (threadId) => {
         void this.threads

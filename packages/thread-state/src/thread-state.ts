@@ -32,14 +32,13 @@ export type SubscribeResult =
   | 'notLoaded';
 export type UnsubscribeResult = 'unsubscribed' | 'notSubscribed' | 'notLoaded';
 
-interface ThreadEntry<TTurn> {
+interface ThreadEntry {
   subscribers: Set<number>;
   /** The sorted subscriber list, rebuilt only after a change (it is read for every event). */
   sorted: readonly number[] | undefined;
   watchers: Set<(hasSubscribers: boolean) => void>;
   listenerGeneration: number;
   listenerInstalled: boolean;
-  activeTurn: TTurn | undefined;
   active: boolean;
   resumesInFlight: number;
   unloading: boolean;
@@ -50,14 +49,14 @@ interface ThreadEntry<TTurn> {
 /**
  * Live state of the loaded threads of one app-server: which initialized connections are live and
  * which threads each is subscribed to (both ways), an edge-triggered has-subscribers signal, listener
- * generations, the active-turn snapshot, resumes in flight, the pending-unload set and the unloading
+ * generations, resumes in flight, the pending-unload set and the unloading
  * policy. A thread becomes eligible to unload only after it has had no subscribers, no resume in
  * flight, and been idle for the delay, continuously; any activity or subscriber resets the clock.
  * Pure state and timers: no sockets, no model.
  */
-export class ThreadStateManager<TTurn = unknown> {
+export class ThreadStateManager {
   private readonly live = new Map<number, string>();
-  private readonly threads = new Map<string, ThreadEntry<TTurn>>();
+  private readonly threads = new Map<string, ThreadEntry>();
   private readonly byConnection = new Map<number, Set<string>>();
   private readonly timers: Timers;
   private readonly delay: (origin: string | undefined) => number;
@@ -112,13 +111,12 @@ export class ThreadStateManager<TTurn = unknown> {
   /** A thread was loaded. Without subscribers its idle clock starts now. */
   addThread(threadId: string): void {
     if (this.threads.has(threadId)) return;
-    const entry: ThreadEntry<TTurn> = {
+    const entry: ThreadEntry = {
       subscribers: new Set(),
       sorted: undefined,
       watchers: new Set(),
       listenerGeneration: 0,
       listenerInstalled: false,
-      activeTurn: undefined,
       active: false,
       resumesInFlight: 0,
       unloading: false,
@@ -148,7 +146,6 @@ export class ThreadStateManager<TTurn = unknown> {
     entry.subscribers.clear();
     entry.sorted = undefined;
     entry.listenerInstalled = false;
-    entry.activeTurn = undefined;
     this.threads.delete(threadId);
   }
 
@@ -231,20 +228,10 @@ export class ThreadStateManager<TTurn = unknown> {
     const entry = this.threads.get(threadId);
     if (!entry?.listenerInstalled || entry.listenerGeneration !== generation) return false;
     entry.listenerInstalled = false;
-    entry.activeTurn = undefined;
     return true;
   }
 
   // ---- activity ----------------------------------------------------------------------------
-
-  setActiveTurn(threadId: string, turn: TTurn | undefined): void {
-    const entry = this.threads.get(threadId);
-    if (entry) entry.activeTurn = turn;
-  }
-
-  activeTurn(threadId: string): TTurn | undefined {
-    return this.threads.get(threadId)?.activeTurn;
-  }
 
   /** The thread started or stopped running a turn; a running thread never unloads. */
   setActive(threadId: string, active: boolean): void {
@@ -315,13 +302,13 @@ export class ThreadStateManager<TTurn = unknown> {
 
   // ---- internals ---------------------------------------------------------------------------
 
-  private require(threadId: string): ThreadEntry<TTurn> {
+  private require(threadId: string): ThreadEntry {
     const entry = this.threads.get(threadId);
     if (!entry) throw new Error(`thread not loaded: ${threadId}`);
     return entry;
   }
 
-  private eligible(entry: ThreadEntry<TTurn>): boolean {
+  private eligible(entry: ThreadEntry): boolean {
     return (
       !entry.unloading &&
       entry.subscribers.size === 0 &&
@@ -330,12 +317,12 @@ export class ThreadStateManager<TTurn = unknown> {
     );
   }
 
-  private edge(entry: ThreadEntry<TTurn>, hasSubscribers: boolean): void {
+  private edge(entry: ThreadEntry, hasSubscribers: boolean): void {
     for (const watcher of [...entry.watchers]) watcher(hasSubscribers);
   }
 
   /** Arms the idle timer when the thread is eligible, disarms it otherwise. */
-  private reschedule(threadId: string, entry: ThreadEntry<TTurn>, restart = false): void {
+  private reschedule(threadId: string, entry: ThreadEntry, restart = false): void {
     const eligible = this.eligible(entry);
     if (entry.timer !== undefined && (!eligible || restart)) {
       this.timers.clearTimeout(entry.timer);

@@ -30,7 +30,7 @@ export interface ServiceParts {
   readonly logger: Logger;
   readonly router: OutboundRouter;
   readonly requests: ServerRequests;
-  readonly state: ThreadStateManager<app.Turn>;
+  readonly state: ThreadStateManager;
   readonly threads: ThreadManager;
   readonly history: HistoryQueries;
   readonly edits: ThreadEdits;
