@@ -13,7 +13,7 @@
 //   parent -> child: { type: 'reply', deltas, chars }   child -> parent: { type: 'reply-set' }
 //   parent -> child: { type: 'stats' }   child -> parent: { type: 'stats', bench, side, sideSamples }
 //                                        (counts since the previous 'stats'; the log is cleared)
-import { MockResponsesServer, mockReply } from '@tether/agent-core';
+import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 
 const MARKER = process.argv[2] ?? 'tether-bench';
 

@@ -3,11 +3,11 @@ import {
   agentRuntimeFactory,
   type Environment,
   ExecPolicy,
-  localEnvironment,
   ResponsesClient,
   type RuntimeFactory,
   remoteEnvironment,
 } from '@tether/agent-core';
+import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
 import { CONTROL_SOCKET_DIR, type Logger } from '@tether/transport';
 import { parseDuration } from './duration.js';

@@ -6,13 +6,12 @@ import { join } from 'node:path';
 import {
   agentRuntimeFactory,
   type Environment,
-  localEnvironment,
-  MockResponsesServer,
-  mockReply,
   ResponsesClient,
   remoteEnvironment,
 } from '@tether/agent-core';
+import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
+import { localEnvironment } from '@tether/exec-session';
 import { app } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';

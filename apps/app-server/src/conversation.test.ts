@@ -1,12 +1,7 @@
-import {
-  agentRuntimeFactory,
-  localEnvironment,
-  MockResponsesServer,
-  mockReply,
-  ResponsesClient,
-  TURN_ABORTED_TEXT,
-} from '@tether/agent-core';
+import { agentRuntimeFactory, ResponsesClient, TURN_ABORTED_TEXT } from '@tether/agent-core';
+import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
+import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';

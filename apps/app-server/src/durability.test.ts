@@ -2,9 +2,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MockResponsesServer, mockReply, type TurnBody } from '@tether/agent-core';
+import type { TurnBody } from '@tether/agent-core';
+import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
-import type { app } from '@tether/protocol';
+import { app } from '@tether/protocol';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppServer, AppServerOptions } from './server.js';
@@ -108,7 +109,8 @@ function planBody(plans: Map<string, TurnPlan>): TurnBody {
     if (!plan) return { status: 'completed' };
     const ids = { threadId: turn.threadId, turnId: turn.turnId };
     plan.items.forEach(({ item, alsoStarted }, i) => {
-      const full = { ...item, id: `${turn.turnId}-${i}` };
+      // the generated fields with an id, as an item (the arbitraries make only valid ones)
+      const full = app.ThreadItem.parse({ ...item, id: `${turn.turnId}-${i}` });
       if (alsoStarted) turn.emit('item/started', { item: full, ...ids, startedAtMs: 1 });
       turn.emit('item/completed', {
         item: full,

@@ -1,9 +1,9 @@
-import type { TurnBody } from '@tether/agent-core';
+import { completeItem, startItem, type TurnBody } from '@tether/agent-core';
 import type { AppServerClient } from '@tether/client';
 import type { app } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, startServer, until } from './test-support/harness.js';
+import { agentMessage, client, startServer, until } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -33,18 +33,9 @@ function itemsBody(count: number, gate?: Promise<void>): TurnBody {
     for (let i = 0; i < count; i++) {
       if (turn.signal.aborted) break;
       if (i === 10 && gate) await gate;
-      const item = {
-        type: 'agentMessage',
-        id: `item-${i}`,
-        text: `#${i}`,
-        phase: null,
-        memoryCitation: null,
-        delivery: null,
-        questions: null,
-        moderation: null,
-      };
-      turn.emit('item/started', { item, threadId: turn.threadId, turnId: turn.turnId });
-      turn.emit('item/completed', { item, threadId: turn.threadId, turnId: turn.turnId });
+      const item = agentMessage(`item-${i}`, `#${i}`);
+      startItem(turn, item, item.startedAtMs ?? Date.now());
+      completeItem(turn, item);
       if (i % 5 === 0) await new Promise((resolve) => setImmediate(resolve));
     }
     return { status: 'completed' };
@@ -58,16 +49,16 @@ const approvalBody: TurnBody = async (turn) => {
     threadId: turn.threadId,
     turnId: turn.turnId,
     itemId: 'call_1',
+    startedAtMs: Date.now(),
     command: 'touch approved.txt',
     cwd: '/tmp',
     availableDecisions: ['accept', 'decline', 'cancel'],
     additionalPermissions: { network: true },
   });
   turn.setWaitingOnApproval(false);
-  const decision =
-    outcome.kind === 'result' ? (outcome.result as { decision: string }).decision : outcome.kind;
-  const item = { type: 'agentMessage', id: 'answer', text: `decision=${decision}`, phase: null };
-  turn.emit('item/completed', { item, threadId: turn.threadId, turnId: turn.turnId });
+  const answer = outcome.kind === 'result' ? outcome.result.decision : outcome.kind;
+  const decision = typeof answer === 'string' ? answer : JSON.stringify(answer);
+  completeItem(turn, agentMessage('answer', `decision=${decision}`));
   return { status: 'completed' };
 };
 

@@ -6,12 +6,11 @@ import {
   agentRuntimeFactory,
   type Environment,
   ExecPolicy,
-  localEnvironment,
-  MockResponsesServer,
-  mockReply,
   ResponsesClient,
 } from '@tether/agent-core';
+import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
+import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';

@@ -21,7 +21,7 @@ describe('a slow websocket subscriber', () => {
             threadId: turn.threadId,
             turnId: turn.turnId,
             itemId: 'msg_1',
-            delta: deltas[i],
+            delta: deltas[i] ?? '',
           });
           if (i % 50 === 0) await sleep(1);
         }

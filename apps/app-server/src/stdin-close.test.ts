@@ -3,7 +3,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { MockResponsesServer, mockReply } from '@tether/agent-core';
+import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;

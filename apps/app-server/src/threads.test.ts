@@ -228,8 +228,8 @@ describe('threads', () => {
     const s = await startServer(
       async (turn) => {
         const ids = { threadId: turn.threadId, turnId: turn.turnId };
-        // a notification no client can be sent (JSON has no BigInt)
-        turn.emit('item/agentMessage/delta', { ...ids, itemId: 'm', delta: 1n });
+        // a notification no client can be sent (JSON has no BigInt; the params are loose objects)
+        turn.emit('item/agentMessage/delta', { ...ids, itemId: 'm', delta: '', extra: 1n });
         return replyBody(['still here'])(turn);
       },
       { logger },

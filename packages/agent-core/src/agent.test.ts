@@ -1,8 +1,10 @@
-import { silentLogger } from '@tether/protocol';
+import { spawn } from 'node:child_process';
+import { type app, silentLogger } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, agentRuntimeFactory } from './agent.js';
+import { AsyncQueue } from './async-queue.js';
 import { MISSING_CALL_OUTPUT, normalizeConversation } from './conversation.js';
-import { type Environment, localEnvironment } from './environment.js';
+import type { CommandOutput, Environment } from './environment.js';
 import { type ResponseInputItem, ResponsesClient } from './model/index.js';
 import type { ThreadEvent, ThreadRuntime, ThreadSettings } from './runtime.js';
 import { MockResponsesServer, mockReply } from './testing/index.js';
@@ -23,12 +25,41 @@ const settings: ThreadSettings = {
 
 const mocks: MockResponsesServer[] = [];
 const runtimes: ThreadRuntime[] = [];
-const environments: Environment[] = [];
 afterEach(async () => {
   for (const rt of runtimes.splice(0)) await rt.shutdown();
-  for (const env of environments.splice(0)) await env.close();
   for (const mock of mocks.splice(0)) await mock.close();
 });
+
+/**
+ * Commands as plain child processes, unsandboxed: all these tests need of an environment (the
+ * real local one, with sessions and the sandbox, is exec-session's `localEnvironment`).
+ */
+const childProcesses: Environment = {
+  id: 'child-processes',
+  async run(spec) {
+    const [program = 'false', ...args] = spec.argv;
+    const child = spawn(program, args, { cwd: spec.cwd, env: spec.env, detached: true });
+    const output = new AsyncQueue<CommandOutput>();
+    child.stdout.on('data', (data: Buffer) => output.push({ stream: 'stdout', data }));
+    child.stderr.on('data', (data: Buffer) => output.push({ stream: 'stderr', data }));
+    const exitCode = new Promise<number>((resolve) => {
+      child.on('close', (code) => {
+        output.end();
+        resolve(code ?? -1);
+      });
+    });
+    return {
+      processId: String(child.pid),
+      output,
+      exitCode,
+      terminate: async () => {
+        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
+      },
+    };
+  },
+  sandboxCapability: async () => ({ available: false, problem: 'no sandbox in these tests' }),
+  close: async () => undefined,
+};
 
 const user = (text: string): ResponseInputItem => ({
   type: 'message',
@@ -39,18 +70,9 @@ const user = (text: string): ResponseInputItem => ({
 async function agent(conversation: ResponseInputItem[], environment?: AgentOptions['environment']) {
   const mock = await MockResponsesServer.start();
   mocks.push(mock);
-  let env: Environment | undefined;
   const factory = agentRuntimeFactory({
     model: new ResponsesClient({ model: 'mock-model', baseUrl: mock.baseUrl, maxRetries: 0 }),
-    environment:
-      environment ??
-      (async () => {
-        if (!env) {
-          env = await localEnvironment();
-          environments.push(env);
-        }
-        return env;
-      }),
+    environment: environment ?? (async () => childProcesses),
   });
   const rt = factory({
     threadId: 'thread-1',
@@ -72,13 +94,17 @@ async function agent(conversation: ResponseInputItem[], environment?: AgentOptio
       clientUserMessageId: null,
       settings,
     });
-    const completed = await new Promise<Record<string, unknown>>((resolve, reject) => {
+    const completedTurn = () => {
+      for (const e of events.slice(from)) {
+        if (e.kind === 'notification' && e.method === 'turn/completed') return e.params.turn;
+      }
+      return undefined;
+    };
+    const completed = await new Promise<app.Turn>((resolve, reject) => {
       const deadline = Date.now() + 10_000;
       const check = () => {
-        const done = events
-          .slice(from)
-          .find((e) => e.kind === 'notification' && e.method === 'turn/completed');
-        if (done?.kind === 'notification') resolve(done.params.turn as Record<string, unknown>);
+        const done = completedTurn();
+        if (done) resolve(done);
         else if (Date.now() > deadline) reject(new Error('turn did not complete'));
         else setTimeout(check, 5);
       };

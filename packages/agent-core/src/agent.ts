@@ -24,6 +24,8 @@ import {
   type RunningCommand,
   type SandboxCapability,
 } from './environment.js';
+import { messageOf } from './errors.js';
+import { completeItem, startItem } from './items.js';
 import type {
   ModelEvent,
   ResponseInputItem,
@@ -229,12 +231,11 @@ async function runAgentTurn(
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };
-            turn.emit('item/started', {
-              item: agentMessageItem(openItem.id, '', openItem.startedAtMs, null),
-              threadId: turn.threadId,
-              turnId: turn.turnId,
-              startedAtMs: openItem.startedAtMs,
-            });
+            startItem(
+              turn,
+              agentMessageItem(openItem.id, '', openItem.startedAtMs),
+              openItem.startedAtMs,
+            );
             break;
           case 'textDelta':
             if (!openItem || openItem.id !== event.itemId) break;
@@ -248,14 +249,7 @@ async function runAgentTurn(
             break;
           case 'messageDone': {
             const startedAtMs = openItem?.startedAtMs ?? Date.now();
-            const completedAtMs = Date.now();
-            turn.emit('item/completed', {
-              item: agentMessageItem(event.itemId, event.text, startedAtMs, completedAtMs),
-              threadId: turn.threadId,
-              turnId: turn.turnId,
-              contentTokenCount: null,
-              completedAtMs,
-            });
+            completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
             output.push(event.item);
             openItem = undefined;
             break;
@@ -277,7 +271,7 @@ async function runAgentTurn(
     } catch (error) {
       if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (attempt.aborted) continue; // steered: new input arrived; ask again with it
-      return fail(turn, (error as Error).message);
+      return fail(turn, messageOf(error));
     }
     if (attempt.aborted && !turn.signal.aborted) continue;
     // the response completed: what it said is now part of the conversation
@@ -311,12 +305,8 @@ function fail(turn: TurnContext, message: string): TurnOutcome {
   return { status: 'failed', error };
 }
 
-function agentMessageItem(
-  id: string,
-  text: string,
-  startedAtMs: number,
-  completedAtMs: number | null,
-): app.AgentMessageItem {
+/** An agent message as it stands (not completed: {@link completeItem} stamps that). */
+function agentMessageItem(id: string, text: string, startedAtMs: number): app.AgentMessageItem {
   return {
     type: 'agentMessage',
     moderation: null,
@@ -327,7 +317,7 @@ function agentMessageItem(
     delivery: null,
     questions: null,
     startedAtMs,
-    completedAtMs,
+    completedAtMs: null,
   };
 }
 
@@ -396,6 +386,7 @@ async function runToolCall(
   const sessionKey = sessionApprovalKey(canonicalizeCommandForApproval(argv), cwd, escalated);
   const ids = { threadId: turn.threadId, turnId: turn.turnId };
   const startedAtMs = Date.now();
+  // the item as the model asked for it; each way it can end is completed from this
   const base: app.CommandExecutionItem = {
     type: 'commandExecution',
     id: call.callId,
@@ -413,15 +404,8 @@ async function runToolCall(
     startedAtMs,
     completedAtMs: null,
   };
-  const complete = (item: Partial<app.CommandExecutionItem>) => {
-    const completedAtMs = Date.now();
-    turn.emit('item/completed', {
-      item: { ...base, ...item, completedAtMs },
-      ...ids,
-      contentTokenCount: null,
-      completedAtMs,
-    });
-  };
+  const complete = (ending: Partial<app.CommandExecutionItem>) =>
+    completeItem(turn, { ...base, ...ending });
 
   let environment: Environment;
   let capability: SandboxCapability = { available: true };
@@ -430,8 +414,8 @@ async function runToolCall(
     environment = await options.environment();
     if (isSandboxed(turn.settings.sandbox)) capability = await environment.sandboxCapability();
   } catch (error) {
-    const message = `failed to start command: ${(error as Error).message}`;
-    turn.emit('item/started', { item: base, ...ids, startedAtMs });
+    const message = `failed to start command: ${messageOf(error)}`;
+    startItem(turn, base, startedAtMs);
     complete({ status: 'failed', aggregatedOutput: message, durationMs: Date.now() - startedAtMs });
     return { output: message };
   }
@@ -466,7 +450,7 @@ async function runToolCall(
   if (decision.kind === 'ask') {
     // the reference's order: waitingOnApproval, the item, then the question
     turn.setWaitingOnApproval(true);
-    turn.emit('item/started', { item: base, ...ids, startedAtMs });
+    startItem(turn, base, startedAtMs);
     const answer = await ask(decision.reason);
     if (answer.kind === 'gone') return { output: 'aborted', stop: { status: 'completed' } };
     if (answer.kind === 'decline' || answer.kind === 'cancel') {
@@ -489,7 +473,7 @@ async function runToolCall(
       } catch (error) {
         turn.emit('warning', {
           threadId: turn.threadId,
-          message: `could not save the approved command prefix: ${(error as Error).message}`,
+          message: `could not save the approved command prefix: ${messageOf(error)}`,
         });
       }
     }
@@ -501,6 +485,7 @@ async function runToolCall(
     cwd,
     args,
     item: base,
+    startedAtMs,
     sandboxed,
     announce: decision.kind === 'run',
   });
@@ -523,6 +508,7 @@ async function runToolCall(
         cwd,
         args,
         item: base,
+        startedAtMs,
         sandboxed: false,
         announce: false,
       });
@@ -611,10 +597,9 @@ async function askApproval(
       : ['accept', 'cancel'],
   });
   if (outcome.kind === 'cancelled') return { kind: 'gone' };
+  // an error answer (or one that did not match the result schema) declines
   if (outcome.kind !== 'result') return { kind: 'decline' };
-  const parsed = app.CommandExecutionRequestApprovalResponse.safeParse(outcome.result);
-  if (!parsed.success) return { kind: 'decline' };
-  const decision = parsed.data.decision;
+  const decision = outcome.result.decision;
   if (decision === 'accept') return { kind: 'accept' };
   if (decision === 'acceptForSession') return { kind: 'acceptForSession' };
   if (decision === 'cancel') return { kind: 'cancel' };
@@ -642,6 +627,8 @@ async function runCommand(
     cwd: string;
     args: ExecCommandArgs;
     item: app.CommandExecutionItem;
+    /** When the item started (the model asked), which its `item/started` reports. */
+    startedAtMs: number;
     sandboxed: boolean;
     announce: boolean;
   },
@@ -660,18 +647,16 @@ async function runCommand(
       ...(sandbox ? { sandbox } : {}),
     });
   } catch (error) {
-    const message = `failed to start command: ${(error as Error).message}`;
-    if (run.announce) {
-      turn.emit('item/started', { item: run.item, ...ids, startedAtMs: run.item.startedAtMs });
-    }
+    const message = `failed to start command: ${messageOf(error)}`;
+    if (run.announce) startItem(turn, run.item, run.startedAtMs);
     return { processId: '', exitCode: null, aggregated: '', lost: message };
   }
   if (run.announce) {
-    turn.emit('item/started', {
-      item: { ...run.item, processId: running.processId, source: 'unifiedExecStartup' },
-      ...ids,
-      startedAtMs: run.item.startedAtMs,
-    });
+    startItem(
+      turn,
+      { ...run.item, processId: running.processId, source: 'unifiedExecStartup' },
+      run.startedAtMs,
+    );
   }
   const cap = Math.min(
     options.outputCapBytes ?? DEFAULT_OUTPUT_CAP_BYTES,
@@ -708,7 +693,7 @@ async function runCommand(
     }
   } catch (error) {
     // the environment lost the process (a remote session that could not be resumed)
-    lostError = error as Error;
+    lostError = error instanceof Error ? error : new Error(String(error));
   }
   const exitCode = lostError ? -1 : await running.exitCode;
   clearTimeout(timer);

@@ -53,8 +53,10 @@ export function unpairedCall(items: readonly ResponseInputItem[]): string | unde
  * an output whose call is not in the conversation is left out. Returns `items` itself when nothing
  * needed fixing.
  */
-export function normalizeConversation(items: readonly ResponseInputItem[]): ResponseInputItem[] {
-  if (unpairedCall(items) === undefined) return items as ResponseInputItem[];
+export function normalizeConversation(
+  items: readonly ResponseInputItem[],
+): readonly ResponseInputItem[] {
+  if (unpairedCall(items) === undefined) return items;
   const { calls, outputs } = pairs(items);
   const normalized: ResponseInputItem[] = [];
   for (const item of items) {

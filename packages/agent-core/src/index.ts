@@ -53,10 +53,6 @@ export {
   type CommandOutput,
   type CommandSpec,
   type Environment,
-  ExecEnvironment,
-  type ExecRpc,
-  ExecRpcError,
-  localEnvironment,
   plainEnv,
   type RunningCommand,
   remoteEnvironment,
@@ -74,6 +70,7 @@ export {
   patternMatches,
   RULES_DIR_NAME,
 } from './exec-policy.js';
+export { completeItem, type ItemEmitter, startItem } from './items.js';
 export {
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RETRIES,
@@ -96,8 +93,11 @@ export {
 export type {
   RuntimeContext,
   RuntimeFactory,
+  ServerRequestOutcome,
   ThreadEvent,
+  ThreadNotification,
   ThreadRuntime,
+  ThreadServerRequest,
   ThreadSettings,
   TurnRequest,
 } from './runtime.js';
@@ -117,14 +117,6 @@ export {
   type WorkspaceWriteOptions,
   writableRoots,
 } from './sandbox-policy.js';
-export {
-  type MockOutput,
-  type MockReply,
-  type MockRequest,
-  MockResponsesServer,
-  type MockToolCall,
-  mockReply,
-} from './testing/index.js';
 export { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 export {
   type TurnBody,

@@ -1,26 +1,80 @@
-import type { ServerRequestOutcome } from '@tether/outbound-router';
 import type { app, ErrorObject, Logger } from '@tether/protocol';
 import type { ResponseInputItem } from './model/index.js';
+
+/**
+ * A thread-scoped notification for the subscribers (`turn/*`, `item/*`, token usage, ...): one
+ * member per server notification method, so a consumer that switches on `method` gets its params
+ * typed by the protocol's table.
+ */
+export type ThreadNotification<
+  M extends app.ServerNotificationMethod = app.ServerNotificationMethod,
+> = NotificationEvents[M];
+
+type NotificationEvents = {
+  [M in app.ServerNotificationMethod]: {
+    kind: 'notification';
+    method: M;
+    params: app.NotificationParamsOf<M>;
+  };
+};
+
+/**
+ * Builds a {@link ThreadNotification}: the signature checks `params` against `method`. TypeScript
+ * cannot carry that tie from a generic `M` into the union (microsoft/TypeScript#30581), so this is
+ * the one place that asserts it, for every emitter.
+ */
+export function threadNotification<M extends app.ServerNotificationMethod>(
+  method: M,
+  params: app.NotificationParamsOf<M>,
+): ThreadNotification {
+  return { kind: 'notification', method, params } as ThreadNotification;
+}
+
+/**
+ * How a question to the thread's clients ended, as the runtime sees it: the first answer (its
+ * result already checked against the method's result schema), an error answer, or no answer at all
+ * (the turn was interrupted, the thread unloaded). Which connection answered is the app-server's
+ * business, not the runtime's.
+ */
+export type ServerRequestOutcome<M extends app.ServerRequestMethod = app.ServerRequestMethod> =
+  | { kind: 'result'; result: app.ServerRequestResultOf<M> }
+  | { kind: 'error'; error: ErrorObject }
+  | { kind: 'cancelled'; error?: ErrorObject };
+
+/**
+ * A question for the thread's subscribers (an approval): one member per server request method.
+ * `reply` gets the first answer, or a cancellation when the thread unloads or the runtime cancels it.
+ */
+export type ThreadServerRequest<M extends app.ServerRequestMethod = app.ServerRequestMethod> =
+  ServerRequestEvents[M];
+
+/** Builds a {@link ThreadServerRequest}; as {@link threadNotification}, the one assertion of the tie. */
+export function threadServerRequest<M extends app.ServerRequestMethod>(
+  method: M,
+  params: app.ServerRequestParamsOf<M>,
+  reply: (outcome: ServerRequestOutcome<M>) => void,
+): ThreadServerRequest {
+  return { kind: 'serverRequest', method, params, reply } as ThreadServerRequest;
+}
+
+type ServerRequestEvents = {
+  [M in app.ServerRequestMethod]: {
+    kind: 'serverRequest';
+    method: M;
+    params: app.ServerRequestParamsOf<M>;
+    reply: (outcome: ServerRequestOutcome<M>) => void;
+  };
+};
 
 /**
  * What a thread runtime tells the app-server. The app-server's listener handles these one at a time,
  * in order, for each thread: it tracks the active turn, persists, and fans out to subscribers.
  */
 export type ThreadEvent =
-  /** A thread-scoped notification for the subscribers (`turn/*`, `item/*`, token usage, ...). */
-  | { kind: 'notification'; method: string; params: Record<string, unknown> }
+  | ThreadNotification
   /** The thread's status changed; broadcast to every initialized connection. */
   | { kind: 'status'; status: app.ThreadStatus }
-  /**
-   * A question for the thread's subscribers (an approval). `reply` gets the first answer, or a
-   * cancellation when the thread unloads or the runtime cancels it.
-   */
-  | {
-      kind: 'serverRequest';
-      method: string;
-      params: Record<string, unknown>;
-      reply: (outcome: ServerRequestOutcome) => void;
-    }
+  | ThreadServerRequest
   /** Cancels the thread's pending server requests (a turn was interrupted or ended). */
   | { kind: 'cancelServerRequests'; error?: ErrorObject }
   /**
@@ -82,7 +136,6 @@ export interface ThreadRuntime {
   injectItems(items: ResponseInputItem[]): Promise<void>;
   /** The thread's events; read by exactly one consumer until `shutdown` ends it. */
   events(): AsyncIterable<ThreadEvent>;
-  status(): app.ThreadStatus;
   /** Stops any running turn and ends the event stream. */
   shutdown(): Promise<void>;
 }

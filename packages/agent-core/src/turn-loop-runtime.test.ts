@@ -1,5 +1,6 @@
 import { silentLogger } from '@tether/protocol';
 import { describe, expect, it } from 'vitest';
+import { completeItem } from './items.js';
 import type { ThreadEvent, ThreadSettings } from './runtime.js';
 import { type TurnBody, TurnLoopRuntime } from './turn-loop-runtime.js';
 
@@ -49,10 +50,15 @@ async function until(check: () => boolean) {
 describe('TurnLoopRuntime', () => {
   it('emits a turn in the reference order and answers turn/start before the turn runs', async () => {
     const { rt, events, done } = runtime(async (turn) => {
-      turn.emit('item/completed', {
-        item: { type: 'agentMessage', id: 'm1', text: 'hi' },
-        threadId: turn.threadId,
-        turnId: turn.turnId,
+      completeItem(turn, {
+        type: 'agentMessage',
+        id: 'm1',
+        text: 'hi',
+        phase: null,
+        memoryCitation: null,
+        delivery: null,
+        questions: null,
+        moderation: null,
       });
       return { status: 'completed' };
     });
@@ -113,7 +119,12 @@ describe('TurnLoopRuntime', () => {
 
   it('an interrupt completes the turn as interrupted and cancels a pending question', async () => {
     const { rt, events, done } = runtime(async (turn) => {
-      const outcome = await turn.request('item/commandExecution/requestApproval', { itemId: 'c' });
+      const outcome = await turn.request('item/commandExecution/requestApproval', {
+        threadId: turn.threadId,
+        turnId: turn.turnId,
+        itemId: 'c',
+        startedAtMs: Date.now(),
+      });
       expect(outcome).toEqual({ kind: 'cancelled' });
       return { status: 'completed' };
     });
@@ -139,7 +150,8 @@ describe('TurnLoopRuntime', () => {
     expect(events.find((e) => label(e) === 'turn/completed')).toMatchObject({
       params: { turn: { status: 'failed', error: { message: 'model unreachable' } } },
     });
-    expect(rt.status()).toEqual({ type: 'systemError' });
+    const statuses = events.flatMap((e) => (e.kind === 'status' ? [e.status] : []));
+    expect(statuses.at(-1)).toEqual({ type: 'systemError' });
     await rt.shutdown();
     await done;
   });

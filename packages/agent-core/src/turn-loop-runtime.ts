@@ -1,16 +1,21 @@
-import type { ServerRequestOutcome } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
 import { v7 as uuidv7 } from 'uuid';
 import { AsyncQueue } from './async-queue.js';
 import { normalizeConversation } from './conversation.js';
+import { messageOf } from './errors.js';
+import { completeItem, type ItemEmitter, startItem } from './items.js';
 import type { ResponseInputItem } from './model/index.js';
-import type {
-  RuntimeContext,
-  RuntimeFactory,
-  ThreadEvent,
-  ThreadRuntime,
-  ThreadSettings,
-  TurnRequest,
+import {
+  type RuntimeContext,
+  type RuntimeFactory,
+  type ServerRequestOutcome,
+  type ThreadEvent,
+  type ThreadNotification,
+  type ThreadRuntime,
+  type ThreadSettings,
+  type TurnRequest,
+  threadNotification,
+  threadServerRequest,
 } from './runtime.js';
 
 export interface TurnOutcome {
@@ -43,9 +48,15 @@ export interface TurnContext {
   /** Aborted when new input arrives (steer): restart the model request with it. Replaced per attempt. */
   attemptSignal(): AbortSignal;
   /** Emits a thread-scoped notification (`item/*`, token usage, `error`, `warning`, ...). */
-  emit(method: string, params: Record<string, unknown>): void;
+  emit<M extends app.ServerNotificationMethod>(
+    method: M,
+    params: app.NotificationParamsOf<M>,
+  ): void;
   /** Asks the thread's subscribers a question (an approval); resolves with the first answer. */
-  request(method: string, params: Record<string, unknown>): Promise<ServerRequestOutcome>;
+  request<M extends app.ServerRequestMethod>(
+    method: M,
+    params: app.ServerRequestParamsOf<M>,
+  ): Promise<ServerRequestOutcome<M>>;
   /** Marks the thread as waiting on an approval (`activeFlags: ["waitingOnApproval"]`) or not. */
   setWaitingOnApproval(waiting: boolean): void;
   /**
@@ -62,7 +73,6 @@ export type TurnBody = (context: TurnContext) => Promise<TurnOutcome>;
 
 interface ActiveTurn {
   turn: app.Turn;
-  context: TurnContext;
   inputs: app.UserInput[][];
   controller: AbortController;
   attempt: AbortController;
@@ -75,7 +85,7 @@ interface ActiveTurn {
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
-function userMessageItem(input: app.UserInput[], clientId: string | null): app.ThreadItem {
+function userMessageItem(input: app.UserInput[], clientId: string | null): app.UserMessageItem {
   const now = Date.now();
   const content = input.map((part) =>
     part.type === 'text' ? { ...part, text_elements: part.text_elements ?? [] } : part,
@@ -87,7 +97,7 @@ function userMessageItem(input: app.UserInput[], clientId: string | null): app.T
     content,
     startedAtMs: now,
     completedAtMs: null,
-  } as app.ThreadItem;
+  };
 }
 
 /**
@@ -119,10 +129,6 @@ export class TurnLoopRuntime implements ThreadRuntime {
     return this.queue;
   }
 
-  status(): app.ThreadStatus {
-    return this.currentStatus;
-  }
-
   async startTurn(request: TurnRequest): Promise<app.Turn> {
     if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
     if (this.active) {
@@ -151,14 +157,13 @@ export class TurnLoopRuntime implements ThreadRuntime {
       lastAgentMessage: undefined,
       startedAtMs: Date.now(),
       injected: [],
-      context: undefined as unknown as TurnContext,
     };
-    active.context = this.makeContext(active, request.settings);
+    const context = this.makeContext(active, request.settings);
     this.active = active;
     // the response to turn/start goes out before the turn's events (the caller answers first)
     const response = { ...turn };
     this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.run(active, request),
+      this.run(active, context, request),
     );
     return response;
   }
@@ -250,27 +255,23 @@ export class TurnLoopRuntime implements ThreadRuntime {
     previous.abort(new Error('new input'));
   }
 
+  /** Emits a notification of the thread (whether or not the turn was interrupted). */
+  private notify<M extends app.ServerNotificationMethod>(
+    method: M,
+    params: app.NotificationParamsOf<M>,
+  ): void {
+    this.emit(threadNotification(method, params));
+  }
+
+  /** An item that starts and completes at once (a user message). */
   private emitItem(active: ActiveTurn, item: app.ThreadItem): void {
-    const threadId = this.context.threadId;
-    const turnId = active.turn.id;
-    const startedAtMs = Date.now();
-    this.emit({
-      kind: 'notification',
-      method: 'item/started',
-      params: { item, threadId, turnId, startedAtMs },
-    });
-    const completed = { ...item, completedAtMs: Date.now() } as app.ThreadItem;
-    this.emit({
-      kind: 'notification',
-      method: 'item/completed',
-      params: {
-        item: completed,
-        threadId,
-        turnId,
-        contentTokenCount: null,
-        completedAtMs: completed.completedAtMs,
-      },
-    });
+    const emitter: ItemEmitter = {
+      threadId: this.context.threadId,
+      turnId: active.turn.id,
+      emit: (method, params) => this.notify(method, params),
+    };
+    startItem(emitter, item, Date.now());
+    completeItem(emitter, item);
   }
 
   private makeContext(active: ActiveTurn, settings: ThreadSettings): TurnContext {
@@ -290,18 +291,23 @@ export class TurnLoopRuntime implements ThreadRuntime {
       attemptSignal: () => AbortSignal.any([active.attempt.signal, active.controller.signal]),
       emit: (method, params) => {
         if (active.interrupted) return;
-        if (method === 'item/completed') {
-          const item = params.item as app.ThreadItem | undefined;
-          if (item?.type === 'agentMessage') active.lastAgentMessage = item;
+        const event: ThreadNotification = threadNotification(method, params);
+        // what the turn's completion and a resumed thread's totals are made of
+        if (event.method === 'item/completed') {
+          const item = event.params.item;
+          if (app.isKnownThreadItem(item) && item.type === 'agentMessage') {
+            active.lastAgentMessage = item;
+          }
+        } else if (event.method === 'thread/tokenUsage/updated') {
+          this.lastTokenUsage = event.params.tokenUsage;
         }
-        if (method === 'thread/tokenUsage/updated') {
-          const usage = app.ThreadTokenUsage.safeParse(params.tokenUsage);
-          if (usage.success) this.lastTokenUsage = usage.data;
-        }
-        this.emit({ kind: 'notification', method, params });
+        this.emit(event);
       },
-      request: (method, params) =>
-        new Promise<ServerRequestOutcome>((resolve) => {
+      request: <M extends app.ServerRequestMethod>(
+        method: M,
+        params: app.ServerRequestParamsOf<M>,
+      ) =>
+        new Promise<ServerRequestOutcome<M>>((resolve) => {
           if (active.interrupted) {
             resolve({ kind: 'cancelled' });
             return;
@@ -309,11 +315,11 @@ export class TurnLoopRuntime implements ThreadRuntime {
           // an interrupt or shutdown ends the wait even if nobody answers
           const onAbort = () => resolve({ kind: 'cancelled' });
           active.controller.signal.addEventListener('abort', onAbort, { once: true });
-          const reply = (outcome: ServerRequestOutcome) => {
+          const reply = (outcome: ServerRequestOutcome<M>) => {
             active.controller.signal.removeEventListener('abort', onAbort);
             resolve(outcome);
           };
-          this.emit({ kind: 'serverRequest', method, params, reply });
+          this.emit(threadServerRequest(method, params, reply));
         }),
       setWaitingOnApproval: (waiting) => {
         if (active.interrupted) return;
@@ -327,26 +333,22 @@ export class TurnLoopRuntime implements ThreadRuntime {
     };
   }
 
-  private async run(active: ActiveTurn, request: TurnRequest): Promise<void> {
+  private async run(active: ActiveTurn, context: TurnContext, request: TurnRequest): Promise<void> {
     const threadId = this.context.threadId;
     const startedAt = nowSeconds();
     active.turn.startedAt = startedAt;
     this.setStatus({ type: 'active', activeFlags: [] });
-    this.emit({
-      kind: 'notification',
-      method: 'turn/started',
-      params: { threadId, turn: { ...active.turn, items: [] } },
-    });
+    this.notify('turn/started', { threadId, turn: { ...active.turn, items: [] } });
     active.inputs.push(request.input);
     this.emitItem(active, userMessageItem(request.input, request.clientUserMessageId));
 
     let outcome: TurnOutcome;
     try {
-      outcome = await this.body(active.context);
+      outcome = await this.body(context);
     } catch (error) {
       outcome = active.interrupted
         ? { status: 'completed' }
-        : { status: 'failed', error: { message: (error as Error).message ?? String(error) } };
+        : { status: 'failed', error: { message: messageOf(error) } };
     }
     if (outcome.status === 'interrupted') active.interrupted = true;
     if (active.interrupted) {
@@ -375,11 +377,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
     this.active = undefined;
     this.emit({ kind: 'turnFinished', turn: finished });
     this.setStatus(status === 'failed' ? { type: 'systemError' } : { type: 'idle' });
-    this.emit({
-      kind: 'notification',
-      method: 'turn/completed',
-      params: { threadId, turn: finished },
-    });
+    this.notify('turn/completed', { threadId, turn: finished });
     this.emit({ kind: 'cancelServerRequests' });
   }
 }

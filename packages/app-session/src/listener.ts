@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import type { ThreadEvent, ThreadRuntime } from '@tether/agent-core';
-import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
-import { app } from '@tether/protocol';
+import type {
+  ThreadEvent,
+  ThreadNotification,
+  ThreadRuntime,
+  ThreadServerRequest,
+} from '@tether/agent-core';
+import type {
+  OutboundRouter,
+  ServerRequestOutcome as RoutedOutcome,
+  ServerRequests,
+} from '@tether/outbound-router';
+import { app, invalidRequest } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
 import type { AppendRecord, JournalTrouble, WhenDurableOptions } from '@tether/thread-store';
 import type { Logger } from '@tether/transport';
@@ -51,6 +60,21 @@ export interface ListenerDeps {
   /** Called with each completed item (the first user message becomes the preview). */
   onItemCompleted?: (item: app.ThreadItem) => void;
 }
+
+/** What the listener needs of a result schema: a parse that says what it found wrong. */
+interface ResultSchema<T> {
+  safeParse(raw: unknown): { success: true; data: T } | { success: false; error: Error };
+}
+
+/**
+ * The result schema of each server request, typed per method so that a parse for a generic method
+ * gives that method's result type (the protocol's table, checked against this shape here).
+ */
+const resultSchemas: {
+  readonly [M in app.ServerRequestMethod]: {
+    readonly result: ResultSchema<app.ServerRequestResultOf<M>>;
+  };
+} = app.serverRequests;
 
 /**
  * The one place where a loaded thread's events are handled, strictly in order: runtime events and
@@ -146,8 +170,49 @@ export class ThreadListener {
     return this.deps.state.subscribers(this.threadId);
   }
 
-  private notifySubscribers(method: string, params: unknown): Promise<void> {
+  private notifySubscribers<M extends app.ServerNotificationMethod>(
+    method: M,
+    params: app.NotificationParamsOf<M>,
+  ): Promise<void> {
     return this.deps.router.toConnections(this.subscribers(), serverNotification(method, params));
+  }
+
+  /**
+   * Hands a client's answer to the runtime: which connection answered stays here, and a result is
+   * parsed against the method's result schema (one that does not match is an error answer).
+   */
+  private answer<M extends app.ServerRequestMethod>(
+    request: ThreadServerRequest<M>,
+    outcome: RoutedOutcome,
+  ): void {
+    switch (outcome.kind) {
+      case 'result': {
+        const parsed = resultSchemas[request.method].result.safeParse(outcome.result);
+        if (parsed.success) {
+          request.reply({ kind: 'result', result: parsed.data });
+          return;
+        }
+        this.deps.logger.warn(
+          { threadId: this.threadId, method: request.method, connectionId: outcome.connectionId },
+          'server request answered with a result that does not match its schema',
+        );
+        request.reply({
+          kind: 'error',
+          error: invalidRequest(
+            `the answer to ${request.method} does not match its schema: ${parsed.error.message}`,
+          ),
+        });
+        return;
+      }
+      case 'error':
+        request.reply({ kind: 'error', error: outcome.error });
+        return;
+      case 'cancelled':
+        request.reply(
+          outcome.error ? { kind: 'cancelled', error: outcome.error } : { kind: 'cancelled' },
+        );
+        return;
+    }
   }
 
   private async handle(event: ThreadEvent): Promise<void> {
@@ -165,9 +230,9 @@ export class ThreadListener {
         return;
       }
       case 'notification': {
-        const params = this.track(event.method, event.params);
-        await this.notifySubscribers(event.method, params);
-        if (event.method === 'turn/completed') this.turnCompleted(params);
+        const sent = this.track(event);
+        await this.notifySubscribers(sent.method, sent.params);
+        if (sent.method === 'turn/completed') this.deps.onTurnCompleted?.(sent.params.turn);
         return;
       }
       case 'conversation':
@@ -192,7 +257,7 @@ export class ThreadListener {
               threadId: this.threadId,
               requestId: sent.id,
             });
-            event.reply(outcome);
+            this.answer(event, outcome);
           }),
         );
         return;
@@ -223,15 +288,13 @@ export class ThreadListener {
   }
 
   /**
-   * Keeps the active turn current and writes the event's record. Returns the params to send (a
-   * turn whose records could not be saved is reported failed).
+   * Keeps the active turn current and writes the event's record. Returns the notification to send
+   * (a turn whose records could not be saved is reported failed).
    */
-  private track(method: string, params: Record<string, unknown>): Record<string, unknown> {
-    switch (method) {
+  private track(event: ThreadNotification): ThreadNotification {
+    switch (event.method) {
       case 'turn/started': {
-        const parsed = app.TurnStartedNotification.safeParse(params);
-        if (!parsed.success) break;
-        const turn = parsed.data.turn;
+        const turn = event.params.turn;
         this.active = { ...turn, items: [] };
         const journal = this.deps.journal;
         this.turnMark = { appended: journal?.appended ?? 0, dropped: journal?.dropped ?? 0 };
@@ -241,70 +304,55 @@ export class ThreadListener {
           rootTurnId: turn.rootTurnId,
           ...(turn.startedAt !== null ? { startedAt: turn.startedAt * 1000 } : {}),
         });
-        break;
+        return event;
       }
-      case 'item/started':
+      case 'item/started': {
+        const { turnId, item } = event.params;
+        this.trackItem(turnId, item);
+        this.record({ type: 'item_started', turnId, item });
+        return event;
+      }
       case 'item/completed': {
-        const parsed = app.ItemStartedNotification.pick({ turnId: true, item: true }).safeParse(
-          params,
-        );
-        if (!parsed.success) {
-          this.deps.logger.error(
-            { threadId: this.threadId, method, issue: parsed.error.issues[0] },
-            'item event that does not match the protocol; not recorded',
-          );
-          break;
-        }
-        const { turnId, item } = parsed.data;
-        if (this.active && this.active.id === turnId) {
-          const index = this.active.items.findIndex((i) => i.id === item.id);
-          if (index === -1) this.active.items.push(item);
-          else this.active.items[index] = item;
-        }
-        this.record({
-          type: method === 'item/started' ? 'item_started' : 'item_completed',
-          turnId,
-          item,
-        });
-        if (method === 'item/completed') this.deps.onItemCompleted?.(item);
-        break;
+        const { turnId, item } = event.params;
+        this.trackItem(turnId, item);
+        this.record({ type: 'item_completed', turnId, item });
+        this.deps.onItemCompleted?.(item);
+        return event;
       }
       case 'turn/completed': {
-        const parsed = app.TurnCompletedNotification.safeParse(params);
         this.active = undefined;
+        const turn = event.params.turn;
         const unsaved = this.unsaved;
-        if (parsed.success && unsaved && unsaved.turnId === parsed.data.turn.id) {
+        if (unsaved && unsaved.turnId === turn.id) {
           this.unsaved = undefined;
-          return {
-            ...params,
-            turn: { ...parsed.data.turn, status: 'failed', error: unsaved.error },
-          };
+          const failed: app.Turn = { ...turn, status: 'failed', error: unsaved.error };
+          return { ...event, params: { ...event.params, turn: failed } };
         }
-        break;
+        return event;
       }
       case 'thread/tokenUsage/updated': {
-        const parsed = app.ThreadTokenUsageUpdatedNotification.safeParse(params);
-        if (parsed.success) {
-          const { turnId, tokenUsage } = parsed.data;
-          const thread = this.deps.thread;
-          thread.tokenUsage = { turnId, tokenUsage };
-          thread.turnTokens.set(
-            turnId,
-            (thread.turnTokens.get(turnId) ?? 0) + tokenUsage.last.totalTokens,
-          );
-          this.record({ type: 'token_usage', turnId, tokenUsage });
-        }
-        break;
+        const { turnId, tokenUsage } = event.params;
+        const thread = this.deps.thread;
+        thread.tokenUsage = { turnId, tokenUsage };
+        thread.turnTokens.set(
+          turnId,
+          (thread.turnTokens.get(turnId) ?? 0) + tokenUsage.last.totalTokens,
+        );
+        this.record({ type: 'token_usage', turnId, tokenUsage });
+        return event;
       }
       default:
-        break;
+        return event;
     }
-    return params;
   }
 
-  private turnCompleted(params: Record<string, unknown>): void {
-    const parsed = app.TurnCompletedNotification.safeParse(params);
-    if (parsed.success) this.deps.onTurnCompleted?.(parsed.data.turn);
+  /** The running turn's items as they stand (a later event of an item replaces the earlier). */
+  private trackItem(turnId: string, item: app.ThreadItem): void {
+    const active = this.active;
+    if (!active || active.id !== turnId) return;
+    const index = active.items.findIndex((i) => i.id === item.id);
+    if (index === -1) active.items.push(item);
+    else active.items[index] = item;
   }
 
   /**

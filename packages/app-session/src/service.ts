@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { type Environment, localEnvironment, type RuntimeFactory } from '@tether/agent-core';
+import type { Environment, RuntimeFactory } from '@tether/agent-core';
+import { localEnvironment } from '@tether/exec-session';
 import {
   OutboundRouter,
   type OutboundRouterOptions,

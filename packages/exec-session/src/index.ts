@@ -27,6 +27,14 @@ export {
   writeFileMethod,
 } from './fs-methods.js';
 export {
+  type LocalCommand,
+  type LocalCommandOutput,
+  type LocalCommandSpec,
+  LocalEnvironment,
+  type LocalEnvironmentOptions,
+  localEnvironment,
+} from './local-environment.js';
+export {
   ManagedProcess,
   type ManagedProcessOptions,
   type ProcessSpec,

@@ -2,8 +2,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TurnBody } from '@tether/agent-core';
-import { turnLoopRuntimeFactory } from '@tether/agent-core';
+import { completeItem, startItem, turnLoopRuntimeFactory } from '@tether/agent-core';
 import { AppServerClient } from '@tether/client';
+import type { app } from '@tether/protocol';
 import { silentLogger } from '@tether/transport';
 import { AppServer, type AppServerOptions } from '../server.js';
 
@@ -37,27 +38,32 @@ export async function client(
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** An agent message item with every field of the protocol's, not completed yet. */
+export function agentMessage(
+  id: string,
+  text: string,
+  startedAtMs = Date.now(),
+): app.AgentMessageItem {
+  return {
+    type: 'agentMessage',
+    id,
+    text,
+    phase: null,
+    memoryCitation: null,
+    delivery: null,
+    questions: null,
+    moderation: null,
+    startedAtMs,
+    completedAtMs: null,
+  };
+}
+
 /** A turn body that answers with one agent message made of `deltas`. */
 export function replyBody(deltas: string[], delayMs = 0, yieldEvery = 0): TurnBody {
   return async (turn) => {
     const itemId = `msg_${turn.turnId.slice(0, 8)}`;
     const started = Date.now();
-    const base = {
-      type: 'agentMessage',
-      id: itemId,
-      phase: null,
-      memoryCitation: null,
-      delivery: null,
-      questions: null,
-      moderation: null,
-      startedAtMs: started,
-    };
-    turn.emit('item/started', {
-      item: { ...base, text: '', completedAtMs: null },
-      threadId: turn.threadId,
-      turnId: turn.turnId,
-      startedAtMs: started,
-    });
+    startItem(turn, agentMessage(itemId, '', started), started);
     let i = 0;
     for (const delta of deltas) {
       if (turn.signal.aborted) return { status: 'completed' };
@@ -71,13 +77,7 @@ export function replyBody(deltas: string[], delayMs = 0, yieldEvery = 0): TurnBo
         delta,
       });
     }
-    turn.emit('item/completed', {
-      item: { ...base, text: deltas.join(''), completedAtMs: Date.now() },
-      threadId: turn.threadId,
-      turnId: turn.turnId,
-      contentTokenCount: null,
-      completedAtMs: Date.now(),
-    });
+    completeItem(turn, agentMessage(itemId, deltas.join(''), started));
     return { status: 'completed' };
   };
 }

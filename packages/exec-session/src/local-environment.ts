@@ -1,0 +1,235 @@
+import { randomUUID } from 'node:crypto';
+import { exec, type Message, type NotificationMessage, RpcError } from '@tether/protocol';
+import { type ExecConnection, ExecService } from './connection.js';
+import type { SandboxSettings } from './session.js';
+
+// The shapes below are agent-core's `Environment` interface (CommandSpec, RunningCommand,
+// CommandOutput, SandboxCapability), matched structurally: exec-session cannot import agent-core
+// while agent-core still depends on @tether/client, whose tests depend on exec-session (a cycle in
+// the build graph). The composition root (app-session) checks the match where it passes a local
+// environment as an `Environment`.
+
+/** One chunk of a running command's output. */
+export interface LocalCommandOutput {
+  stream: exec.ProcessOutputStream;
+  data: Buffer;
+}
+
+/** What to run: an argv in an absolute directory, with exactly this environment. */
+export interface LocalCommandSpec {
+  argv: string[];
+  cwd: string;
+  env: Record<string, string>;
+  /** Run inside this sandbox; absent: unsandboxed. */
+  sandbox?: exec.SandboxContext;
+}
+
+/** A command started in the local environment. */
+export interface LocalCommand {
+  readonly processId: string;
+  /** Output in order; ends once the process closed. */
+  readonly output: AsyncIterable<LocalCommandOutput>;
+  /** The exit code, once the process closed (all output delivered). */
+  readonly exitCode: Promise<number>;
+  /** Kills the process group. */
+  terminate(): Promise<void>;
+}
+
+export interface LocalEnvironmentOptions {
+  /** How long the in-process session survives without its connection (60 s). */
+  sessionTtlMs?: number;
+  /** What every sandboxed command is kept from (the server's own home, its control socket). */
+  sandbox?: SandboxSettings;
+}
+
+/** Output of one process, read by one consumer; ends at `process/closed`. */
+class OutputStream implements AsyncIterable<LocalCommandOutput> {
+  private readonly chunks: LocalCommandOutput[] = [];
+  private wake: (() => void) | undefined;
+  private ended = false;
+
+  push(chunk: LocalCommandOutput): void {
+    this.chunks.push(chunk);
+    this.wake?.();
+  }
+
+  end(): void {
+    this.ended = true;
+    this.wake?.();
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<LocalCommandOutput> {
+    for (;;) {
+      const chunk = this.chunks.shift();
+      if (chunk) {
+        yield chunk;
+        continue;
+      }
+      if (this.ended) return;
+      await new Promise<void>((resolve) => {
+        this.wake = resolve;
+      });
+      this.wake = undefined;
+    }
+  }
+}
+
+interface Tracked {
+  output: OutputStream;
+  exitCode: number | null;
+  resolveExit: (code: number) => void;
+}
+
+/**
+ * Commands on this machine through an exec-session core in this process: the same sessions,
+ * process table and sandbox as tether-exec-server, spoken to with the exec-server protocol's
+ * messages but without a socket in between. Output comes from `process/output`, the exit code from
+ * `process/exited`, and completion at `process/closed` (always the last event of a process).
+ */
+export class LocalEnvironment {
+  readonly id = 'local';
+  private readonly processes = new Map<string, Tracked>();
+  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly connection: ExecConnection;
+  private nextId = 1;
+
+  private constructor(private readonly service: ExecService) {
+    this.connection = service.connect({
+      send: (message, onWritten) => {
+        this.receive(message);
+        onWritten?.();
+      },
+      drop: (reason) => {
+        const error = new Error(`exec session dropped: ${reason}`);
+        for (const waiter of this.pending.values()) waiter.reject(error);
+        this.pending.clear();
+      },
+    });
+  }
+
+  /** Starts the exec-session core and its session (`initialize`, then `initialized`). */
+  static async start(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
+    const service = new ExecService({
+      sessionTtlMs: options.sessionTtlMs ?? 60_000,
+      ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+    });
+    const environment = new LocalEnvironment(service);
+    try {
+      await environment.call('initialize', { clientName: 'tether-local-environment' });
+    } catch (error) {
+      await environment.close();
+      throw error;
+    }
+    environment.connection.handle({ kind: 'notification', method: 'initialized', params: {} });
+    return environment;
+  }
+
+  /** Whether bubblewrap works here (a sandboxed `run` fails with `problem` otherwise). */
+  async sandboxCapability(): Promise<{ available: boolean; problem?: string }> {
+    const support = await this.service.sandboxSupport;
+    return support.available
+      ? { available: true }
+      : { available: false, problem: support.problem ?? 'the sandbox is unavailable' };
+  }
+
+  async run(spec: LocalCommandSpec): Promise<LocalCommand> {
+    const processId = `cmd-${randomUUID()}`;
+    let resolveExit!: (code: number) => void;
+    const exitCode = new Promise<number>((resolve) => {
+      resolveExit = resolve;
+    });
+    const tracked: Tracked = { output: new OutputStream(), exitCode: null, resolveExit };
+    this.processes.set(processId, tracked);
+    try {
+      await this.call('process/start', {
+        processId,
+        argv: spec.argv,
+        cwd: exec.pathToFileUri(spec.cwd),
+        env: spec.env,
+        tty: false,
+        ...(spec.sandbox ? { sandbox: spec.sandbox } : {}),
+      });
+    } catch (error) {
+      this.processes.delete(processId);
+      throw error;
+    }
+    return {
+      processId,
+      output: tracked.output,
+      exitCode,
+      terminate: async () => {
+        await this.call('process/terminate', { processId }).catch(() => undefined);
+      },
+    };
+  }
+
+  /** Ends the session: its processes are killed with the service. */
+  async close(): Promise<void> {
+    this.connection.close();
+    this.service.shutdown();
+  }
+
+  /** A request to the in-process core; resolves on its response, rejects with its error. */
+  private call<M extends exec.RequestMethod>(method: M, params: exec.ParamsOf<M>): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const id = this.nextId++;
+      this.pending.set(id, { resolve, reject });
+      this.connection.handle({ kind: 'request', id, method, params });
+    });
+  }
+
+  private receive(message: Message): void {
+    switch (message.kind) {
+      case 'notification':
+        this.notified(message);
+        return;
+      case 'response':
+      case 'error': {
+        const id = typeof message.id === 'number' ? message.id : -1;
+        const waiter = this.pending.get(id);
+        this.pending.delete(id);
+        if (message.kind === 'response') waiter?.resolve();
+        else waiter?.reject(new RpcError(message.error));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  private notified(notification: NotificationMessage): void {
+    switch (notification.method) {
+      case 'process/output': {
+        const parsed = exec.ProcessOutputNotification.safeParse(notification.params);
+        if (!parsed.success) return;
+        const { processId, stream, chunk } = parsed.data;
+        this.processes.get(processId)?.output.push({ stream, data: Buffer.from(chunk, 'base64') });
+        return;
+      }
+      case 'process/exited': {
+        const parsed = exec.ProcessExitedNotification.safeParse(notification.params);
+        if (!parsed.success) return;
+        const tracked = this.processes.get(parsed.data.processId);
+        if (tracked) tracked.exitCode = parsed.data.exitCode;
+        return;
+      }
+      case 'process/closed': {
+        const parsed = exec.ProcessClosedNotification.safeParse(notification.params);
+        if (!parsed.success) return;
+        const tracked = this.processes.get(parsed.data.processId);
+        if (!tracked) return;
+        this.processes.delete(parsed.data.processId);
+        tracked.output.end();
+        tracked.resolveExit(tracked.exitCode ?? -1);
+        return;
+      }
+      default:
+        return;
+    }
+  }
+}
+
+/** The local environment: an exec-session core in this process (no socket in between). */
+export function localEnvironment(options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
+  return LocalEnvironment.start(options);
+}
