@@ -280,9 +280,10 @@ export class ThreadListener {
         { err: error, threadId: this.threadId, type: record.type },
         'rollout record refused',
       );
+      const reason = error instanceof Error ? error.message : String(error);
       void this.notifySubscribers('warning', {
         threadId: this.threadId,
-        message: `tether could not save part of this thread: ${(error as Error).message}`,
+        message: `tether could not save part of this thread: ${reason}`,
       });
     }
   }
