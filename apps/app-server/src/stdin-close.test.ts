@@ -1,9 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
+import { AppServerClient } from '@tether/client';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -14,37 +14,19 @@ afterEach(async () => {
   for (const mock of mocks.splice(0)) await mock.close();
 });
 
-/** A stdio server and a line-by-line view of what it answers, without any client library. */
-function launch(home: string, mock: MockResponsesServer) {
-  const child = spawn(
+/** A stdio server as a child process, and its exit. */
+async function launch(home: string, mock: MockResponsesServer) {
+  const client = AppServerClient.spawnStdio(
     process.execPath,
     [cli, '--model', 'mock-model', '--model-base-url', mock.baseUrl, '--listen', 'stdio://'],
-    { env: { ...process.env, TETHER_HOME: home, OPENAI_API_KEY: 'k' }, stdio: 'pipe' },
+    { env: { ...process.env, TETHER_HOME: home, OPENAI_API_KEY: 'k' } },
   );
+  const child = client.child;
+  if (!child) throw new Error('no child process');
   children.push(child);
-  const seen: Array<Record<string, unknown>> = [];
-  const waiters: Array<() => void> = [];
-  createInterface({ input: child.stdout }).on('line', (line) => {
-    seen.push(JSON.parse(line));
-    for (const wake of waiters.splice(0)) wake();
-  });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  let nextId = 1;
-  const until = async (match: (m: Record<string, unknown>) => boolean) => {
-    for (;;) {
-      const found = seen.find(match);
-      if (found) return found;
-      await new Promise<void>((resolve) => waiters.push(resolve));
-    }
-  };
-  const request = async (method: string, params: unknown) => {
-    const id = nextId++;
-    child.stdin.write(`${JSON.stringify({ id, method, params })}\n`);
-    const answer = await until((m) => m.id === id);
-    if (answer.error) throw new Error(JSON.stringify(answer.error));
-    return answer.result as Record<string, never>;
-  };
-  return { child, exited, request, until };
+  await client.initialize({ name: 't', version: '1' });
+  return { client, exited };
 }
 
 describe('stdin closes while a turn runs', () => {
@@ -58,28 +40,30 @@ describe('stdin closes while a turn runs', () => {
       }),
     );
     const home = mkdtempSync(join(tmpdir(), 'tether-stdin-'));
-    const one = launch(home, mock);
-    await one.request('initialize', { clientInfo: { name: 't', version: '1' } });
-    const { thread } = await one.request('thread/start', { cwd: '/tmp' });
-    const threadId = (thread as { id: string }).id;
-    await one.request('turn/start', { threadId, input: [{ type: 'text', text: 'stream slowly' }] });
-    await one.until((m) => m.method === 'item/agentMessage/delta');
+    const one = await launch(home, mock);
+    const { thread } = await one.client.request('thread/start', { cwd: '/tmp' });
+    await one.client.request('turn/start', {
+      threadId: thread.id,
+      input: [{ type: 'text', text: 'stream slowly' }],
+    });
+    await one.client.waitForNotification('item/agentMessage/delta', undefined, {
+      timeoutMs: 10_000,
+    });
     const closedAt = Date.now();
-    one.child.stdin.end();
+    one.client.close();
     expect(await one.exited).toBe(0);
     // the reference exits in tens of ms; the mock would have streamed for another minute
     expect(Date.now() - closedAt).toBeLessThan(5_000);
 
-    const two = launch(home, mock);
-    await two.request('initialize', { clientInfo: { name: 't', version: '1' } });
-    const read = await two.request('thread/read', { threadId, includeTurns: true });
-    const turns = (
-      read.thread as { turns: Array<{ status: string; items: Array<{ type: string }> }> }
-    ).turns;
-    expect(turns).toHaveLength(1);
-    expect(turns[0]?.status).toBe('interrupted');
-    expect(turns[0]?.items.map((item) => item.type)).toContain('userMessage');
-    two.child.stdin.end();
+    const two = await launch(home, mock);
+    const read = await two.client.request('thread/read', {
+      threadId: thread.id,
+      includeTurns: true,
+    });
+    expect(read.thread.turns).toHaveLength(1);
+    expect(read.thread.turns[0]?.status).toBe('interrupted');
+    expect(read.thread.turns[0]?.items.map((item) => item.type)).toContain('userMessage');
+    two.client.close();
     expect(await two.exited).toBe(0);
   }, 30_000);
 });
