@@ -5,30 +5,15 @@
 import type { app } from '@tether/protocol';
 import type { RolloutRecord, ThreadMetadataRecord, ThreadMetaRecord } from './records.js';
 
-/** The listable facts about a thread: what the index holds, enough to build a wire `Thread`. */
-export interface ThreadSummary {
-  id: string;
-  /** Epoch ms. */
-  createdAt: number;
+/**
+ * The listable facts about a thread: what the index holds, enough to build a wire `Thread`. The
+ * creation record's facts (as later records changed them), plus what only the later records say.
+ */
+export interface ThreadSummary extends Omit<ThreadMetaRecord, 'v' | 'ts' | 'type' | 'settings'> {
   /** Epoch ms of the latest record. */
   updatedAt: number;
   /** Epoch ms of the latest turn start (or the creation). */
   recencyAt: number;
-  cwd: string;
-  name: string | null;
-  preview: string;
-  model: string | null;
-  modelProvider: string;
-  reasoningEffort: app.ReasoningEffort | null;
-  source: app.SessionSource;
-  threadSource: app.ThreadSource | null;
-  originator: string | null;
-  cliVersion: string;
-  forkedFromId: string | null;
-  parentThreadId: string | null;
-  agentNickname: string | null;
-  agentRole: string | null;
-  gitInfo: app.GitInfo | null;
   /** `thread/metadata/update`. */
   projectId: string | null;
   daybreakEnabled: boolean | null;
