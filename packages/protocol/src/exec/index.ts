@@ -54,40 +54,8 @@ import {
   ProcessWriteResult,
 } from './process.js';
 
-export { Base64, base64Error, isBase64 } from './base64.js';
-export {
-  FsCanonicalizeParams,
-  FsCanonicalizeResult,
-  FsCloseParams,
-  FsCloseResult,
-  FsCopyParams,
-  FsCopyResult,
-  FsCreateDirectoryParams,
-  FsCreateDirectoryResult,
-  FsGetMetadataParams,
-  FsGetMetadataResult,
-  FsOpenMode,
-  FsOpenParams,
-  FsOpenResult,
-  FsReadBlockParams,
-  FsReadBlockResult,
-  FsReadDirectoryEntry,
-  FsReadDirectoryParams,
-  FsReadDirectoryResult,
-  FsReadFileParams,
-  FsReadFileResult,
-  FsRemoveParams,
-  FsRemoveResult,
-  FsWalkParams,
-  FsWalkResult,
-  FsWriteBlockParams,
-  FsWriteBlockResult,
-  FsWriteFileParams,
-  FsWriteFileResult,
-  WalkEntry,
-  WalkError,
-  WalkOptions,
-} from './fs.js';
+export * from './base64.js';
+export * from './fs.js';
 export {
   EnvironmentInfo,
   EnvironmentInfoParams,
@@ -99,54 +67,10 @@ export {
   InitializeResult,
   ShellInfo,
 } from './handshake.js';
-export {
-  HttpHeader,
-  HttpRequestBodyDeltaNotification,
-  HttpRequestParams,
-  HttpRequestResult,
-} from './http.js';
-export {
-  ProcessClosedNotification,
-  ProcessEnvInherit,
-  ProcessEnvPolicy,
-  ProcessExitedNotification,
-  ProcessId,
-  ProcessOutputChunk,
-  ProcessOutputNotification,
-  ProcessOutputStream,
-  ProcessReadParams,
-  ProcessReadResult,
-  ProcessSignalName,
-  ProcessSignalParams,
-  ProcessSignalResult,
-  ProcessStartParams,
-  ProcessStartResult,
-  ProcessTerminateParams,
-  ProcessTerminateResult,
-  ProcessWriteParams,
-  ProcessWriteResult,
-  ProcessWriteStatus,
-  Seq,
-} from './process.js';
-export {
-  FileSystemAccessMode,
-  FileSystemPath,
-  FileSystemSandboxEntry,
-  FileSystemSandboxPolicy,
-  FileSystemSpecialPath,
-  NetworkSandboxPolicy,
-  PermissionProfile,
-  SandboxContext,
-  serdeValueName,
-  WindowsSandboxLevel,
-} from './sandbox.js';
-export {
-  FileUri,
-  fileUriError,
-  fileUriToPath,
-  pathToFileUri,
-  RELATIVE_URI_MESSAGE,
-} from './uri.js';
+export * from './http.js';
+export * from './process.js';
+export * from './sandbox.js';
+export * from './uri.js';
 
 /**
  * Client → server requests of the exec-server: params and result schema per method. Calls naming
