@@ -3,6 +3,7 @@
  * tables mapping each method name to its params (and result) schema.
  */
 import type { z } from 'zod';
+import { method } from '../serve.js';
 import {
   CommandExecutionRequestApprovalParams,
   CommandExecutionRequestApprovalResponse,
@@ -98,108 +99,69 @@ export * from './turns.js';
 
 /** Client → server requests: params and result schema per method. */
 export const clientRequests = {
-  initialize: { params: InitializeParams, result: InitializeResponse },
-  'thread/start': { params: ThreadStartParams, result: ThreadStartResponse },
-  'thread/resume': { params: ThreadResumeParams, result: ThreadResumeResponse },
-  'thread/fork': { params: ThreadForkParams, result: ThreadForkResponse },
-  'thread/list': { params: ThreadListParams, result: ThreadListResponse },
-  'thread/loaded/list': { params: ThreadLoadedListParams, result: ThreadLoadedListResponse },
-  'thread/read': { params: ThreadReadParams, result: ThreadReadResponse },
-  'thread/unsubscribe': { params: ThreadUnsubscribeParams, result: ThreadUnsubscribeResponse },
-  'thread/archive': { params: ThreadArchiveParams, result: ThreadArchiveResponse },
-  'thread/unarchive': { params: ThreadUnarchiveParams, result: ThreadUnarchiveResponse },
-  'thread/name/set': { params: ThreadSetNameParams, result: ThreadSetNameResponse },
-  'turn/start': { params: TurnStartParams, result: TurnStartResponse },
-  'turn/steer': { params: TurnSteerParams, result: TurnSteerResponse },
-  'turn/interrupt': { params: TurnInterruptParams, result: TurnInterruptResponse },
-  'command/exec': { params: CommandExecParams, result: CommandExecResponse },
-  'thread/turns/list': {
-    params: history.ThreadTurnsListParams,
-    result: history.ThreadTurnsListResponse,
-  },
-  'thread/items/list': {
-    params: history.ThreadItemsListParams,
-    result: history.ThreadItemsListResponse,
-  },
-  'thread/items/read': {
-    params: history.ThreadItemsReadParams,
-    result: history.ThreadItemsReadResponse,
-  },
-  'thread/readState/update': {
-    params: history.ThreadReadStateUpdateParams,
-    result: history.ThreadReadStateUpdateResponse,
-  },
-  'thread/delete': { params: history.ThreadDeleteParams, result: history.ThreadDeleteResponse },
-  'thread/revert': { params: history.ThreadRevertParams, result: history.ThreadRevertResponse },
-  'thread/metadata/update': {
-    params: history.ThreadMetadataUpdateParams,
-    result: history.ThreadMetadataUpdateResponse,
-  },
-  'thread/settings/update': {
-    params: history.ThreadSettingsUpdateParams,
-    result: history.ThreadSettingsUpdateResponse,
-  },
-  'thread/inject_items': {
-    params: history.ThreadInjectItemsParams,
-    result: history.ThreadInjectItemsResponse,
-  },
-  'thread/search': { params: history.ThreadSearchParams, result: history.ThreadSearchResponse },
-  'thread/searchOccurrences': {
-    params: history.ThreadSearchOccurrencesParams,
-    result: history.ThreadSearchOccurrencesResponse,
-  },
-  'thread/goal/set': { params: history.ThreadGoalSetParams, result: history.ThreadGoalSetResponse },
-  'thread/goal/get': { params: history.ThreadGoalGetParams, result: history.ThreadGoalGetResponse },
-  'thread/goal/clear': {
-    params: history.ThreadGoalClearParams,
-    result: history.ThreadGoalClearResponse,
-  },
-  'thread/queue/add': {
-    params: history.ThreadQueueAddParams,
-    result: history.ThreadQueueAddResponse,
-  },
-  'thread/queue/list': {
-    params: history.ThreadQueueListParams,
-    result: history.ThreadQueueListResponse,
-  },
-  'thread/queue/update': {
-    params: history.ThreadQueueUpdateParams,
-    result: history.ThreadQueueUpdateResponse,
-  },
-  'thread/queue/delete': {
-    params: history.ThreadQueueDeleteParams,
-    result: history.ThreadQueueDeleteResponse,
-  },
-  'thread/queue/reorder': {
-    params: history.ThreadQueueReorderParams,
-    result: history.ThreadQueueReorderResponse,
-  },
-  'thread/queue/start': {
-    params: history.ThreadQueueStartParams,
-    result: history.ThreadQueueStartResponse,
-  },
-  'account/read': { params: GetAccountParams, result: GetAccountResponse },
-  'account/bedrock/checkGovCloudRequirements': {
-    params: GovCloudRequirementsParams,
-    result: GovCloudRequirementsResponse,
-  },
-  'model/list': { params: ModelListParams, result: ModelListResponse },
-  'config/read': { params: ConfigReadParams, result: ConfigReadResponse },
-  'configRequirements/read': {
-    params: ConfigRequirementsReadParams,
-    result: ConfigRequirementsReadResponse,
-  },
-  'collaborationMode/list': {
-    params: CollaborationModeListParams,
-    result: CollaborationModeListResponse,
-  },
-  'permissionProfile/list': {
-    params: PermissionProfileListParams,
-    result: PermissionProfileListResponse,
-  },
-  'hooks/list': { params: HooksListParams, result: HooksListResponse },
-  'skills/list': { params: SkillsListParams, result: SkillsListResponse },
-  'plugin/installed': { params: PluginInstalledParams, result: PluginInstalledResponse },
+  initialize: method(InitializeParams, InitializeResponse),
+  'thread/start': method(ThreadStartParams, ThreadStartResponse),
+  'thread/resume': method(ThreadResumeParams, ThreadResumeResponse),
+  'thread/fork': method(ThreadForkParams, ThreadForkResponse),
+  'thread/list': method(ThreadListParams, ThreadListResponse),
+  'thread/loaded/list': method(ThreadLoadedListParams, ThreadLoadedListResponse),
+  'thread/read': method(ThreadReadParams, ThreadReadResponse),
+  'thread/unsubscribe': method(ThreadUnsubscribeParams, ThreadUnsubscribeResponse),
+  'thread/archive': method(ThreadArchiveParams, ThreadArchiveResponse),
+  'thread/unarchive': method(ThreadUnarchiveParams, ThreadUnarchiveResponse),
+  'thread/name/set': method(ThreadSetNameParams, ThreadSetNameResponse),
+  'turn/start': method(TurnStartParams, TurnStartResponse),
+  'turn/steer': method(TurnSteerParams, TurnSteerResponse),
+  'turn/interrupt': method(TurnInterruptParams, TurnInterruptResponse),
+  'command/exec': method(CommandExecParams, CommandExecResponse),
+  'thread/turns/list': method(history.ThreadTurnsListParams, history.ThreadTurnsListResponse),
+  'thread/items/list': method(history.ThreadItemsListParams, history.ThreadItemsListResponse),
+  'thread/items/read': method(history.ThreadItemsReadParams, history.ThreadItemsReadResponse),
+  'thread/readState/update': method(
+    history.ThreadReadStateUpdateParams,
+    history.ThreadReadStateUpdateResponse,
+  ),
+  'thread/delete': method(history.ThreadDeleteParams, history.ThreadDeleteResponse),
+  'thread/revert': method(history.ThreadRevertParams, history.ThreadRevertResponse),
+  'thread/metadata/update': method(
+    history.ThreadMetadataUpdateParams,
+    history.ThreadMetadataUpdateResponse,
+  ),
+  'thread/settings/update': method(
+    history.ThreadSettingsUpdateParams,
+    history.ThreadSettingsUpdateResponse,
+  ),
+  'thread/inject_items': method(history.ThreadInjectItemsParams, history.ThreadInjectItemsResponse),
+  'thread/search': method(history.ThreadSearchParams, history.ThreadSearchResponse),
+  'thread/searchOccurrences': method(
+    history.ThreadSearchOccurrencesParams,
+    history.ThreadSearchOccurrencesResponse,
+  ),
+  'thread/goal/set': method(history.ThreadGoalSetParams, history.ThreadGoalSetResponse),
+  'thread/goal/get': method(history.ThreadGoalGetParams, history.ThreadGoalGetResponse),
+  'thread/goal/clear': method(history.ThreadGoalClearParams, history.ThreadGoalClearResponse),
+  'thread/queue/add': method(history.ThreadQueueAddParams, history.ThreadQueueAddResponse),
+  'thread/queue/list': method(history.ThreadQueueListParams, history.ThreadQueueListResponse),
+  'thread/queue/update': method(history.ThreadQueueUpdateParams, history.ThreadQueueUpdateResponse),
+  'thread/queue/delete': method(history.ThreadQueueDeleteParams, history.ThreadQueueDeleteResponse),
+  'thread/queue/reorder': method(
+    history.ThreadQueueReorderParams,
+    history.ThreadQueueReorderResponse,
+  ),
+  'thread/queue/start': method(history.ThreadQueueStartParams, history.ThreadQueueStartResponse),
+  'account/read': method(GetAccountParams, GetAccountResponse),
+  'account/bedrock/checkGovCloudRequirements': method(
+    GovCloudRequirementsParams,
+    GovCloudRequirementsResponse,
+  ),
+  'model/list': method(ModelListParams, ModelListResponse),
+  'config/read': method(ConfigReadParams, ConfigReadResponse),
+  'configRequirements/read': method(ConfigRequirementsReadParams, ConfigRequirementsReadResponse),
+  'collaborationMode/list': method(CollaborationModeListParams, CollaborationModeListResponse),
+  'permissionProfile/list': method(PermissionProfileListParams, PermissionProfileListResponse),
+  'hooks/list': method(HooksListParams, HooksListResponse),
+  'skills/list': method(SkillsListParams, SkillsListResponse),
+  'plugin/installed': method(PluginInstalledParams, PluginInstalledResponse),
 } as const;
 
 /** Client → server notifications: params schema per method. */
