@@ -5,8 +5,8 @@ import {
   ExecPolicy,
   ResponsesClient,
   type RuntimeFactory,
-  remoteEnvironment,
 } from '@tether/agent-core';
+import { remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
 import { CONTROL_SOCKET_DIR, type Logger } from '@tether/transport';

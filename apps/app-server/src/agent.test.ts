@@ -3,14 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import {
-  agentRuntimeFactory,
-  type Environment,
-  ResponsesClient,
-  remoteEnvironment,
-} from '@tether/agent-core';
+import { agentRuntimeFactory, type Environment, ResponsesClient } from '@tether/agent-core';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
-import type { AppServerClient } from '@tether/client';
+import { type AppServerClient, remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import { app } from '@tether/protocol';
 import { afterEach, describe, expect, it } from 'vitest';

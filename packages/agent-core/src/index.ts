@@ -55,7 +55,6 @@ export {
   type Environment,
   plainEnv,
   type RunningCommand,
-  remoteEnvironment,
   type SandboxCapability,
 } from './environment.js';
 export {

@@ -41,6 +41,7 @@ export {
   NotificationLog,
   type ReceivedNotification,
 } from './notification-log.js';
+export { type RemoteEnvironmentOptions, remoteEnvironment } from './remote-environment.js';
 export {
   type RequestHandler,
   RpcPeer,

@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+// types only: an app or exec client never loads the agent (its turn loop, its shell parser)
+import type {
+  CommandOutput,
+  CommandSpec,
+  Environment,
+  RunningCommand,
+  SandboxCapability,
+} from '@tether/agent-core';
+import { exec } from '@tether/protocol';
+import { ExecServerClient } from './exec-client.js';
+
+export interface RemoteEnvironmentOptions {
+  /** Sent as `Authorization: Bearer TOKEN` when the exec-server requires one. */
+  token?: string;
+  /** Told once when the session is lost for good (every command then fails with this error). */
+  onError?: (error: Error) => void;
+}
+
+/**
+ * The agent's `Environment` on a tether or Codex exec-server reached over websocket. A dropped
+ * connection is resumed (same session, output caught up from the last seq), so running commands
+ * lose nothing; a session that cannot be resumed fails what it was running.
+ */
+export async function remoteEnvironment(
+  url: string,
+  options: RemoteEnvironmentOptions = {},
+): Promise<Environment> {
+  const client = await ExecServerClient.connect(url, {
+    clientName: 'tether-app-server',
+    ...(options.token ? { token: options.token } : {}),
+  });
+  let closing = false;
+  let lost: Error | undefined;
+  const running = new Set<{ fail(error: Error): void }>();
+  const watch = async (): Promise<void> => {
+    for (;;) {
+      await client.closed;
+      if (closing || client.isClosedByUser) return;
+      try {
+        await client.resume({ retryForMs: 30_000 });
+      } catch (error) {
+        // the session cannot be resumed: the commands it ran are lost, so fail them (and every
+        // later one) instead of leaving their turns waiting forever
+        const reason = error instanceof Error ? error.message : String(error);
+        lost = new Error(`lost the exec-server session at ${url}: ${reason}`, { cause: error });
+        for (const process of running) process.fail(lost);
+        options.onError?.(lost);
+        return;
+      }
+    }
+  };
+  void watch();
+  return {
+    id: 'remote',
+    async sandboxCapability(): Promise<SandboxCapability> {
+      // tether's exec-server says whether bubblewrap works there; the reference always can
+      // (it ships its own bubblewrap), and says nothing
+      if (client.environmentInfo?.capabilities.linuxSandbox === false) {
+        return {
+          available: false,
+          problem: `the exec-server at ${url} cannot sandbox commands (bubblewrap is missing or cannot create namespaces there)`,
+        };
+      }
+      return { available: true };
+    },
+    async run(spec: CommandSpec): Promise<RunningCommand> {
+      if (lost) throw lost;
+      const processId = `cmd-${randomUUID()}`;
+      const process = await client.start({
+        processId,
+        argv: spec.argv,
+        cwd: exec.pathToFileUri(spec.cwd),
+        env: spec.env,
+        tty: false,
+        ...(spec.sandbox ? { sandbox: spec.sandbox } : {}),
+      });
+      let resolveExit!: (code: number) => void;
+      const exitCode = new Promise<number>((resolve) => {
+        resolveExit = resolve;
+      });
+      running.add(process);
+      async function* output(): AsyncGenerator<CommandOutput> {
+        let code = -1;
+        try {
+          for await (const event of process.events()) {
+            if (event.kind === 'output') yield { stream: event.stream, data: event.data };
+            else if (event.kind === 'exited') code = event.exitCode;
+          }
+        } finally {
+          running.delete(process);
+          resolveExit(process.exitCode ?? code);
+        }
+      }
+      return {
+        processId,
+        output: output(),
+        exitCode,
+        terminate: async () => {
+          await process.terminate().catch(() => undefined);
+        },
+      };
+    },
+    async close(): Promise<void> {
+      closing = true;
+      await client.close();
+    },
+  };
+}

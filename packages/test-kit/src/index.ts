@@ -1,0 +1,17 @@
+export { type PgrepOptions, pgrep, pidAlive } from './processes.js';
+export {
+  type CliLaunchOptions,
+  type LaunchOptions,
+  launchAppServer,
+  launchExecServer,
+  launchServer,
+  ServerProcess,
+} from './server-process.js';
+export { tempHome, tempHomeOutsideTmp } from './temp.js';
+export {
+  Changes,
+  sleep,
+  type WaitForOptions,
+  WaitForTimeoutError,
+  waitFor,
+} from './wait.js';
