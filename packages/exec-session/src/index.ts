@@ -27,9 +27,6 @@ export {
   writeFileMethod,
 } from './fs-methods.js';
 export {
-  type LocalCommand,
-  type LocalCommandOutput,
-  type LocalCommandSpec,
   LocalEnvironment,
   type LocalEnvironmentOptions,
   localEnvironment,

@@ -1,5 +1,6 @@
+import type { RunningCommand } from '@tether/agent-core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { type LocalCommand, type LocalEnvironment, localEnvironment } from './local-environment.js';
+import { type LocalEnvironment, localEnvironment } from './local-environment.js';
 import { probeSandbox } from './sandbox.js';
 
 const environments: LocalEnvironment[] = [];
@@ -13,7 +14,7 @@ async function started(): Promise<LocalEnvironment> {
   return environment;
 }
 
-async function collect(command: LocalCommand): Promise<{ stdout: string; stderr: string }> {
+async function collect(command: RunningCommand): Promise<{ stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
   for await (const chunk of command.output) {

@@ -1,39 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import type {
+  CommandOutput,
+  CommandSpec,
+  Environment,
+  RunningCommand,
+  SandboxCapability,
+} from '@tether/agent-core';
 import { exec, type Message, type NotificationMessage, RpcError } from '@tether/protocol';
 import { type ExecConnection, ExecService } from './connection.js';
 import type { SandboxSettings } from './session.js';
-
-// The shapes below are agent-core's `Environment` interface (CommandSpec, RunningCommand,
-// CommandOutput, SandboxCapability), matched structurally: exec-session cannot import agent-core
-// while agent-core still depends on @tether/client, whose tests depend on exec-session (a cycle in
-// the build graph). The composition root (app-session) checks the match where it passes a local
-// environment as an `Environment`.
-
-/** One chunk of a running command's output. */
-export interface LocalCommandOutput {
-  stream: exec.ProcessOutputStream;
-  data: Buffer;
-}
-
-/** What to run: an argv in an absolute directory, with exactly this environment. */
-export interface LocalCommandSpec {
-  argv: string[];
-  cwd: string;
-  env: Record<string, string>;
-  /** Run inside this sandbox; absent: unsandboxed. */
-  sandbox?: exec.SandboxContext;
-}
-
-/** A command started in the local environment. */
-export interface LocalCommand {
-  readonly processId: string;
-  /** Output in order; ends once the process closed. */
-  readonly output: AsyncIterable<LocalCommandOutput>;
-  /** The exit code, once the process closed (all output delivered). */
-  readonly exitCode: Promise<number>;
-  /** Kills the process group. */
-  terminate(): Promise<void>;
-}
 
 export interface LocalEnvironmentOptions {
   /** How long the in-process session survives without its connection (60 s). */
@@ -43,12 +18,12 @@ export interface LocalEnvironmentOptions {
 }
 
 /** Output of one process, read by one consumer; ends at `process/closed`. */
-class OutputStream implements AsyncIterable<LocalCommandOutput> {
-  private readonly chunks: LocalCommandOutput[] = [];
+class OutputStream implements AsyncIterable<CommandOutput> {
+  private readonly chunks: CommandOutput[] = [];
   private wake: (() => void) | undefined;
   private ended = false;
 
-  push(chunk: LocalCommandOutput): void {
+  push(chunk: CommandOutput): void {
     this.chunks.push(chunk);
     this.wake?.();
   }
@@ -58,7 +33,7 @@ class OutputStream implements AsyncIterable<LocalCommandOutput> {
     this.wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<LocalCommandOutput> {
+  async *[Symbol.asyncIterator](): AsyncIterator<CommandOutput> {
     for (;;) {
       const chunk = this.chunks.shift();
       if (chunk) {
@@ -86,7 +61,7 @@ interface Tracked {
  * messages but without a socket in between. Output comes from `process/output`, the exit code from
  * `process/exited`, and completion at `process/closed` (always the last event of a process).
  */
-export class LocalEnvironment {
+export class LocalEnvironment implements Environment {
   readonly id = 'local';
   private readonly processes = new Map<string, Tracked>();
   private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
@@ -125,14 +100,14 @@ export class LocalEnvironment {
   }
 
   /** Whether bubblewrap works here (a sandboxed `run` fails with `problem` otherwise). */
-  async sandboxCapability(): Promise<{ available: boolean; problem?: string }> {
+  async sandboxCapability(): Promise<SandboxCapability> {
     const support = await this.service.sandboxSupport;
     return support.available
       ? { available: true }
       : { available: false, problem: support.problem ?? 'the sandbox is unavailable' };
   }
 
-  async run(spec: LocalCommandSpec): Promise<LocalCommand> {
+  async run(spec: CommandSpec): Promise<RunningCommand> {
     const processId = `cmd-${randomUUID()}`;
     let resolveExit!: (code: number) => void;
     const exitCode = new Promise<number>((resolve) => {
