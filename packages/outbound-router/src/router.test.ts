@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { type EncodedMessage, notification } from '@tether/protocol';
+import { sleep, waitFor } from '@tether/test-kit';
 import { type Connection, StreamLineWriter } from '@tether/transport';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OutboundRouter } from './router.js';
-import { closeEvent, routedServer, waitFor } from './test-support/harness.js';
+import { closeEvent, routedServer } from './test-support/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -163,7 +164,7 @@ describe('pre-encoded frames', () => {
           encodedTick(n++, pad),
         ]);
       }
-      await new Promise((resolve) => setTimeout(resolve, 5));
+      await sleep(5);
     }
     expect(s.router.has(c.connection.id)).toBe(false);
     c.ws.resume();

@@ -1,7 +1,8 @@
 import { errorResponse, type Message, notification, request, response } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
-import { routedServer, waitFor } from './test-support/harness.js';
+import { routedServer } from './test-support/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

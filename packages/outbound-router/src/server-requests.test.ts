@@ -1,8 +1,9 @@
 import { notification } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { ServerRequests } from './server-requests.js';
-import { routedServer, waitFor } from './test-support/harness.js';
+import { routedServer } from './test-support/harness.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {

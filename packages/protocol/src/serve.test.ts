@@ -1,3 +1,4 @@
+import { sleep } from '@tether/test-kit';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { invalidParams, invalidRequest, RpcError } from './errors.js';
@@ -24,8 +25,6 @@ interface Conn {
   gateClosed: boolean;
   pollRelease?: () => void;
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function fixture(overrides: Partial<ServeOptions<typeof table, Conn>> = {}) {
   const conn: Conn = { log: [], gateClosed: false };

@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
+import { waitFor } from '@tether/test-kit';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Inbound, type TransportEvent } from './connection.js';
 import { silentLogger } from './logger.js';
 import { startStdio } from './stdio.js';
-import { waitFor } from './test-support/ws-client.js';
 
 const logger = silentLogger();
 

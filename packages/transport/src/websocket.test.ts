@@ -3,20 +3,14 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@tether/test-kit';
 import { SignJWT } from 'jose';
 import { afterEach, describe, expect, it } from 'vitest';
 import type WebSocket from 'ws';
 import { resolveWebSocketAuth, type WebSocketAuth } from './auth.js';
 import { Inbound, type TransportEvent } from './connection.js';
 import { silentLogger } from './logger.js';
-import {
-  closed,
-  collect,
-  connectWs,
-  nextMessage,
-  openWs,
-  waitFor,
-} from './test-support/ws-client.js';
+import { closed, collect, connectWs, nextMessage, openWs } from './test-support/ws-client.js';
 import { startWebSocket, type WebSocketListener } from './websocket.js';
 
 const logger = silentLogger();

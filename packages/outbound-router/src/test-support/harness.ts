@@ -43,11 +43,3 @@ export function closeEvent(ws: WebSocket): Promise<{ code: number; reason: strin
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   );
 }
-
-export async function waitFor(check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}

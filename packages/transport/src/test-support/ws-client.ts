@@ -48,12 +48,3 @@ export function closed(ws: WebSocket): Promise<{ code: number; reason: string }>
     ws.once('close', (code, reason) => resolve({ code, reason: reason.toString() })),
   );
 }
-
-/** Polls until `check` returns true (tests never sleep a fixed time to assert). */
-export async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
