@@ -1,12 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import type { app } from '@tether/protocol';
+import { tempHome as newTempHome } from '@tether/test-kit';
 import { afterEach } from 'vitest';
 
 /** A temporary directory removed after the test. */
 export function tempHome(): string {
-  const dir = mkdtempSync(join(tmpdir(), 'thread-store-'));
+  const dir = newTempHome('thread-store-');
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
 }
