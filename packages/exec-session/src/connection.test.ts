@@ -1,12 +1,7 @@
+import { pidAlive, sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecService } from './connection.js';
-import {
-  newService,
-  pidAlive,
-  startParams,
-  TestClient,
-  waitUntil,
-} from './test-support/harness.js';
+import { newService, startParams, TestClient } from './test-support/harness.js';
 
 let service: ExecService;
 afterEach(() => service?.shutdown());
@@ -212,7 +207,7 @@ describe('processes', () => {
     // kept while the retention runs (timers may fire late on a busy machine: poll)
     let reply = await client.request('process/read', { processId: 'r' });
     for (let i = 0; i < 100 && reply.result; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       reply = await client.request('process/read', { processId: 'r' });
     }
     expect(reply).toEqual({ error: { code: -32600, message: 'unknown process id r' } });
@@ -306,7 +301,7 @@ describe('processes', () => {
       running: true,
     });
     await client.waitClosed('tree');
-    expect(await waitUntil(() => !pidAlive(grandchild))).toBe(true);
+    await waitFor(() => !pidAlive(grandchild));
   });
 });
 

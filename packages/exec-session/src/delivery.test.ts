@@ -1,4 +1,5 @@
 import type { Message } from '@tether/protocol';
+import { sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type DeliveredProcess, type MessageSink, OutputDelivery } from './delivery.js';
 import { ManagedProcess } from './managed-process.js';
@@ -50,13 +51,6 @@ function params(message: Message): Record<string, unknown> {
 const closed = (messages: Message[]) =>
   messages.some((m) => m.kind === 'notification' && m.method === 'process/closed');
 
-async function until(condition: () => boolean): Promise<void> {
-  for (let i = 0; i < 500 && !condition(); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  expect(condition()).toBe(true);
-}
-
 describe('OutputDelivery', () => {
   it('notifies a tracked process from its start seq, in order, ending with closed', async () => {
     const out = recordingSink();
@@ -67,7 +61,7 @@ describe('OutputDelivery', () => {
     const entry = await printing('p', 50);
     delivery.track(entry, 1);
     entry.process.onEvent(() => delivery.wake(entry));
-    await until(() => {
+    await waitFor(() => {
       out.flush();
       return closed(out.messages);
     });
@@ -90,12 +84,12 @@ describe('OutputDelivery', () => {
       unconfirmedWindow: 1 << 20,
     });
     const entry = await printing('w', 3);
-    await until(() => entry.process.log.closedSeq !== undefined);
+    await waitFor(() => entry.process.log.closedSeq !== undefined);
     delivery.track(entry, 1);
-    await until(() => out.messages.length === 1);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await waitFor(() => out.messages.length === 1);
+    await sleep(30);
     expect(out.messages).toHaveLength(1);
-    await until(() => {
+    await waitFor(() => {
       out.flush();
       return closed(out.messages);
     });
@@ -109,9 +103,9 @@ describe('OutputDelivery', () => {
       unconfirmedWindow: 1 << 20,
     });
     const entry = await printing('n', 5);
-    await until(() => entry.process.log.closedSeq !== undefined);
+    await waitFor(() => entry.process.log.closedSeq !== undefined);
     delivery.track(entry, 1);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    await sleep(30);
     expect(out.messages).toEqual([]);
   });
 });

@@ -14,9 +14,10 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '@tether/protocol';
+import { sleep, waitFor } from '@tether/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MAX_OPEN_FILE_HANDLES } from './file-handles.js';
-import { newService, TestClient, waitUntil } from './test-support/harness.js';
+import { newService, TestClient } from './test-support/harness.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'exec-handles-'));
 const uri = (path: string) => exec.pathToFileUri(join(scratch, path));
@@ -177,7 +178,7 @@ describe('fs/open, fs/readBlock, fs/close', () => {
     expect(closed.result).toEqual({});
     expect(after.error).toEqual({ code: -32004, message: 'unknown file handle `p`' });
     const path = join(scratch, 'piped.txt');
-    expect(await waitUntil(() => descriptorsOn(path) === 0)).toBe(true);
+    await waitFor(() => descriptorsOn(path) === 0);
     client.disconnect();
   });
 
@@ -231,7 +232,7 @@ describe('fs/open, fs/readBlock, fs/close', () => {
     client.disconnect();
     const deadline = Date.now() + 10_000;
     while (descriptorsOn(path) > 0 && Date.now() < deadline) {
-      await new Promise((resolve) => setTimeout(resolve, 20));
+      await sleep(20);
     }
     expect(descriptorsOn(path)).toBe(0);
     const resumed = new TestClient(service);

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { sleep, waitFor } from '@tether/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   MAX_BUFFERED_HTTP_BODY_BYTES,
@@ -8,7 +9,7 @@ import {
   MAX_HTTP_REQUESTS_IN_FLIGHT,
   STREAM_WINDOW_BYTES,
 } from './http-request.js';
-import { newService, TestClient, waitUntil } from './test-support/harness.js';
+import { newService, TestClient } from './test-support/harness.js';
 
 type Route = (req: IncomingMessage, body: Buffer, res: ServerResponse) => void;
 
@@ -305,7 +306,7 @@ describe('http/request', () => {
       );
     }
     await client.waitFor(() => streams.every((name) => streamed(client, name).length > 0));
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    await sleep(500);
     // held back: one shared window (plus a read per stream) was handed over, and no server
     // could finish writing
     const handed = streams.reduce((sum, name) => sum + streamed(client, name).length, 0);
@@ -339,9 +340,9 @@ describe('http/request', () => {
     );
     await client.waitFor(() => streamed(client, 'e').length > 0);
     // let the delta's write be confirmed, so that only the close itself can stop the stream
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await sleep(50);
     client.disconnect();
-    expect(await waitUntil(() => closed)).toBe(true);
+    await waitFor(() => closed);
   });
 
   it('aborts a request still waiting for its response when the connection closes', async () => {
@@ -353,9 +354,9 @@ describe('http/request', () => {
     });
     const client = await connected();
     const reply = client.request('http/request', get('/hang', { timeoutMs: null }));
-    await waitUntil(() => seen.has('/hang'));
+    await waitFor(() => seen.has('/hang'));
     client.disconnect();
-    expect(await waitUntil(() => closed)).toBe(true);
+    await waitFor(() => closed);
     void reply;
   });
 
@@ -403,7 +404,7 @@ describe('http/request', () => {
       });
     });
     expect(text(await client.call('http/request', get('/moved-slowly')))).toBe('GET ');
-    expect(await waitUntil(() => redirectClosed)).toBe(true);
+    await waitFor(() => redirectClosed);
     client.disconnect();
   });
 
@@ -458,7 +459,7 @@ describe('http/request', () => {
     const replies = Array.from({ length: MAX_HTTP_REQUESTS_IN_FLIGHT }, () =>
       client.request('http/request', get('/held', { timeoutMs: null })),
     );
-    expect(await waitUntil(() => waiting.length === MAX_HTTP_REQUESTS_IN_FLIGHT)).toBe(true);
+    await waitFor(() => waiting.length === MAX_HTTP_REQUESTS_IN_FLIGHT);
     expect((await client.request('http/request', get('/held'))).error).toEqual({
       code: -32600,
       message: `at most ${MAX_HTTP_REQUESTS_IN_FLIGHT} http requests may be in flight per connection`,

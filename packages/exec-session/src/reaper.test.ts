@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { pidAlive, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProcessReaper } from './reaper.js';
 
@@ -13,16 +14,6 @@ afterEach(() => {
     }
   }
 });
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 function groupExists(pgid: number): boolean {
   try {
@@ -49,15 +40,6 @@ async function group(): Promise<{ leader: number; member: number }> {
   return { leader, member };
 }
 
-async function until(predicate: () => boolean, timeoutMs = 5_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return true;
-}
-
 describe('ProcessReaper', () => {
   it('kills every registered group, members included, when the pipe from the server closes', async () => {
     const reaper = new ProcessReaper();
@@ -69,7 +51,7 @@ describe('ProcessReaper', () => {
     expect(reaper.pid).toBeGreaterThan(0);
     // closing the pipe is what the kernel does when the server dies, however it dies
     reaper.close();
-    expect(await until(() => ![a.leader, a.member, b.leader, b.member].some(alive))).toBe(true);
+    await waitFor(() => ![a.leader, a.member, b.leader, b.member].some(pidAlive));
   });
 
   it('leaves alone a group it was told to forget', async () => {
@@ -80,8 +62,8 @@ describe('ProcessReaper', () => {
     reaper.track(killed.leader);
     reaper.untrack(kept.leader);
     reaper.close();
-    expect(await until(() => !alive(killed.member))).toBe(true);
-    expect(alive(kept.leader) && alive(kept.member)).toBe(true);
+    await waitFor(() => !pidAlive(killed.member));
+    expect(pidAlive(kept.leader) && pidAlive(kept.member)).toBe(true);
   });
 
   it('forgets a released group once it is empty, and keeps watching one with members left', async () => {
@@ -89,7 +71,7 @@ describe('ProcessReaper', () => {
     const empty = await group();
     process.kill(-empty.leader, 'SIGKILL');
     // gone and reaped: nothing in the group answers a signal any more
-    expect(await until(() => !groupExists(empty.leader))).toBe(true);
+    await waitFor(() => !groupExists(empty.leader));
     reaper.track(empty.leader);
     reaper.release(empty.leader);
     expect(reaper.size).toBe(0);
@@ -97,11 +79,11 @@ describe('ProcessReaper', () => {
     const lingering = await group();
     reaper.track(lingering.leader);
     process.kill(lingering.leader, 'SIGKILL'); // the leader goes; its background sleep stays
-    await until(() => !alive(lingering.leader));
+    await waitFor(() => !pidAlive(lingering.leader));
     reaper.release(lingering.leader);
     expect(reaper.size).toBe(1);
     process.kill(lingering.member, 'SIGKILL');
-    expect(await until(() => reaper.size === 0)).toBe(true);
+    await waitFor(() => reaper.size === 0);
     reaper.close();
   });
 
@@ -112,11 +94,11 @@ describe('ProcessReaper', () => {
     reaper.track(target.leader);
     const first = reaper.pid as number;
     process.kill(first, 'SIGKILL');
-    expect(await until(() => reaper.pid !== undefined && reaper.pid !== first)).toBe(true);
+    await waitFor(() => reaper.pid !== undefined && reaper.pid !== first);
     expect(troubles[0]?.message).toMatch(/process reaper exited unexpectedly/);
-    expect(alive(target.member)).toBe(true);
+    expect(pidAlive(target.member)).toBe(true);
     reaper.close();
-    expect(await until(() => !alive(target.member))).toBe(true);
+    await waitFor(() => !pidAlive(target.member));
   });
 
   it('is not hit by signals sent to the server process group', async () => {

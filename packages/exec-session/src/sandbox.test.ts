@@ -1,17 +1,9 @@
-import { execFileSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exec } from '@tether/protocol';
+import { pgrep, pidAlive, tempHomeOutsideTmp, waitFor } from '@tether/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   BWRAP_MISSING_MESSAGE,
@@ -21,17 +13,11 @@ import {
   layoutFromProfile,
   probeSandbox,
 } from './sandbox.js';
-import {
-  newService,
-  pidAlive,
-  startParams,
-  TestClient,
-  waitUntil,
-} from './test-support/harness.js';
+import { newService, startParams, TestClient } from './test-support/harness.js';
 
 // These tests run real commands under bubblewrap; they need `bwrap` on PATH (`.ci/run` installs it).
 // The scratch directory is outside /tmp: /tmp itself is a writable root of workspace-write.
-const scratch = mkdtempSync(join(homedir(), '.tether-sandbox-test-'));
+const scratch = tempHomeOutsideTmp('.tether-sandbox-test-');
 const workspace = join(scratch, 'workspace');
 const outside = join(scratch, 'outside');
 const service = newService();
@@ -215,7 +201,7 @@ describe('sandbox: workspace-write', () => {
     expect(readFileSync(join(workspace, '.git', 'HEAD'), 'utf8')).toBe('ref: refs/heads/main\n');
     rmSync(`/tmp/tether-ww-${process.pid}`, { force: true });
     // the mount points made for missing protected names are gone once the command is
-    await waitUntil(() => !existsSync(join(workspace, '.agents')));
+    await waitFor(() => !existsSync(join(workspace, '.agents')));
     for (const name of ['.agents', '.codex', '.aws', '.tether']) {
       expect(existsSync(join(workspace, name)), name).toBe(false);
     }
@@ -260,7 +246,7 @@ describe('sandbox: network', () => {
   it('reaches it when the profile enables the network', async () => {
     const before = connections;
     expect(outcomes((await run(readOnly(true), connect())).output)).toEqual({ connect: 'ok' });
-    await waitUntil(() => connections > before);
+    await waitFor(() => connections > before);
     expect(connections).toBe(before + 1);
   });
 });
@@ -275,22 +261,12 @@ describe('sandbox: lifetime', () => {
       cwd: exec.pathToFileUri(workspace),
       sandbox: context(readOnly()),
     });
-    const find = () => {
-      try {
-        return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' })
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map(Number);
-      } catch {
-        return [];
-      }
-    };
+    const find = () => pgrep(`sleep ${marker}`);
     // the two sleeps, and the shell and bubblewrap whose command lines name them
-    expect(await waitUntil(() => find().length >= 2)).toBe(true);
+    await waitFor(() => find().length >= 2);
     const pids = find();
     await client.call('process/terminate', { processId: id });
-    expect(await waitUntil(() => !pids.some(pidAlive))).toBe(true);
+    await waitFor(() => !pids.some(pidAlive));
   });
 });
 

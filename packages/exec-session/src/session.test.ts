@@ -1,17 +1,10 @@
+import { pidAlive, sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ExecService } from './connection.js';
-import {
-  newService,
-  pidAlive,
-  startParams,
-  TestClient,
-  waitUntil,
-} from './test-support/harness.js';
+import { newService, startParams, TestClient } from './test-support/harness.js';
 
 let service: ExecService;
 afterEach(() => service?.shutdown());
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function decode(chunks: { chunk: string }[]): Buffer {
   return Buffer.concat(chunks.map((c) => Buffer.from(c.chunk, 'base64')));
@@ -109,7 +102,7 @@ describe('detach and resume', () => {
     ).toEqual({
       error: { code: -32600, message: `unknown session id ${sessionId}` },
     });
-    expect(await waitUntil(() => !pidAlive(leader) && !pidAlive(grandchild))).toBe(true);
+    await waitFor(() => !pidAlive(leader) && !pidAlive(grandchild));
   });
 
   it('decides expiry at resume time even before the timer fires', async () => {
@@ -130,7 +123,7 @@ describe('detach and resume', () => {
     expect(
       (await c.request('initialize', { clientName: 'c', resumeSessionId: sessionId })).error,
     ).toEqual({ code: -32600, message: `unknown session id ${sessionId}` });
-    expect(await waitUntil(() => !pidAlive(pid))).toBe(true);
+    await waitFor(() => !pidAlive(pid));
   });
 
   it('answers an old attachment’s long poll with an error once another connection resumes', async () => {
@@ -230,7 +223,7 @@ describe('output retention and backpressure', () => {
     );
     a.disconnect();
     const session = service.registry.get(sessionId);
-    await waitUntil(() => session?.processes()[0]?.closed === true);
+    await waitFor(() => session?.processes()[0]?.closed === true);
     const b = new TestClient(service);
     await b.initialize(sessionId);
     const read = await b.call<ReadResult>('process/read', { processId: 'drop', afterSeq: 0 });

@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import {
   decodeMessage,
   type ErrorObject,
@@ -6,6 +5,7 @@ import {
   type Message,
   type RequestId,
 } from '@tether/protocol';
+import { Changes, waitFor } from '@tether/test-kit';
 import { type ExecConnection, ExecService, type ExecServiceOptions } from '../connection.js';
 
 export interface Reply {
@@ -25,7 +25,7 @@ export class TestClient {
   stalled = false;
   private readonly heldWrites: Array<() => void> = [];
   private readonly pending = new Map<RequestId, (reply: Reply) => void>();
-  private readonly watchers = new Set<() => void>();
+  private readonly changes = new Changes();
   private nextId = 1;
   private gone = false;
 
@@ -82,7 +82,7 @@ export class TestClient {
         message.kind === 'response' ? { result: message.result } : { error: message.error },
       );
     }
-    for (const watcher of [...this.watchers]) watcher();
+    this.changes.notify();
   }
 
   /** Lets held `onWritten` callbacks go and stops holding new ones. */
@@ -134,22 +134,9 @@ export class TestClient {
       .filter((p) => processId === undefined || p.processId === processId);
   }
 
-  /** Resolves once `predicate` holds (checked after every message). */
-  waitFor(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.watchers.delete(check);
-        reject(new Error('timed out waiting for a condition'));
-      }, timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.watchers.delete(check);
-        resolve();
-      };
-      this.watchers.add(check);
-    });
+  /** Resolves once `predicate` holds (checked again on every message). */
+  async waitFor(predicate: () => boolean, timeoutMs = 20_000): Promise<void> {
+    await waitFor(predicate, { timeoutMs, changes: this.changes });
   }
 
   /** Waits for `process/closed` of a process and returns its output bytes (stdout+stderr+pty). */
@@ -193,28 +180,4 @@ export function newService(options: ExecServiceOptions = {}): ExecService {
     spawnHelper: process.env.TETHER_TEST_SPAWN_HELPER === '1',
     ...options,
   });
-}
-
-/** True while a pid runs (a zombie, dead but not yet reaped, counts as gone). */
-export function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-export async function waitUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (predicate()) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return predicate();
 }
