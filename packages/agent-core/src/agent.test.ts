@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { type app, silentLogger } from '@tether/protocol';
+import { silentLogger } from '@tether/protocol';
+import { sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, agentRuntimeFactory } from './agent.js';
 import { AsyncQueue } from './async-queue.js';
@@ -100,16 +101,7 @@ async function agent(conversation: ResponseInputItem[], environment?: AgentOptio
       }
       return undefined;
     };
-    const completed = await new Promise<app.Turn>((resolve, reject) => {
-      const deadline = Date.now() + 10_000;
-      const check = () => {
-        const done = completedTurn();
-        if (done) resolve(done);
-        else if (Date.now() > deadline) reject(new Error('turn did not complete'));
-        else setTimeout(check, 5);
-      };
-      check();
-    });
+    const completed = await waitFor(completedTurn, { what: 'the turn to complete' });
     expect(completed.id).toBe(started.id);
     const recorded = events.slice(from).flatMap((e) => (e.kind === 'conversation' ? e.items : []));
     return { completed, recorded };
@@ -240,7 +232,7 @@ describe('thread/inject_items during a running turn', () => {
     };
     const running = turn('run then answer');
     await mock.waitForRequests(1);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // the command is running now
+    await sleep(100); // the command is running now
     await rt.injectItems([injected]);
     const { completed } = await running;
     expect(completed.status).toBe('completed');

@@ -1,4 +1,5 @@
 import { silentLogger } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { describe, expect, it } from 'vitest';
 import { completeItem } from './items.js';
 import type { ThreadEvent, ThreadSettings } from './runtime.js';
@@ -42,11 +43,6 @@ const label = (e: ThreadEvent) =>
       ? `status:${e.status.type}${e.status.type === 'active' ? `[${e.status.activeFlags.join(',')}]` : ''}`
       : e.kind;
 
-async function until(check: () => boolean) {
-  for (let i = 0; i < 1000 && !check(); i++) await new Promise((r) => setTimeout(r, 2));
-  if (!check()) throw new Error('timeout');
-}
-
 describe('TurnLoopRuntime', () => {
   it('emits a turn in the reference order and answers turn/start before the turn runs', async () => {
     const { rt, events, done } = runtime(async (turn) => {
@@ -65,7 +61,7 @@ describe('TurnLoopRuntime', () => {
     const turn = await rt.startTurn(request('hello'));
     expect(turn).toMatchObject({ status: 'inProgress', itemsView: 'notLoaded', startedAt: null });
     expect(events).toEqual([]);
-    await until(() => events.some((e) => label(e) === 'turn/completed'));
+    await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
     expect(events.map(label)).toEqual([
       'status:active[]',
       'turn/started',
@@ -97,7 +93,7 @@ describe('TurnLoopRuntime', () => {
       return { status: 'completed' };
     });
     const turn = await rt.startTurn(request('one'));
-    await until(() => events.some((e) => label(e) === 'turn/started'));
+    await waitFor(() => events.some((e) => label(e) === 'turn/started'));
     await expect(rt.steer(request('x'), 'wrong')).rejects.toThrow(
       `expected active turn id \`wrong\` but found \`${turn.id}\``,
     );
@@ -108,7 +104,7 @@ describe('TurnLoopRuntime', () => {
     // turn/start while running adds to the same turn too
     expect((await rt.startTurn(request('three'))).id).toBe(turn.id);
     release();
-    await until(() => events.some((e) => label(e) === 'turn/completed'));
+    await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
     expect(seenInputs).toEqual([3]);
     expect(events.filter((e) => label(e) === 'turn/started')).toHaveLength(1);
     await expect(rt.steer(request('late'), turn.id)).rejects.toThrow('no active turn to steer');
@@ -129,9 +125,9 @@ describe('TurnLoopRuntime', () => {
       return { status: 'completed' };
     });
     const turn = await rt.startTurn(request('go'));
-    await until(() => events.some((e) => e.kind === 'serverRequest'));
+    await waitFor(() => events.some((e) => e.kind === 'serverRequest'));
     await rt.interrupt(turn.id);
-    await until(() => events.some((e) => label(e) === 'turn/completed'));
+    await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
     const tail = events.slice(events.findIndex((e) => e.kind === 'serverRequest') + 1).map(label);
     expect(tail).toEqual(['turnFinished', 'status:idle', 'turn/completed', 'cancelServerRequests']);
     expect(events.find((e) => label(e) === 'turn/completed')).toMatchObject({
@@ -146,7 +142,7 @@ describe('TurnLoopRuntime', () => {
       throw new Error('model unreachable');
     });
     await rt.startTurn(request('go'));
-    await until(() => events.some((e) => label(e) === 'turn/completed'));
+    await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
     expect(events.find((e) => label(e) === 'turn/completed')).toMatchObject({
       params: { turn: { status: 'failed', error: { message: 'model unreachable' } } },
     });

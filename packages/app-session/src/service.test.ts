@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
 import { type Message, silentLogger } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppService } from './service.js';
 import { sinkConnection } from './sink-connection.js';
@@ -28,16 +29,13 @@ function client(service: AppService) {
   const connection = sinkConnection({ send: (message) => received.push(message) });
   const handler = service.connect(connection);
   let nextId = 1;
-  const answer = async (id: number): Promise<Message> => {
-    for (let i = 0; i < 500; i += 1) {
-      const found = received.find(
-        (m) => (m.kind === 'response' || m.kind === 'error') && m.id === id,
-      );
-      if (found) return found;
-      await new Promise((resolve) => setTimeout(resolve, 2));
-    }
-    throw new Error(`no answer to request ${id}`);
-  };
+  const answer = (id: number): Promise<Message> =>
+    waitFor(
+      () => received.find((m) => (m.kind === 'response' || m.kind === 'error') && m.id === id),
+      {
+        what: `an answer to request ${id}`,
+      },
+    );
   const call = async (method: string, params?: unknown): Promise<Message> => {
     const id = nextId++;
     await handler.handle(
@@ -67,17 +65,12 @@ describe('AppService in-process, no sockets', () => {
     if (started.kind !== 'response') throw new Error(JSON.stringify(started));
     const threadId = (started.result as { thread: { id: string } }).thread.id;
     // thread/started goes to every initialized connection, after the answer
-    for (let i = 0; i < 100 && !b.methods().includes('thread/started'); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
-    expect(b.methods()).toContain('thread/started');
+    await waitFor(() => b.methods().includes('thread/started'));
     expect(a.received.findIndex((m) => m.kind === 'response')).toBeLessThan(
       a.received.findIndex((m) => m.kind === 'notification' && m.method === 'thread/started'),
     );
     await a.call('turn/start', { threadId, input: [{ type: 'text', text: 'hi' }] });
-    for (let i = 0; i < 200 && !a.methods().includes('turn/completed'); i += 1) {
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+    await waitFor(() => a.methods().includes('turn/completed'));
     expect(a.methods()).toEqual(expect.arrayContaining(['turn/started', 'turn/completed']));
     // b never subscribed: thread events are not its business
     expect(b.methods()).not.toContain('turn/started');

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { notification, RpcError } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { AppServerClient } from './app-client.js';
@@ -59,13 +60,7 @@ describe('AppServerClient', () => {
 
     client.onServerRequest((request) => ({ decision: 'accept', echo: request.params }));
     await client.requestRaw('ask', {});
-    await new Promise<void>((resolve) => {
-      const check = () => {
-        if (server.received.some((m) => m.id === 0 && 'result' in m)) resolve();
-        else setTimeout(check, 5);
-      };
-      check();
-    });
+    await waitFor(() => server.received.some((m) => m.id === 0 && 'result' in m));
     expect(server.received.find((m) => m.id === 0 && 'result' in m)).toEqual({
       id: 0,
       result: { decision: 'accept', echo: { itemId: 'c1' } },
@@ -146,10 +141,7 @@ describe('AppServerClient over an in-memory channel', () => {
       throw new RpcError({ code: -32000, message: 'not now' });
     });
     far.send({ kind: 'request', id: 6, method: 'item/commandExecution/requestApproval' });
-    await new Promise<void>((resolve) => {
-      const check = () => (answers.length === 2 ? resolve() : setTimeout(check, 2));
-      check();
-    });
+    await waitFor(() => answers.length === 2);
     expect(answers).toEqual([
       { kind: 'response', id: 5, result: { decision: 'decline' } },
       { kind: 'error', id: 6, error: { code: -32000, message: 'not now' } },

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { type DecodeFailure, type Message, notification, request } from '@tether/protocol';
+import { Changes, sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { type Channel, ChannelClosedError, type CloseInfo } from './channel.js';
@@ -18,10 +19,8 @@ function record(channel: Channel) {
   const messages: Message[] = [];
   const invalid: Array<{ text: string; failure: DecodeFailure }> = [];
   const closes: CloseInfo[] = [];
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const waiter of [...waiters]) waiter();
-  };
+  const changes = new Changes();
+  const wake = () => changes.notify();
   channel.start({
     message: (message) => {
       messages.push(message);
@@ -36,22 +35,9 @@ function record(channel: Channel) {
       wake();
     },
   });
-  const until = (check: () => boolean, timeoutMs = 5_000) =>
-    new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('condition not met in time')), timeoutMs);
-      const test = () => {
-        if (!check()) return;
-        clearTimeout(timer);
-        waiters.delete(test);
-        resolve();
-      };
-      waiters.add(test);
-      test();
-    });
+  const until = (check: () => boolean, timeoutMs = 5_000) => waitFor(check, { timeoutMs, changes });
   return { messages, invalid, closes, until };
 }
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 const cleanups: Array<() => void | Promise<void>> = [];
 afterEach(async () => {

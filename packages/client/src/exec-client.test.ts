@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeEnvironment } from '@tether/exec-session';
 import { RpcError } from '@tether/protocol';
+import { sleep } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { ExecServerClient } from './exec-client.js';
@@ -233,7 +234,7 @@ describe('ExecServerClient against an exec-server', () => {
       const client = await connect(server.url, { highWaterBytes: 1024 * 1024 });
       const port = (http.address() as AddressInfo).port;
       const response = await client.httpStream(`http://127.0.0.1:${port}/`, { timeoutMs: null });
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      await sleep(1000);
       // the client stopped reading its socket, the server its HTTP response: the sender waits
       expect(finished).toBe(false);
       let bytes = 0;
@@ -266,7 +267,7 @@ describe('ExecServerClient against an exec-server', () => {
       const client = await connect(server.url, { highWaterBytes: 1024 * 1024 });
       // A's body is over the high-water mark and unread while B is awaited: B still arrives
       const a = await client.httpStream(`${base}/big`);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       const b = await client.httpStream(`${base}/big`);
       const length = async (body: AsyncIterable<Buffer>) => {
         let n = 0;
@@ -278,7 +279,7 @@ describe('ExecServerClient against an exec-server', () => {
       // a reader that stops early gives the rest up; the connection goes on
       const c = await client.httpStream(`${base}/big`);
       for await (const _piece of c.body) break;
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       expect((await client.http(`${base}/small`)).body.toString()).toBe('small');
       const process = await client.start(params('after', ['echo', 'still flowing']));
       expect((await process.collect()).output.toString()).toBe('still flowing\n');

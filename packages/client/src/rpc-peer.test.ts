@@ -11,6 +11,7 @@ import {
   RpcError,
   response,
 } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { describe, expect, it } from 'vitest';
 import { ChannelClosedError } from './channel.js';
 import { channelPair, type PairChannel } from './channel-pair.js';
@@ -31,14 +32,6 @@ function farEnd(
     closed: () => {},
   });
   return received;
-}
-
-async function until(check: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
 }
 
 describe('RpcPeer', () => {
@@ -109,7 +102,7 @@ describe('RpcPeer', () => {
     peer.on('message', (m) => all.push(m.kind));
     for (let i = 0; i < 5_000; i++) far.send(notification('tick', { i }));
     far.send({ ...notification('stamped'), emittedAtMs: 42 });
-    await until(() => seen.length === 5_001);
+    await waitFor(() => seen.length === 5_001);
     expect(seen.slice(0, 5_000).map((n) => (n.params as { i: number }).i)).toEqual(
       Array.from({ length: 5_000 }, (_, i) => i),
     );
@@ -119,7 +112,7 @@ describe('RpcPeer', () => {
     const late: NotificationMessage[] = [];
     peer.on('notification', (n) => late.push(n));
     far.send(notification('after'));
-    await until(() => late.length === 1);
+    await waitFor(() => late.length === 1);
     expect(late.map((n) => n.method)).toEqual(['after']);
   });
 
@@ -141,7 +134,7 @@ describe('RpcPeer', () => {
     far.send({ kind: 'request', id: 1, method: 'refuse' });
     far.send({ kind: 'request', id: 'two', method: 'boom' });
     far.send({ kind: 'request', id: 3, method: 'nothing' });
-    await until(() => answers.length === 4);
+    await waitFor(() => answers.length === 4);
     const byId = new Map(answers.map((m) => [m.kind === 'notification' ? '' : String(m.id), m]));
     expect(byId.get('0')).toEqual({
       kind: 'response',
@@ -169,17 +162,17 @@ describe('RpcPeer', () => {
     });
     const peer = new RpcPeer(near);
     far.send({ kind: 'request', id: 9, method: 'nobody/listens' });
-    await until(() => answers.length === 1);
+    await waitFor(() => answers.length === 1);
     expect(answers[0]).toMatchObject({ id: 9, error: { code: ErrorCode.MethodNotFound } });
 
     const asked: RequestMessage[] = [];
     peer.on('request', (r) => asked.push(r));
     far.send({ kind: 'request', id: 10, method: 'approve?', params: { x: 1 } });
-    await until(() => asked.length === 1);
+    await waitFor(() => asked.length === 1);
     expect(answers).toHaveLength(1);
     peer.respond(10, { decision: 'decline' });
     peer.respondError(11, new RpcError({ code: -32000, message: 'custom' }));
-    await until(() => answers.length === 3);
+    await waitFor(() => answers.length === 3);
     expect(answers.slice(1)).toEqual([
       { kind: 'response', id: 10, result: { decision: 'decline' } },
       { kind: 'error', id: 11, error: { code: -32000, message: 'custom' } },
@@ -196,7 +189,7 @@ describe('RpcPeer', () => {
     const manual = peer.request('m', undefined, { id: 1 });
     await expect(peer.request('m', undefined, { id: 1 })).rejects.toThrow(/already awaiting/);
     const automatic = peer.request('m');
-    await until(() => requests.length === 2);
+    await waitFor(() => requests.length === 2);
     expect(requests.map((r) => r.id)).toEqual([1, 2]);
     far.send(response(99, 'stray'));
     far.send(response(2, 'two'));

@@ -1,3 +1,4 @@
+import { sleep } from '@tether/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MockResponsesServer, mockReply } from '../testing/mock-responses.js';
 import { type ModelClientConfig, ResponsesClient } from './client.js';
@@ -466,7 +467,7 @@ describe('ResponsesClient against the mock server', () => {
     const events: ModelEvent[] = [];
     for await (const event of client({ streamIdleTimeoutMs: 50 }).stream(request)) {
       events.push(event);
-      await new Promise((resolve) => setTimeout(resolve, 80));
+      await sleep(80);
     }
     expect(events.at(-1)?.type).toBe('completed');
   });
