@@ -56,6 +56,15 @@ describe('server processes', () => {
     expect(server.running).toBe(false);
   });
 
+  it('stops a server and waits for its exit: SIGKILL unless told otherwise', async () => {
+    await using killed = launchExecServer(fake, ['stdout']);
+    await using terminated = launchExecServer(fake, ['stdout']);
+    await Promise.all([killed.url, terminated.url]);
+    expect(await killed.stop()).toBeNull();
+    expect(await terminated.stop('SIGTERM')).toBe(0);
+    expect(await terminated.stop()).toBe(0); // already gone: nothing is sent again
+  });
+
   it('reports a command that cannot be started', async () => {
     await using server = launchServer({
       command: '/nonexistent/tether-test-kit',

@@ -134,10 +134,15 @@ export class ServerProcess implements AsyncDisposable {
     this.child.kill(signal);
   }
 
+  /** Sends `signal` (default SIGKILL) unless it already exited; resolves with its exit code. */
+  stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<number | null> {
+    if (this.running) this.child.kill(signal);
+    return this.exited;
+  }
+
   /** Kills it with SIGKILL unless it already exited, and waits until it has. */
   async [Symbol.asyncDispose](): Promise<void> {
-    if (this.running) this.child.kill('SIGKILL');
-    await this.exited;
+    await this.stop();
   }
 }
 
