@@ -1,16 +1,15 @@
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { agentRuntimeFactory, type Environment, ResponsesClient } from '@tether/agent-core';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { type AppServerClient, remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import { app } from '@tether/protocol';
+import { launchExecServer, tempHome, tempHomeOutsideTmp } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, startServer, tempHome } from './test-support/harness.js';
+import { client, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -46,22 +45,11 @@ async function setup(
   return { s, a, mock };
 }
 
-/** A real tether-exec-server process on a free port; resolves with its URL. */
-async function startExecServer() {
-  const cli = new URL('../../exec-server/dist/cli.js', import.meta.url).pathname;
-  const process_ = spawn(
-    process.execPath,
-    [cli, '--listen', 'ws://127.0.0.1:0', '--log-level', 'warn'],
-    {
-      stdio: ['ignore', 'pipe', 'inherit'],
-    },
-  );
-  const url = await new Promise<string>((resolve, reject) => {
-    process_.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
-    process_.once('exit', (code) => reject(new Error(`exec-server exited ${code}`)));
-  });
-  return { url, kill: (signal: NodeJS.Signals = 'SIGTERM') => process_.kill(signal) };
-}
+const execServerCli = new URL('../../exec-server/dist/cli.js', import.meta.url).pathname;
+
+/** A real tether-exec-server process on a free port (killed at the end of the test's scope). */
+const startExecServer = () =>
+  launchExecServer(execServerCli, ['--listen', 'ws://127.0.0.1:0', '--log-level', 'warn']);
 
 /**
  * A thread for tests about turns and streaming, not the sandbox: it runs unsandboxed, so a login
@@ -404,9 +392,9 @@ describe('agent turns', () => {
   });
 
   it('a remote tether-exec-server enforces the thread sandbox the same way', async () => {
-    const execServer = await startExecServer();
-    const environment = remoteEnvironment(execServer.url);
-    const dir = mkdtempSync(join(homedir(), '.tether-remote-sandbox-'));
+    await using execServer = startExecServer();
+    const environment = remoteEnvironment(await execServer.url);
+    const dir = tempHomeOutsideTmp('.tether-remote-sandbox-');
     try {
       const { a, mock } = await setup({ environment });
       mock.enqueue(
@@ -424,14 +412,14 @@ describe('agent turns', () => {
       expect(existsSync(join(dir, 'remote.txt'))).toBe(false);
     } finally {
       await (await environment).close();
-      execServer.kill();
+      await execServer.stop('SIGTERM');
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('runs commands on a remote tether-exec-server', async () => {
-    const execServer = await startExecServer();
-    const url = execServer.url;
+    await using execServer = startExecServer();
+    const url = await execServer.url;
     const environment = remoteEnvironment(url);
     try {
       const { a, mock } = await setup({ environment });
@@ -454,13 +442,13 @@ describe('agent turns', () => {
       });
     } finally {
       await (await environment).close();
-      execServer.kill();
+      await execServer.stop('SIGTERM');
     }
   });
 
   it('a remote environment resumes its exec-server session after the connection drops mid-command', async () => {
-    const execServer = await startExecServer();
-    const target = new URL(execServer.url);
+    await using execServer = startExecServer();
+    const target = new URL(await execServer.url);
     // a TCP relay in front of the exec-server, so the test can cut the connection like a network would
     const sockets = new Set<Socket>();
     const relay = createServer((client) => {
@@ -501,13 +489,13 @@ describe('agent turns', () => {
     } finally {
       await (await environment).close();
       relay.close();
-      execServer.kill();
+      await execServer.stop('SIGTERM');
     }
   });
 
   it('a command whose remote session is lost fails its item instead of hanging the turn', async () => {
-    const execServer = await startExecServer();
-    const url = execServer.url;
+    await using execServer = startExecServer();
+    const url = await execServer.url;
     const environment = remoteEnvironment(url);
     try {
       const { a, mock } = await setup({ environment });
@@ -535,7 +523,7 @@ describe('agent turns', () => {
       );
     } finally {
       await (await environment).close().catch(() => undefined);
-      execServer.kill('SIGKILL');
+      await execServer.stop();
     }
   });
 });

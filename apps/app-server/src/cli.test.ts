@@ -1,14 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { tempHome } from '@tether/test-kit';
 import { describe, expect, it } from 'vitest';
 
 // The tests run the built executable, as a user would.
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 
 function run(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const home = mkdtempSync(join(tmpdir(), 'tether-cli-'));
+  const home = tempHome('tether-cli-');
   return spawnSync(process.execPath, [cli, ...args], {
     encoding: 'utf8',
     // stdin closed at once: a server that did start on stdio exits right away.

@@ -3,9 +3,10 @@ import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, startServer, tempHome } from './test-support/harness.js';
+import { client, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];

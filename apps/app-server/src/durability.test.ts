@@ -1,24 +1,23 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TurnBody } from '@tether/agent-core';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
+import { launchAppServer, pgrep, sleep, tempHome, waitFor } from '@tether/test-kit';
 import fc from 'fast-check';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppServer, AppServerOptions } from './server.js';
-import { client, sleep, startServer, tempHome, until } from './test-support/harness.js';
+import { client, startServer } from './test-support/harness.js';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
-const children: ChildProcess[] = [];
 afterEach(async () => {
   for (const c of clients.splice(0)) c.close();
   for (const s of servers.splice(0)) await s.shutdown({ waitForTurns: false });
-  for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
 // ---- every item the server can produce, every way a turn can end ----------------------------
@@ -165,36 +164,11 @@ describe('nothing written is ever unreadable', () => {
 // ---- a real server process, killed -----------------------------------------------------------
 
 function launch(home: string, mock: MockResponsesServer) {
-  const child = spawn(
-    process.execPath,
-    [
-      cli,
-      '--listen',
-      'ws://127.0.0.1:0',
-      '--model',
-      'mock-model',
-      '--model-base-url',
-      mock.baseUrl,
-    ],
-    {
-      env: { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    },
+  return launchAppServer(
+    cli,
+    ['--listen', 'ws://127.0.0.1:0', '--model', 'mock-model', '--model-base-url', mock.baseUrl],
+    { env: { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' } },
   );
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const url = (async () => {
-    for (let i = 0; i < 400; i++) {
-      const match = /listening on: (ws:\/\/\S+)/.exec(stderr);
-      if (match?.[1]) return match[1];
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
-    throw new Error(`no banner: ${stderr}`);
-  })();
-  return { child, url };
 }
 
 async function connect(url: string, name: string) {
@@ -204,12 +178,6 @@ async function connect(url: string, name: string) {
   return c;
 }
 
-const killed = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-
 describe('a server killed with SIGKILL', () => {
   const mocks: MockResponsesServer[] = [];
   afterAll(async () => {
@@ -217,7 +185,7 @@ describe('a server killed with SIGKILL', () => {
   });
 
   it('loses nothing of a turn that completed, and a second server may take the thread over', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'tether-kill-'));
+    const home = tempHome('tether-kill-');
     const mock = await MockResponsesServer.start();
     mocks.push(mock);
     mock.enqueue(
@@ -228,7 +196,7 @@ describe('a server killed with SIGKILL', () => {
       }),
       mockReply.text(['It printed survived.']),
     );
-    const one = launch(home, mock);
+    await using one = launch(home, mock);
     const a = await connect(await one.url, 'a');
     const { thread } = await a.request('thread/start', { cwd: '/tmp', approvalPolicy: 'never' });
     await a.request('turn/start', {
@@ -244,7 +212,7 @@ describe('a server killed with SIGKILL', () => {
     ]);
 
     // a second server on the same home cannot take a thread the first one runs
-    const two = launch(home, mock);
+    await using two = launch(home, mock);
     const b = await connect(await two.url, 'b');
     await expect(b.request('thread/resume', { threadId: thread.id })).rejects.toThrow(
       `thread ${thread.id} already has an active writer`,
@@ -252,7 +220,7 @@ describe('a server killed with SIGKILL', () => {
     // but it can read it
     expect((await b.request('thread/read', { threadId: thread.id })).thread.id).toBe(thread.id);
 
-    await killed(one.child);
+    await one.stop();
     const resumed = await b.request('thread/resume', { threadId: thread.id });
     expect(resumed.thread.turns).toEqual(before.thread.turns);
     const after = await b.request('thread/read', { threadId: thread.id, includeTurns: true });
@@ -260,12 +228,12 @@ describe('a server killed with SIGKILL', () => {
   }, 60_000);
 
   it('leaves no process behind: sandboxed and unsandboxed agent commands and command/exec', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'tether-kill-children-'));
+    const home = tempHome('tether-kill-children-');
     const mock = await MockResponsesServer.start();
     mocks.push(mock);
     const marker = 930_000 + (process.pid % 30_000);
     const sleeps = [marker, marker + 1, marker + 2];
-    const one = launch(home, mock);
+    await using one = launch(home, mock);
     const a = await connect(await one.url, 'a');
     for (const [index, sandbox] of (['read-only', 'danger-full-access'] as const).entries()) {
       mock.enqueue(
@@ -289,28 +257,15 @@ describe('a server killed with SIGKILL', () => {
         disableTimeout: true,
       })
       .catch(() => undefined);
-    const running = () =>
-      sleeps.flatMap((n) => {
-        try {
-          return execFileSync('pgrep', ['-x', '-f', `sleep ${n}`], { encoding: 'utf8' })
-            .trim()
-            .split('\n')
-            .filter(Boolean);
-        } catch {
-          return [];
-        }
-      });
-    for (let i = 0; i < 400 && running().length < 5; i++)
-      await new Promise((r) => setTimeout(r, 25));
+    const running = () => sleeps.flatMap((n) => pgrep(`sleep ${n}`, { exact: true }));
+    await waitFor(() => running().length >= 5);
     expect(running()).toHaveLength(5);
-    await killed(one.child);
-    for (let i = 0; i < 400 && running().length > 0; i++)
-      await new Promise((r) => setTimeout(r, 25));
-    expect(running()).toEqual([]);
+    await one.stop();
+    await waitFor(() => running().length === 0);
   }, 60_000);
 
   it('killed while a command runs: after a restart the thread goes on, the cut-off call answered "aborted"', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'tether-kill-cmd-'));
+    const home = tempHome('tether-kill-cmd-');
     const mock = await MockResponsesServer.start();
     mocks.push(mock);
     mock.enqueue(
@@ -320,7 +275,7 @@ describe('a server killed with SIGKILL', () => {
         callId: 'call_sleep',
       }),
     );
-    const one = launch(home, mock);
+    await using one = launch(home, mock);
     const a = await connect(await one.url, 'a');
     const { thread } = await a.request('thread/start', { cwd: '/tmp', approvalPolicy: 'never' });
     await a.request('turn/start', {
@@ -332,9 +287,9 @@ describe('a server killed with SIGKILL', () => {
       (p) => (p.item as app.ThreadItem).type === 'commandExecution',
       { timeoutMs: 20_000 },
     );
-    await killed(one.child);
+    await one.stop();
 
-    const two = launch(home, mock);
+    await using two = launch(home, mock);
     const b = await connect(await two.url, 'b');
     await b.request('thread/resume', { threadId: thread.id, excludeTurns: true });
     mock.enqueue(mockReply.text(['Back.']));
@@ -365,7 +320,7 @@ function mountSmallDisk(): { dir: string; unmount: () => void } | { skip: string
   if (process.platform !== 'linux' || process.getuid?.() !== 0) {
     return { skip: 'needs root on Linux to mount a small tmpfs' };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'tether-full-'));
+  const dir = tempHome('tether-full-');
   try {
     execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', dir], { stdio: 'pipe' });
   } catch (error) {
@@ -445,7 +400,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       expect((warning.params as { message: string }).message).toContain(thread.path as string);
       const error = await a.waitForNotification('error', undefined, { from });
       expect(error.params).toMatchObject({ willRetry: true, threadId: thread.id });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await sleep(200);
       expect(a.notifications.since(from).map((n) => n.method)).not.toContain('turn/completed');
       rmSync(filler);
       const done = await a.waitForNotification('turn/completed', undefined, { from });
@@ -523,7 +478,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       expect(turn.status).toBe('failed');
       expect(turn.error?.message).toMatch(/could not be saved.*ENOSPC/);
       rmSync(filler);
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      await sleep(300);
       const read = await a.request('thread/read', { threadId: thread.id, includeTurns: true });
       expect(read.thread.turns?.[0]).toMatchObject({ status: 'failed' });
     },
@@ -597,7 +552,7 @@ describe.skipIf('skip' in disk)('a full disk', () => {
       } finally {
         rmSync(filler);
       }
-      await until(() => !s.threads.isLoaded(thread.id), 15_000);
+      await waitFor(() => !s.threads.isLoaded(thread.id), { timeoutMs: 15_000 });
       const turns = await readAfterRestart(s, home, thread.id);
       expect(turns.map((t) => [t.id, t.status, t.items.map((i) => i.type)])).toEqual([
         [turn.id, 'failed', ['userMessage', 'agentMessage']],

@@ -1,22 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
+import { launchAppServer, type ServerProcess, sleep, tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
-const children: ChildProcess[] = [];
 const clients: AppServerClient[] = [];
 afterEach(() => {
   for (const c of clients.splice(0)) c.close();
-  for (const child of children.splice(0)) child.kill('SIGKILL');
 });
 
-function home(): string {
-  return mkdtempSync(join(tmpdir(), 'tether-e2e-'));
-}
+const home = () => tempHome('tether-e2e-');
 
 /** The environment of a launched server: no model and no remote exec-server configured. */
 function serverEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -26,29 +21,8 @@ function serverEnv(extra: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return env;
 }
 
-function launch(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const child = spawn(process.execPath, [cli, ...args], {
-    env: serverEnv(env),
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const exited = new Promise<number | null>((resolve) =>
-    child.once('exit', (code) => resolve(code)),
-  );
-  return { child, stderr: () => stderr, exited };
-}
-
-async function waitForStderr(get: () => string, pattern: RegExp): Promise<RegExpMatchArray> {
-  for (let i = 0; i < 400; i++) {
-    const match = get().match(pattern);
-    if (match) return match;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`stderr never matched ${pattern}: ${get()}`);
+function launch(args: string[], env: NodeJS.ProcessEnv = {}): ServerProcess {
+  return launchAppServer(cli, args, { env: serverEnv(env) });
 }
 
 async function exercise(c: AppServerClient): Promise<void> {
@@ -88,63 +62,63 @@ describe('tether-app-server executable', () => {
   });
 
   it('serves websocket with a banner, health endpoints, and exits 0 on SIGTERM', async () => {
-    const proc = launch(['--listen', 'ws://127.0.0.1:0'], { TETHER_HOME: home() });
-    const [, url] = await waitForStderr(proc.stderr, /listening on: (ws:\/\/127\.0\.0\.1:\d+)/);
+    await using proc = launch(['--listen', 'ws://127.0.0.1:0'], { TETHER_HOME: home() });
+    const url = await proc.url;
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     expect(proc.stderr()).toMatch(/readyz: http:\/\/127\.0\.0\.1:\d+\/readyz/);
-    const health = await fetch(`${(url as string).replace('ws://', 'http://')}/healthz`);
+    const health = await fetch(`${url.replace('ws://', 'http://')}/healthz`);
     expect(health.status).toBe(200);
-    const c = await AppServerClient.connectWebSocket(url as string);
+    const c = await AppServerClient.connectWebSocket(url);
     clients.push(c);
     await exercise(c);
-    proc.child.kill('SIGHUP'); // never forces anything
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(proc.child.exitCode).toBeNull();
+    proc.kill('SIGHUP'); // never forces anything
+    await sleep(200);
+    expect(proc.running).toBe(true);
     const closed = c.closed;
-    proc.child.kill('SIGTERM');
+    proc.kill('SIGTERM');
     expect(await proc.exited).toBe(0);
     expect((await closed).code).toBe(1001);
   });
 
   it('serves the unix control socket; a second launch on the same path fails; the socket is removed', async () => {
     const dir = home();
-    const proc = launch(['--listen', 'unix://'], { TETHER_HOME: dir });
+    await using proc = launch(['--listen', 'unix://'], { TETHER_HOME: dir });
     const path = join(dir, 'app-server-control', 'app-server-control.sock');
-    await waitForStderr(proc.stderr, /listening on: /);
+    expect(await proc.url).toBe(path);
     expect(statSync(path).mode & 0o777).toBe(0o600);
     const c = await AppServerClient.connectUnix(path);
     clients.push(c);
     await exercise(c);
 
-    const second = launch(['--listen', 'unix://'], { TETHER_HOME: dir });
+    await using second = launch(['--listen', 'unix://'], { TETHER_HOME: dir });
     expect(await second.exited).toBe(1);
     expect(second.stderr()).toContain(`app-server control socket is already in use at ${path}`);
 
-    proc.child.kill('SIGINT');
+    proc.kill('SIGINT');
     expect(await proc.exited).toBe(0);
     expect(existsSync(path)).toBe(false);
   });
 
   it('refuses bad flags with a clear message', async () => {
-    const bad = launch(['--listen', 'ws://localhost:1'], { TETHER_HOME: home() });
+    await using bad = launch(['--listen', 'ws://localhost:1'], { TETHER_HOME: home() });
     expect(await bad.exited).toBe(2); // a wrong command line, as every usage error
     expect(bad.stderr()).toContain(
       'invalid websocket --listen URL `ws://localhost:1`; expected `ws://IP:PORT`',
     );
-    const open = launch(['--listen', 'ws://0.0.0.0:0'], { TETHER_HOME: home() });
+    await using open = launch(['--listen', 'ws://0.0.0.0:0'], { TETHER_HOME: home() });
     expect(await open.exited).toBe(1);
     expect(open.stderr()).toContain('refusing to start non-loopback websocket listener');
-    const help = launch(['--help']);
+    await using help = launch(['--help']);
     expect(await help.exited).toBe(0);
   });
 
   it('a second SIGINT forces the exit', async () => {
-    const proc = launch(['--listen', 'ws://127.0.0.1:0'], { TETHER_HOME: home() });
-    const [, url] = await waitForStderr(proc.stderr, /listening on: (ws:\/\/[\d.:]+)/);
-    const c = await AppServerClient.connectWebSocket(url as string);
+    await using proc = launch(['--listen', 'ws://127.0.0.1:0'], { TETHER_HOME: home() });
+    const c = await AppServerClient.connectWebSocket(await proc.url);
     clients.push(c);
     await c.initialize({ name: 'e2e', version: '1' });
-    proc.child.kill('SIGINT');
-    proc.child.kill('SIGINT');
+    proc.kill('SIGINT');
+    proc.kill('SIGINT');
     expect(await proc.exited).toBe(0);
   });
 });

@@ -1,8 +1,9 @@
 import { AppServerClient } from '@tether/client';
 import { app, type RpcError } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, replyBody, startServer, until } from './test-support/harness.js';
+import { client, replyBody, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -176,6 +177,6 @@ describe('handshake', () => {
     expect(optedOut.notifications.since().map((n) => n.method)).not.toContain('thread/started');
     expect(uninitialized.notifications.since()).toEqual([]);
     expect(started.thread.id).toMatch(/^[0-9a-f-]{36}$/);
-    await until(() => a.notifications.since().some((n) => n.method === 'thread/started'));
+    await waitFor(() => a.notifications.since().some((n) => n.method === 'thread/started'));
   });
 });

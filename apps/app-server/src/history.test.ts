@@ -2,9 +2,10 @@ import { appendFileSync } from 'node:fs';
 import type { TurnBody } from '@tether/agent-core';
 import type { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, startServer, tempHome } from './test-support/harness.js';
+import { client, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];

@@ -1,9 +1,10 @@
 import { existsSync } from 'node:fs';
 import type { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
+import { sleep, tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, replyBody, sleep, startServer, tempHome } from './test-support/harness.js';
+import { client, replyBody, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];

@@ -1,9 +1,10 @@
 import { completeItem, startItem, type TurnBody } from '@tether/agent-core';
 import type { AppServerClient } from '@tether/client';
 import type { app } from '@tether/protocol';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { agentMessage, client, startServer, until } from './test-support/harness.js';
+import { agentMessage, client, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -165,7 +166,7 @@ describe('resume of a running thread', () => {
       (p) => (p.item as { id: string }).id === 'item-9',
     );
     a.close();
-    await until(() => s.state.subscribers(threadId).length === 0);
+    await waitFor(() => s.state.subscribers(threadId).length === 0);
     expect(s.threads.isLoaded(threadId)).toBe(true);
     const c = await join(s, 'c');
     const resumed = await c.request('thread/resume', { threadId });
@@ -207,9 +208,9 @@ describe('resume of a running thread', () => {
       void b.request('thread/resume', { threadId }).catch(() => undefined);
       b.close();
     }
-    await until(() => s.connections().length === 1);
+    await waitFor(() => s.connections().length === 1);
     await s.threads.isLoaded(threadId);
-    await until(() => s.state.subscribers(threadId).length === 1);
+    await waitFor(() => s.state.subscribers(threadId).length === 1);
     expect(s.state.subscribers(threadId)).toHaveLength(1);
   });
 });

@@ -1,6 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   agentRuntimeFactory,
@@ -12,13 +11,14 @@ import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
+import { pgrep, tempHome, tempHomeOutsideTmp, waitFor } from '@tether/test-kit';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, startServer, tempHome, until } from './test-support/harness.js';
+import { client, startServer } from './test-support/harness.js';
 
 // Real commands under bubblewrap (`.ci/run` installs it). The workspace is outside /tmp, which is
 // itself a writable root of workspace-write.
-const scratch = mkdtempSync(join(homedir(), '.tether-app-sandbox-'));
+const scratch = tempHomeOutsideTmp('.tether-app-sandbox-');
 let counter = 0;
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -274,21 +274,11 @@ describe('commands in a sandboxed thread', () => {
     const marker = 970_000 + (process.pid % 20_000);
     mock.enqueue(run(`sleep ${marker} & sleep ${marker}`, 'call_sleep'));
     const { turnId, from } = await runTurn(a, threadId);
-    const find = () => {
-      try {
-        return execFileSync('pgrep', ['-f', `sleep ${marker}`], { encoding: 'utf8' })
-          .trim()
-          .split('\n')
-          .filter(Boolean)
-          .map(Number);
-      } catch {
-        return [];
-      }
-    };
-    await until(() => find().length >= 2, 10_000);
+    const find = () => pgrep(`sleep ${marker}`);
+    await waitFor(() => find().length >= 2, { timeoutMs: 10_000 });
     await a.request('turn/interrupt', { threadId, turnId });
     await finished(a, turnId, from);
-    await until(() => find().length === 0, 10_000);
+    await waitFor(() => find().length === 0, { timeoutMs: 10_000 });
   });
 });
 

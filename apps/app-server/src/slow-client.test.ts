@@ -1,7 +1,8 @@
 import type { AppServerClient } from '@tether/client';
+import { sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, sleep, startServer, until } from './test-support/harness.js';
+import { client, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -50,7 +51,7 @@ describe('a slow websocket subscriber', () => {
       input: [{ type: 'text', text: 'go' }],
     });
     // the server cuts the stalled reader; once it reads again it learns why
-    await until(() => s.router.connectionIds().length === 1, 30_000);
+    await waitFor(() => s.router.connectionIds().length === 1, { timeoutMs: 30_000 });
     slow.resumeSocket();
     expect((await slowClosed).code).toBe(1013);
     // meanwhile the fast client got the whole turn

@@ -1,9 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
@@ -39,7 +37,7 @@ describe('stdin closes while a turn runs', () => {
         delayMs: 500,
       }),
     );
-    const home = mkdtempSync(join(tmpdir(), 'tether-stdin-'));
+    const home = tempHome('tether-stdin-');
     const one = await launch(home, mock);
     const { thread } = await one.client.request('thread/start', { cwd: '/tmp' });
     await one.client.request('turn/start', {

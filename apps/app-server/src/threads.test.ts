@@ -1,9 +1,10 @@
 import type { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
+import { tempHome, waitFor } from '@tether/test-kit';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, replyBody, startServer, until } from './test-support/harness.js';
+import { client, replyBody, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -150,7 +151,7 @@ describe('threads', () => {
   });
 
   it('forks a thread with its history and resumes a stored thread after a restart', async () => {
-    const home = (await import('./test-support/harness.js')).tempHome();
+    const home = tempHome();
     const { s, a } = await setup({ home });
     const { thread } = await a.request('thread/start', { cwd: '/tmp' });
     await runTurn(a, thread.id, 'first');
@@ -218,7 +219,7 @@ describe('threads', () => {
     const { s, a } = await setup();
     const { thread } = await a.request('thread/start', { cwd: '/tmp' });
     a.close();
-    await until(() => s.state.subscribers(thread.id).length === 0);
+    await waitFor(() => s.state.subscribers(thread.id).length === 0);
     expect(s.threads.isLoaded(thread.id)).toBe(true);
   });
 

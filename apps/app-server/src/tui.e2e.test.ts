@@ -1,9 +1,9 @@
-import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
+import { launchAppServer, sleep, tempHome, waitFor } from '@tether/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 
 // Opt-in: the official Codex TUI (`npm install @openai/codex@0.169.0` in a scratch folder, never a
@@ -32,20 +32,20 @@ function screen(): string {
   return execFileSync('tmux', ['capture-pane', '-t', session, '-p'], { encoding: 'utf8' });
 }
 
-async function waitForScreen(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const text = screen();
-    if (pattern.test(text)) return text;
-    if (Date.now() > deadline) throw new Error(`screen never showed ${pattern}:\n${text}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
+function waitForScreen(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
+  return waitFor(
+    () => {
+      const text = screen();
+      return pattern.test(text) && text;
+    },
+    { timeoutMs, intervalMs: 200, what: () => `the screen to show ${pattern}:\n${screen()}` },
+  );
 }
 
 async function type(text: string): Promise<void> {
   execFileSync('tmux', ['send-keys', '-t', session, '-l', text]);
   // a keystroke right after typed text is taken as part of a paste; let the TUI settle first
-  await new Promise((resolve) => setTimeout(resolve, 700));
+  await sleep(700);
   execFileSync('tmux', ['send-keys', '-t', session, 'C-m']);
 }
 
@@ -85,34 +85,15 @@ async function mockModel(): Promise<MockResponsesServer> {
 async function startTether(home: string, mock: MockResponsesServer) {
   const env: NodeJS.ProcessEnv = { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' };
   delete env.OPENAI_API_KEY;
-  const server: ChildProcess = spawn(
-    process.execPath,
-    [
-      cli,
-      '--listen',
-      'ws://127.0.0.1:0',
-      '--model',
-      'mock-model',
-      '--model-base-url',
-      mock.baseUrl,
-    ],
-    { env, stdio: ['ignore', 'ignore', 'pipe'] },
+  const server = launchAppServer(
+    cli,
+    ['--listen', 'ws://127.0.0.1:0', '--model', 'mock-model', '--model-base-url', mock.baseUrl],
+    { env },
   );
-  cleanups.push(() => {
-    server.kill('SIGKILL');
+  cleanups.push(async () => {
+    await server.stop();
   });
-  let stderr = '';
-  server.stderr?.on('data', (d: Buffer) => {
-    stderr += d.toString();
-  });
-  const deadline = Date.now() + 15_000;
-  let url: string | undefined;
-  while (!url) {
-    url = /listening on: (ws:\/\/[\d.:]+)/.exec(stderr)?.[1];
-    if (Date.now() > deadline) throw new Error(`server did not start: ${stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url, server };
+  return { url: await server.url, server };
 }
 
 /** Runs the TUI in the tmux session (replacing whatever ran there). */
@@ -151,7 +132,7 @@ async function conversationWithACommand(): Promise<void> {
 describe.skipIf(missing !== undefined)('the Codex TUI against tether', () => {
   it('shows a streamed reply, then asks for a command approval, runs it and shows its output', async () => {
     const mock = await mockModel();
-    const home = mkdtempSync(join(tmpdir(), 'tether-tui-'));
+    const home = tempHome('tether-tui-');
     const { url } = await startTether(join(home, 'tether'), mock);
     startTui(home, `--remote ${url}`);
     await conversationWithACommand();
@@ -159,12 +140,11 @@ describe.skipIf(missing !== undefined)('the Codex TUI against tether', () => {
 
   it('resumes a conversation after the server restarts: earlier text and output on screen, then a new turn', async () => {
     const mock = await mockModel();
-    const home = mkdtempSync(join(tmpdir(), 'tether-tui-resume-'));
+    const home = tempHome('tether-tui-resume-');
     const first = await startTether(join(home, 'tether'), mock);
     startTui(home, `--remote ${first.url}`);
     await conversationWithACommand();
-    first.server.kill('SIGTERM');
-    await new Promise((resolve) => first.server.once('exit', resolve));
+    await first.server.stop('SIGTERM');
 
     const second = await startTether(join(home, 'tether'), mock);
     const c = await AppServerClient.connectWebSocket(second.url);

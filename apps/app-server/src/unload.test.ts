@@ -1,9 +1,10 @@
 import type { RuntimeFactory, TurnBody } from '@tether/agent-core';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
 import type { AppServerClient } from '@tether/client';
+import { sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, replyBody, sleep, startServer, until } from './test-support/harness.js';
+import { client, replyBody, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -91,7 +92,7 @@ describe('idle unloading', () => {
     const { s, a, b } = await setup(replyBody(['x']), { runtimeFactory: slowShutdown });
     const { thread } = await a.request('thread/start', { cwd: '/tmp' });
     await a.request('thread/unsubscribe', { threadId: thread.id });
-    await until(() => s.state.isUnloading(thread.id));
+    await waitFor(() => s.state.isUnloading(thread.id));
     await expect(b.request('thread/resume', { threadId: thread.id })).rejects.toThrow(
       `thread ${thread.id} is closing; retry thread/resume after the thread is closed`,
     );
@@ -113,7 +114,7 @@ describe('idle unloading', () => {
         await a.request('thread/resume', { threadId: thread.id, excludeTurns: true });
       } catch (error) {
         expect((error as Error).message).toMatch(/is closing; retry thread\/resume/);
-        await until(() => !s.threads.isLoaded(thread.id));
+        await waitFor(() => !s.threads.isLoaded(thread.id));
         await a.request('thread/resume', { threadId: thread.id, excludeTurns: true });
       }
       expect(s.threads.isLoaded(thread.id)).toBe(true);

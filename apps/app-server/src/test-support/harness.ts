@@ -1,16 +1,10 @@
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { TurnBody } from '@tether/agent-core';
 import { completeItem, startItem, turnLoopRuntimeFactory } from '@tether/agent-core';
 import { AppServerClient } from '@tether/client';
 import type { app } from '@tether/protocol';
+import { sleep, tempHome } from '@tether/test-kit';
 import { silentLogger } from '@tether/transport';
 import { AppServer, type AppServerOptions } from '../server.js';
-
-export function tempHome(): string {
-  return mkdtempSync(join(tmpdir(), 'tether-app-'));
-}
 
 /** An in-process app-server on a websocket port with a scripted turn body. */
 export async function startServer(
@@ -18,7 +12,7 @@ export async function startServer(
   options: Partial<AppServerOptions> = {},
 ): Promise<AppServer> {
   return AppServer.start({
-    home: tempHome(),
+    home: tempHome('tether-app-'),
     listen: { kind: 'websocket', host: '127.0.0.1', port: 0 },
     logger: silentLogger(),
     runtimeFactory: turnLoopRuntimeFactory(body),
@@ -35,8 +29,6 @@ export async function client(
   await c.initialize({ name, version: '1.0.0' }, capabilities);
   return c;
 }
-
-export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** An agent message item with every field of the protocol's, not completed yet. */
 export function agentMessage(
@@ -80,13 +72,4 @@ export function replyBody(deltas: string[], delayMs = 0, yieldEvery = 0): TurnBo
     completeItem(turn, agentMessage(itemId, deltas.join(''), started));
     return { status: 'completed' };
   };
-}
-
-/** Waits until `check` is true (polling; never asserts on time). */
-export async function until(check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
 }
