@@ -1,71 +1,31 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { launchExecServer, pidAlive, sleep, tempHome, waitFor } from '@tether/test-kit';
+import { describe, expect, it } from 'vitest';
 import { startParams, WsClient } from './test-support/ws-client.js';
 
 // The tests run the built executable, as a user would.
 const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
-const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
-});
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function launch(args: string[]) {
-  return launchWith(args, {});
-}
-
-async function launchWith(
-  args: string[],
-  env: NodeJS.ProcessEnv,
-): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  const child = spawn(process.execPath, [cli, ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, ...env },
-  });
-  children.push(child);
-  let stderr = '';
-  child.stderr?.on('data', (data: Buffer) => {
-    stderr += data.toString();
-  });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (data: Buffer) => {
-      out += data.toString();
-      const newline = out.indexOf('\n');
-      if (newline !== -1) resolve(out.slice(0, newline));
-    });
-    child.once('exit', (code) => reject(new Error(`exited with ${code}: ${stderr}`)));
-  });
-  return { child, url, stderr: () => stderr };
-}
+const launch = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  launchExecServer(cli, args, { env: { ...process.env, ...env } });
 
 describe('tether-exec-server', () => {
   it('prints the bound URL on stdout, logs JSON on stderr, and serves /readyz', async () => {
-    const { url, stderr } = await launch(['--listen', 'ws://127.0.0.1:0', '--log-level', 'info']);
+    await using server = launch(['--listen', 'ws://127.0.0.1:0', '--log-level', 'info']);
+    const url = await server.url;
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/);
     const response = await fetch(`${url.replace('ws://', 'http://')}/readyz`);
     expect(response.status).toBe(200);
-    const firstLog = JSON.parse(stderr().split('\n')[0] as string);
+    const firstLog = JSON.parse(server.stderr().split('\n')[0] as string);
     expect(firstLog).toMatchObject({ msg: 'exec-server listening', url });
   });
 
   it('on SIGTERM kills the managed process groups and exits 0', async () => {
-    const { child, url } = await launch([]);
-    const client = await WsClient.connect(url);
+    await using server = launch([]);
+    const client = await WsClient.connect(await server.url);
     await client.initialize();
     await client.call(
       'process/start',
@@ -75,21 +35,14 @@ describe('tether-exec-server', () => {
     await client.waitFor(() => s.output.size > 0);
     const grandchild = Number(s.bytes().toString());
     expect(pidAlive(grandchild)).toBe(true);
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
-    );
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    const deadline = Date.now() + 10_000;
-    while (pidAlive(grandchild) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(pidAlive(grandchild)).toBe(false);
+    expect(await server.stop('SIGTERM')).toBe(0);
+    await waitFor(() => !pidAlive(grandchild));
     client.terminate();
   });
 
   it('leaves no child behind when it is SIGKILLed: pipe and terminal processes and their children', async () => {
-    const { child, url } = await launch([]);
-    const client = await WsClient.connect(url);
+    await using server = launch([]);
+    const client = await WsClient.connect(await server.url);
     await client.initialize();
     const script = 'sleep 600 & echo "$$ $!"; wait';
     await client.call('process/start', startParams('pipe', ['/bin/sh', '-c', script]));
@@ -105,13 +58,8 @@ describe('tether-exec-server', () => {
     }
     expect(pids).toHaveLength(4);
     for (const pid of pids) expect(pidAlive(pid)).toBe(true);
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
-    const deadline = Date.now() + 10_000;
-    while (pids.some(pidAlive) && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 20));
-    expect(pids.filter(pidAlive)).toEqual([]);
+    await server.stop('SIGKILL');
+    await waitFor(() => !pids.some(pidAlive));
     client.terminate();
   });
 
@@ -120,7 +68,7 @@ describe('tether-exec-server', () => {
     await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
     const address = busy.address();
     const port = typeof address === 'object' && address ? address.port : 0;
-    const dir = mkdtempSync(join(tmpdir(), 'exec-cli-'));
+    const dir = tempHome('exec-cli-');
     writeFileSync(join(dir, 'short.key'), 'x'.repeat(10));
     const cases: Array<[string[], RegExp]> = [
       [['--listen', 'ws://0.0.0.0:0'], /refusing to start non-loopback websocket listener/],
@@ -214,9 +162,10 @@ describe('tether-exec-server', () => {
   });
 
   it('logs at the level of --log-level or TETHER_LOG', async () => {
-    const quiet = await launch(['--log-level', 'warn']);
-    const verbose = await launchWith([], { TETHER_LOG: 'debug' });
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await using quiet = launch(['--log-level', 'warn']);
+    await using verbose = launch([], { TETHER_LOG: 'debug' });
+    await Promise.all([quiet.url, verbose.url]);
+    await sleep(200);
     expect(quiet.stderr()).not.toContain('exec-server listening');
     expect(verbose.stderr()).toContain('exec-server listening');
   });

@@ -1,10 +1,9 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync, rmSync } from 'node:fs';
+import { MockResponsesServer, type MockToolCall, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient, type ReceivedNotification } from '@tether/client';
+import { tempHome } from '@tether/test-kit';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type ExecServer, startExecServer } from './server.js';
-import { type MockModel, startMockModel } from './test-support/mock-model.js';
 
 /**
  * Opt-in end-to-end test with the real Codex CLI: `codex app-server` (stdio) runs a turn against a
@@ -27,12 +26,56 @@ if (!codexBin) {
   );
 }
 
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** The input items of a Responses request body. */
+const inputOf = (body: Record<string, unknown>) =>
+  Array.isArray(body.input) ? body.input.filter(isRecord) : [];
+
+function textOf(item: Record<string, unknown> | undefined): string {
+  const content = item?.content;
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (isRecord(part) && typeof part.text === 'string' ? part.text : ''))
+    .join('');
+}
+
+/** A call of the shell tool Codex offered (whichever of `shell_command`, `exec_command`, `shell`). */
+function shellCall(body: Record<string, unknown>, command: string): MockToolCall {
+  const tools = (Array.isArray(body.tools) ? body.tools : [])
+    .filter(isRecord)
+    .map((tool) => String(tool.name ?? tool.type ?? ''));
+  if (tools.includes('shell_command')) return { name: 'shell_command', arguments: { command } };
+  if (tools.includes('exec_command')) return { name: 'exec_command', arguments: { cmd: command } };
+  return { name: 'shell', arguments: { command: ['bash', '-lc', command] } };
+}
+
+/**
+ * The project's mock model, scripted for a real Codex turn: when the last user message says
+ * `RUN: <command>`, it calls the shell tool with that command; once the tool's output is back, it
+ * answers `Command finished.`.
+ */
+function codexModel(): Promise<MockResponsesServer> {
+  return MockResponsesServer.start({
+    responder: (body) => {
+      const input = inputOf(body);
+      const user = input.findLast((item) => item.type === 'message' && item.role === 'user');
+      const run = /RUN:\s*(.+)$/s.exec(textOf(user));
+      const answered = /_output$/.test(String(input.at(-1)?.type ?? ''));
+      if (!run?.[1] || answered) return mockReply.text('Command finished.');
+      return mockReply.toolCall(shellCall(body, run[1].trim()));
+    },
+  });
+}
+
 describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', () => {
   let server: ExecServer | undefined;
-  let model: MockModel | undefined;
+  let model: MockResponsesServer | undefined;
   let codex: AppServerClient | undefined;
-  const home = mkdtempSync(join(tmpdir(), 'codex-home-'));
-  const work = mkdtempSync(join(tmpdir(), 'codex-work-'));
+  const home = tempHome('codex-home-');
+  const work = tempHome('codex-work-');
   afterAll(async () => {
     codex?.peer.terminate();
     await server?.close();
@@ -43,7 +86,7 @@ describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', (
 
   it('runs the model’s shell command through our exec-server and streams its output back', async () => {
     server = await startExecServer();
-    model = await startMockModel();
+    model = await codexModel();
     codex = AppServerClient.spawnStdio(
       codexBin as string,
       [
@@ -95,6 +138,7 @@ describe.skipIf(!codexBin)('a real Codex app-server using tether-exec-server', (
     expect(outputs.some((text) => text.includes('hello-from-tether-42'))).toBe(true);
     const items = completed.map((n) => JSON.stringify(n.params));
     expect(items.some((item) => item.includes('hello-from-tether-42'))).toBe(true);
-    expect(model.requests.some((request) => request.lastType?.endsWith('_output'))).toBe(true);
+    const lastTypes = model.requests.map((request) => String(inputOf(request.body).at(-1)?.type));
+    expect(lastTypes.some((type) => type.endsWith('_output'))).toBe(true);
   }, 120_000);
 });

@@ -1,10 +1,11 @@
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pidAlive, sleep, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type ExecServer, type ExecServerOptions, startExecServer } from './server.js';
 import { startParams, WsClient } from './test-support/ws-client.js';
@@ -28,32 +29,7 @@ async function connect(url: string): Promise<WsClient> {
   return client;
 }
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const sha = (data: Buffer) => createHash('sha256').update(data).digest('hex');
-
-/** True while the pid runs (a zombie counts as gone). */
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-async function waitUntil(predicate: () => boolean, timeoutMs = 10_000): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (predicate()) return true;
-    await sleep(10);
-  }
-  return predicate();
-}
 
 /** `seq 1 N` as the reference's large-output transcript uses, and its bytes. */
 function seqOutput(n: number): Buffer {
@@ -105,7 +81,7 @@ describe('websocket protocol', () => {
     expect(pidAlive(pid)).toBe(true);
     await running.close();
     server = undefined;
-    expect(await waitUntil(() => !pidAlive(pid))).toBe(true);
+    await waitFor(() => !pidAlive(pid));
   });
 
   it('drops a connection that sends an unknown notification', async () => {
@@ -244,9 +220,7 @@ describe('output delivery', () => {
     await a.waitFor(() => seen.output.size > 10);
     a.channel.pause();
     // the router closes the stalled socket (1013) and the session detaches
-    expect(
-      await waitUntil(() => server?.service.registry.get(sessionId)?.attachment === undefined),
-    ).toBe(true);
+    await waitFor(() => server?.service.registry.get(sessionId)?.attachment === undefined);
     a.channel.resume();
     await a.closed;
     // resume and read from the last seq seen; if the small queue limit trips again, do it again
@@ -340,7 +314,7 @@ describe('sessions over websockets', () => {
       code: -32600,
       message: `unknown session id ${sessionId}`,
     });
-    expect(await waitUntil(() => !pidAlive(leader) && !pidAlive(grandchild))).toBe(true);
+    await waitFor(() => !pidAlive(leader) && !pidAlive(grandchild));
   });
 
   it('decides the TTL race atomically: 200 resumes around the boundary', async () => {
@@ -373,7 +347,7 @@ describe('sessions over websockets', () => {
       } else {
         failed += 1;
         expect(reply.error).toEqual({ code: -32600, message: `unknown session id ${sessionId}` });
-        expect(await waitUntil(() => !pidAlive(pid))).toBe(true);
+        await waitFor(() => !pidAlive(pid));
       }
       b.terminate();
       clients.splice(0);

@@ -1,18 +1,10 @@
 import { execFileSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Changes, sleep, tempHome, waitFor } from '@tether/test-kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type ExecServer, startExecServer } from './server.js';
@@ -156,7 +148,7 @@ function shape(method: string, answer: Record<string, unknown> | undefined): str
 async function replay(
   file: string,
 ): Promise<Array<{ request: string; reference: string; tether: string }>> {
-  const scratch = mkdtempSync(join(tmpdir(), 'replay-'));
+  const scratch = tempHome('replay-');
   // what the recorder made before the transcript starts (its notes say so)
   if (file === 'fs-handles.jsonl') {
     writeFileSync(join(scratch, 'a.txt'), 'hello world, this is a file\n');
@@ -191,7 +183,7 @@ async function replay(
   });
   const answers = new Map<unknown, Record<string, unknown>>();
   const notified = new Set<string>();
-  let wake = () => {};
+  const changes = new Changes();
   ws.on('message', (data: Buffer) => {
     const value = parse(data.toString('utf8'));
     if (value && value.id !== undefined) answers.set(value.id, value);
@@ -199,20 +191,14 @@ async function replay(
       const key = notificationKey(value);
       if (key) notified.add(key);
     }
-    wake();
+    changes.notify();
   });
-  const waitFor = async (done: () => boolean) => {
-    const deadline = Date.now() + 10_000;
-    while (!done() && ws.readyState === WebSocket.OPEN && Date.now() < deadline) {
-      await new Promise<void>((resolve) => {
-        wake = resolve;
-        setTimeout(resolve, 100);
-      });
-    }
-  };
+  // what never came is recorded as a difference below, so running out of time is not an error
+  const settle = (done: () => boolean) =>
+    waitFor(() => done() || ws.readyState !== WebSocket.OPEN, { changes }).catch(() => undefined);
   /** Notifications the reference had sent before the current request went out. */
   const expected: string[] = [];
-  ws.on('close', () => wake());
+  ws.on('close', () => changes.notify());
   const differences: Array<{ request: string; reference: string; tether: string }> = [];
   for (const frame of frames(file)) {
     if (frame.direction === '<') {
@@ -222,7 +208,7 @@ async function replay(
       continue;
     }
     // the state the reference was in when this was sent: the same notifications came first
-    await waitFor(() => expected.every((key) => notified.has(key)));
+    await settle(() => expected.every((key) => notified.has(key)));
     for (const key of expected.filter((k) => !notified.has(k))) {
       differences.push({ request: frame.text, reference: key, tether: 'not notified' });
     }
@@ -232,10 +218,10 @@ async function replay(
     ws.send(text);
     if (request === undefined || request.id === undefined || request.id === null) {
       // a notification or a malformed frame: give the server a moment, answers are not compared
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await sleep(50);
       continue;
     }
-    await waitFor(() => answers.has(request.id));
+    await settle(() => answers.has(request.id));
     const method = String(request.method);
     const reference = shape(method, recorded.get(request.id)).replaceAll(
       RECORDED_HTTP_HOST,

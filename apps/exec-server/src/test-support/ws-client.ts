@@ -7,6 +7,7 @@ import {
   parseWith,
   toWire,
 } from '@tether/protocol';
+import { Changes, waitFor } from '@tether/test-kit';
 
 export interface Reply {
   id: number;
@@ -56,7 +57,7 @@ export class WsClient {
   keepRaw = false;
   closeCode: number | undefined;
   readonly closed: Promise<number>;
-  private readonly watchers = new Set<() => void>();
+  private readonly changes = new Changes();
   private nextId = 1;
 
   private constructor(channel: WebSocketChannel) {
@@ -106,7 +107,7 @@ export class WsClient {
   }
 
   private wake(): void {
-    for (const watcher of [...this.watchers]) watcher();
+    this.changes.notify();
   }
 
   /** Puts `text` on the wire as one frame, as it is. */
@@ -145,21 +146,9 @@ export class WsClient {
     return result.sessionId as string;
   }
 
-  waitFor(predicate: () => boolean, timeoutMs = 60_000): Promise<void> {
-    if (predicate()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.watchers.delete(check);
-        reject(new Error('timed out waiting for a condition'));
-      }, timeoutMs);
-      const check = () => {
-        if (!predicate()) return;
-        clearTimeout(timer);
-        this.watchers.delete(check);
-        resolve();
-      };
-      this.watchers.add(check);
-    });
+  /** Resolves once `predicate` holds (checked again on every message and on close). */
+  async waitFor(predicate: () => boolean, timeoutMs = 60_000): Promise<void> {
+    await waitFor(predicate, { timeoutMs, changes: this.changes });
   }
 
   /**
