@@ -70,7 +70,7 @@ const kinds = ['tether', ...(codexBin ? ['reference'] : [])];
 const results = {};
 for (let run = 0; run < runs; run++) {
   for (const kind of kinds) {
-    const { child, url } = await startServer(kind);
+    const { server, url } = await startServer(kind);
     for (const [name, profile] of Object.entries(profiles)) {
       const figures = await roundTrips(url, profile);
       results[kind] ??= {};
@@ -78,7 +78,7 @@ for (let run = 0; run < runs; run++) {
       results[kind][name].p50.push(figures.p50);
       results[kind][name].p99.push(figures.p99);
     }
-    child.kill('SIGKILL');
+    await server.stop();
   }
 }
 rmSync(workspace, { recursive: true, force: true });

@@ -129,10 +129,10 @@ const results = Object.fromEntries(
 );
 for (let run = 0; run < runs; run++) {
   for (const kind of kinds) {
-    const { child, url } = await startServer(kind);
+    const { server, pid, url } = await startServer(kind);
     await new Promise((r) => setTimeout(r, 300));
     const r = results[kind];
-    r.idle.push(rssMiB(child.pid));
+    r.idle.push(rssMiB(pid));
     // same order for both servers: the many-process test first, on the fresh server (tether's
     // JavaScript has not been optimized yet: its cold figure), the 200 MB stream, then the
     // many-process test again on the server that has served all of that (its steady state)
@@ -144,9 +144,8 @@ for (let run = 0; run < runs; run++) {
     r.tp.push(tp.mbps);
     r.cpu.push(tp.clientCpu);
     r.hmAgain.push((await hundredByOneMB(url)).ms);
-    r.load.push(rssMiB(child.pid));
-    child.kill('SIGTERM');
-    await new Promise((r2) => child.once('exit', r2));
+    r.load.push(rssMiB(pid));
+    await server.stop('SIGTERM');
   }
 }
 const rows = kinds.map((kind) => {

@@ -4,11 +4,10 @@
 // p50/p99 over repeated runs, first from the store itself, then over a websocket from a real
 // tether-app-server process (JSON and the socket included). Targets: a page of a 10,000-turn thread
 // under 50 ms; a search over 10,000 threads under 100 ms.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { AppServerClient } from '@tether/client';
+import { launchAppServer, tempHome } from '@tether/test-kit';
 import { ThreadStore } from '@tether/thread-store';
 
 const TURNS = 10_000;
@@ -114,25 +113,16 @@ function buildManyThreads(store) {
 }
 
 async function launch(home) {
-  const child = spawn(process.execPath, [cli, '--listen', 'ws://127.0.0.1:0'], {
+  const app = launchAppServer(cli, ['--listen', 'ws://127.0.0.1:0'], {
     env: { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' },
-    stdio: ['ignore', 'ignore', 'pipe'],
+    timeoutMs: 30_000,
   });
-  let stderr = '';
-  child.stderr.on('data', (d) => {
-    stderr += d.toString();
-  });
-  for (let i = 0; i < 600 && !/listening on: ws:\/\//.test(stderr); i++) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  const url = /listening on: (ws:\/\/\S+)/.exec(stderr)?.[1];
-  if (!url) throw new Error(`server did not start: ${stderr}`);
-  const client = await AppServerClient.connectWebSocket(url);
+  const client = await AppServerClient.connectWebSocket(await app.url);
   await client.initialize({ name: 'bench', version: '1.0.0' }, { experimentalApi: true });
-  return { child, client };
+  return { app, client };
 }
 
-const home = mkdtempSync(join(tmpdir(), 'tether-history-bench-'));
+const home = tempHome('tether-history-bench-');
 try {
   const store = ThreadStore.open({ home });
   let started = performance.now();
@@ -215,7 +205,7 @@ try {
     }
     c.close();
   } finally {
-    server.child.kill('SIGKILL');
+    await server.app.stop();
   }
 
   console.log(

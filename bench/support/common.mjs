@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 export const nowMs = () => performance.timeOrigin + performance.now();
 
-export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export { sleep } from '@tether/test-kit';
 
 /** A promise with its resolve and reject; an unobserved rejection is not reported as unhandled. */
 export function deferred() {

@@ -3,10 +3,10 @@
 // through the same client; it decodes each message once (decodeMessage: one JSON.parse and a
 // shape check) and keeps nothing it has delivered, so its cost per notification is that of the
 // raw JSON.parse client it replaced plus an event dispatch.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { connectWebSocket, RpcPeer } from '@tether/client';
+import { launchExecServer, launchServer } from '@tether/test-kit';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const tetherCli = `${root}apps/exec-server/dist/cli.js`;
@@ -18,21 +18,17 @@ export const codexBin =
     '/tmp/codex-ref/node_modules/.bin/codex',
   ].find((path) => existsSync(path));
 
-export function startServer(kind) {
-  const [command, args] =
+/** Starts tether's or the reference's exec-server; resolves with the process and its URL. */
+export async function startServer(kind) {
+  const server =
     kind === 'tether'
-      ? [process.execPath, [tetherCli, '--listen', 'ws://127.0.0.1:0', '--log-level', 'warn']]
-      : [codexBin, ['exec-server', '--listen', 'ws://127.0.0.1:0']];
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'ignore'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (data) => {
-      out += data;
-      const match = /ws:\/\/[0-9.:]+/.exec(out);
-      if (match) resolve({ child, url: match[0] });
-    });
-    child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
-  });
+      ? launchExecServer(tetherCli, ['--listen', 'ws://127.0.0.1:0', '--log-level', 'warn'])
+      : launchServer({
+          command: codexBin,
+          args: ['exec-server', '--listen', 'ws://127.0.0.1:0'],
+          banner: { stream: 'stdout', pattern: /ws:\/\/[0-9.:]+/ },
+        });
+  return { server, pid: server.child.pid, url: await server.url };
 }
 
 export class Client {
