@@ -8,21 +8,10 @@ import { MISSING_CALL_OUTPUT, normalizeConversation } from './conversation.js';
 import type { CommandOutput, Environment } from './environment.js';
 import { type ResponseInputItem, ResponsesClient } from './model/index.js';
 import type { ThreadEvent, ThreadRuntime, ThreadSettings } from './runtime.js';
+import { testSettings } from './test-support/settings.js';
 import { MockResponsesServer, mockReply } from './testing/index.js';
 
-const settings: ThreadSettings = {
-  cwd: '/tmp',
-  model: 'mock-model',
-  modelProvider: 'mock',
-  approvalPolicy: 'never',
-  sandbox: { type: 'dangerFullAccess' },
-  activePermissionProfile: null,
-  reasoningEffort: null,
-  reasoningSummary: null,
-  serviceTier: null,
-  baseInstructions: null,
-  developerInstructions: null,
-};
+const settings: ThreadSettings = testSettings();
 
 const mocks: MockResponsesServer[] = [];
 const runtimes: ThreadRuntime[] = [];

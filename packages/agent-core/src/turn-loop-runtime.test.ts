@@ -3,21 +3,10 @@ import { waitFor } from '@tether/test-kit';
 import { describe, expect, it } from 'vitest';
 import { completeItem } from './items.js';
 import type { ThreadEvent, ThreadSettings } from './runtime.js';
+import { testSettings } from './test-support/settings.js';
 import { type TurnBody, TurnLoopRuntime } from './turn-loop-runtime.js';
 
-const settings: ThreadSettings = {
-  cwd: '/tmp',
-  model: 'm',
-  modelProvider: 'p',
-  approvalPolicy: 'never',
-  sandbox: { type: 'dangerFullAccess' },
-  activePermissionProfile: null,
-  reasoningEffort: null,
-  reasoningSummary: null,
-  serviceTier: null,
-  baseInstructions: null,
-  developerInstructions: null,
-};
+const settings: ThreadSettings = testSettings({ model: 'm', modelProvider: 'p' });
 const request = (text: string) => ({
   input: [{ type: 'text' as const, text }],
   clientUserMessageId: null,
