@@ -21,7 +21,15 @@ import { cpus } from 'node:os';
 import { OutboundRouter } from '@tether/outbound-router';
 import { encodeMessage, notification } from '@tether/protocol';
 import { Inbound, silentLogger, startWebSocket } from '@tether/transport';
-import { childClockOffset, deferred, fmt, median, nowMs, withTimeout } from './support/common.mjs';
+import {
+  childClockOffset,
+  deferred,
+  fmt,
+  maximaOf,
+  mediansOf,
+  nowMs,
+  withTimeout,
+} from './support/common.mjs';
 
 const MESSAGES = Number(process.env.OUTBOUND_BENCH_MESSAGES ?? 100_000);
 const RUNS = Number(process.env.OUTBOUND_BENCH_RUNS ?? 3);
@@ -253,19 +261,20 @@ const totalSeconds = (nowMs() - benchStart) / 1000;
 
 const summary = SCENARIOS.map((scenario) => {
   const list = runs.get(scenario.key);
-  const pick = (f) => median(list.map(f));
   return {
     scenario,
     list,
-    delivered: pick((r) => r.delivered),
     expected: list[0].expected,
-    elapsedMs: pick((r) => r.elapsedMs),
-    msgsPerSec: pick((r) => r.msgsPerSec),
-    perClientMsgsPerSec: pick((r) => r.perClientMsgsPerSec),
-    serverCpuUsPerMsg: pick((r) => r.serverCpuUsPerMsg),
-    p50Ms: pick((r) => r.p50Ms),
-    p99Ms: pick((r) => r.p99Ms),
-    readersClosed: Math.max(...list.map((r) => r.readersClosed)),
+    ...mediansOf(list, [
+      'delivered',
+      'elapsedMs',
+      'msgsPerSec',
+      'perClientMsgsPerSec',
+      'serverCpuUsPerMsg',
+      'p50Ms',
+      'p99Ms',
+    ]),
+    ...maximaOf(list, ['readersClosed']),
     clockOffsetMs: Math.max(...list.map((r) => Math.abs(r.clockOffsetMs))),
   };
 });

@@ -38,6 +38,14 @@ export const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
+/** For each field, its median over the runs (one object per run). */
+export const mediansOf = (runs, fields) =>
+  Object.fromEntries(fields.map((field) => [field, median(runs.map((run) => run[field]))]));
+
+/** For each field, its largest value over the runs. */
+export const maximaOf = (runs, fields) =>
+  Object.fromEntries(fields.map((field) => [field, Math.max(...runs.map((run) => run[field]))]));
+
 /** The nearest-rank quantile (q in 0..1). */
 export function quantile(values, q) {
   const sorted = [...values].sort((a, b) => a - b);
