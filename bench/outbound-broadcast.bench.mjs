@@ -22,11 +22,10 @@ import { OutboundRouter } from '@tether/outbound-router';
 import { encodeMessage, notification } from '@tether/protocol';
 import { Inbound, silentLogger, startWebSocket } from '@tether/transport';
 import {
+  acrossRuns,
   childClockOffset,
   deferred,
   fmt,
-  maximaOf,
-  mediansOf,
   nowMs,
   withTimeout,
 } from './support/common.mjs';
@@ -265,16 +264,18 @@ const summary = SCENARIOS.map((scenario) => {
     scenario,
     list,
     expected: list[0].expected,
-    ...mediansOf(list, [
-      'delivered',
-      'elapsedMs',
-      'msgsPerSec',
-      'perClientMsgsPerSec',
-      'serverCpuUsPerMsg',
-      'p50Ms',
-      'p99Ms',
-    ]),
-    ...maximaOf(list, ['readersClosed']),
+    ...acrossRuns(list, {
+      medians: [
+        'delivered',
+        'elapsedMs',
+        'msgsPerSec',
+        'perClientMsgsPerSec',
+        'serverCpuUsPerMsg',
+        'p50Ms',
+        'p99Ms',
+      ],
+      maxima: ['readersClosed'],
+    }),
     clockOffsetMs: Math.max(...list.map((r) => Math.abs(r.clockOffsetMs))),
   };
 });

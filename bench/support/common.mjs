@@ -38,13 +38,17 @@ export const median = (values) => {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 };
 
-/** For each field, its median over the runs (one object per run). */
-export const mediansOf = (runs, fields) =>
-  Object.fromEntries(fields.map((field) => [field, median(runs.map((run) => run[field]))]));
-
-/** For each field, its largest value over the runs. */
-export const maximaOf = (runs, fields) =>
-  Object.fromEntries(fields.map((field) => [field, Math.max(...runs.map((run) => run[field]))]));
+/**
+ * Figures over repeated runs (one object per run): for each field named in `medians` its median,
+ * for each in `maxima` its largest value.
+ */
+export function acrossRuns(runs, { medians = [], maxima = [] }) {
+  const values = (field) => runs.map((run) => run[field]);
+  return Object.fromEntries([
+    ...medians.map((field) => [field, median(values(field))]),
+    ...maxima.map((field) => [field, Math.max(...values(field))]),
+  ]);
+}
 
 /** The nearest-rank quantile (q in 0..1). */
 export function quantile(values, q) {
