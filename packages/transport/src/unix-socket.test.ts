@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Inbound } from './connection.js';
@@ -15,9 +15,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-function scratch(): string {
-  return mkdtempSync(join(tmpdir(), 'tether-unix-'));
-}
+const scratch = () => tempHome('tether-unix-');
 
 async function serve(
   path: string,
