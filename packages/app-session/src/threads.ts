@@ -1,4 +1,3 @@
-
 import { modeOfPolicy, type RuntimeFactory, type ThreadSettings } from '@tether/agent-core';
 import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import { app, invalidRequest, RpcError } from '@tether/protocol';
