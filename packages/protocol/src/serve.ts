@@ -130,6 +130,8 @@ export function serve<T extends MethodTable, C>(
   };
 }
 
+const DONE: Promise<void> = Promise.resolve();
+
 type Decoded = { ok: true; method: string; params: unknown } | { ok: false; error: ErrorObject };
 
 class TableConnection<T extends MethodTable, C> implements ServedConnection {
@@ -241,14 +243,32 @@ class TableConnection<T extends MethodTable, C> implements ServedConnection {
     return errorResponse(request.id, this.options.unexpected(error, request, this.state));
   }
 
-  private async reply(
+  private reply(
     request: RequestMessage,
     message: Message,
     after: Array<() => void | Promise<void>>,
     written: ((error?: Error) => void) | undefined,
   ): Promise<void> {
+    let sent: void | Promise<void>;
     try {
-      await this.send(message, written);
+      sent = this.send(message, written);
+    } catch (error) {
+      sent = Promise.reject(error);
+    }
+    // the common case (a sink that takes the reply at once, nothing to run after it) allocates no
+    // further promises: the exec-server answers most requests this way
+    if (!(sent instanceof Promise) && after.length === 0) return DONE;
+    return this.finish(request, sent, after, written);
+  }
+
+  private async finish(
+    request: RequestMessage,
+    sent: void | Promise<void>,
+    after: Array<() => void | Promise<void>>,
+    written: ((error?: Error) => void) | undefined,
+  ): Promise<void> {
+    try {
+      await sent;
     } catch (error) {
       // the connection is gone; what follows the reply still runs (it may release a thread)
       written?.(error instanceof Error ? error : new Error(String(error)));
