@@ -28,7 +28,7 @@ import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { turnLoopRuntimeFactory } from '@tether/agent-core';
+import { agentMessageItem, turnLoopRuntimeFactory } from '@tether/agent-core';
 import { AppServer } from '@tether/app-server';
 import { AppServerClient } from '@tether/client';
 import {
@@ -79,19 +79,10 @@ function streamBody(timing) {
   return async (turn) => {
     const itemId = `msg_${turn.turnId.slice(0, 8)}`;
     const startedAtMs = Date.now();
-    const base = {
-      type: 'agentMessage',
-      id: itemId,
-      phase: null,
-      memoryCitation: null,
-      delivery: null,
-      questions: null,
-      moderation: null,
-      startedAtMs,
-    };
+    const base = agentMessageItem(itemId, '', startedAtMs);
     const ids = { threadId: turn.threadId, turnId: turn.turnId };
     turn.emit('item/started', {
-      item: { ...base, text: '', completedAtMs: null },
+      item: base,
       ...ids,
       startedAtMs,
     });

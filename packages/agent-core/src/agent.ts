@@ -25,7 +25,7 @@ import {
   type SandboxCapability,
 } from './environment.js';
 import { messageOf } from './errors.js';
-import { completeItem, startItem } from './items.js';
+import { agentMessageItem, completeItem, startItem } from './items.js';
 import type {
   ModelEvent,
   ResponseInputItem,
@@ -303,22 +303,6 @@ function fail(turn: TurnContext, message: string): TurnOutcome {
   const error = { message, codexErrorInfo: null, additionalDetails: null };
   turn.emit('error', { threadId: turn.threadId, turnId: turn.turnId, error, willRetry: false });
   return { status: 'failed', error };
-}
-
-/** An agent message as it stands (not completed: {@link completeItem} stamps that). */
-function agentMessageItem(id: string, text: string, startedAtMs: number): app.AgentMessageItem {
-  return {
-    type: 'agentMessage',
-    moderation: null,
-    id,
-    text,
-    phase: null,
-    memoryCitation: null,
-    delivery: null,
-    questions: null,
-    startedAtMs,
-    completedAtMs: null,
-  };
 }
 
 /**

@@ -69,7 +69,7 @@ export {
   patternMatches,
   RULES_DIR_NAME,
 } from './exec-policy.js';
-export { completeItem, type ItemEmitter, startItem } from './items.js';
+export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RETRIES,

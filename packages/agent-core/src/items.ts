@@ -29,3 +29,23 @@ export function completeItem<T extends app.ThreadItem>(
   });
   return completed;
 }
+
+/** An agent message as it stands (not completed: {@link completeItem} stamps that). */
+export function agentMessageItem(
+  id: string,
+  text: string,
+  startedAtMs: number = Date.now(),
+): app.AgentMessageItem {
+  return {
+    type: 'agentMessage',
+    moderation: null,
+    id,
+    text,
+    phase: null,
+    memoryCitation: null,
+    delivery: null,
+    questions: null,
+    startedAtMs,
+    completedAtMs: null,
+  };
+}

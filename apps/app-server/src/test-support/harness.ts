@@ -1,5 +1,10 @@
 import type { TurnBody } from '@tether/agent-core';
-import { completeItem, startItem, turnLoopRuntimeFactory } from '@tether/agent-core';
+import {
+  agentMessageItem,
+  completeItem,
+  startItem,
+  turnLoopRuntimeFactory,
+} from '@tether/agent-core';
 import { AppServerClient } from '@tether/client';
 import type { app } from '@tether/protocol';
 import { sleep, tempHome } from '@tether/test-kit';
@@ -31,24 +36,7 @@ export async function client(
 }
 
 /** An agent message item with every field of the protocol's, not completed yet. */
-export function agentMessage(
-  id: string,
-  text: string,
-  startedAtMs = Date.now(),
-): app.AgentMessageItem {
-  return {
-    type: 'agentMessage',
-    id,
-    text,
-    phase: null,
-    memoryCitation: null,
-    delivery: null,
-    questions: null,
-    moderation: null,
-    startedAtMs,
-    completedAtMs: null,
-  };
-}
+export const agentMessage = agentMessageItem;
 
 /** A turn body that answers with one agent message made of `deltas`. */
 export function replyBody(deltas: string[], delayMs = 0, yieldEvery = 0): TurnBody {
