@@ -1,3 +1,4 @@
+export { type DockerfileFacts, readDockerfile } from './dockerfile.js';
 export { type PgrepOptions, pgrep, pidAlive } from './processes.js';
 export {
   type CliLaunchOptions,
