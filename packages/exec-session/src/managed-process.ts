@@ -2,8 +2,8 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable, Writable } from 'node:stream';
+import type { IPty } from '@lydell/node-pty';
 import type { exec } from '@tether/protocol';
-import type { IPty } from 'node-pty';
 import { ExecSessionError } from './os-error.js';
 import {
   type OutputLog,
@@ -53,9 +53,9 @@ type Listener = (event: ProcessEvent) => void;
 const ENV_PROGRAM = '/usr/bin/env';
 const BASH_PROGRAM = '/bin/bash';
 
-let ptyModule: Promise<typeof import('node-pty')> | undefined;
-function loadPty(): Promise<typeof import('node-pty')> {
-  ptyModule ??= import('node-pty');
+let ptyModule: Promise<typeof import('@lydell/node-pty')> | undefined;
+function loadPty(): Promise<typeof import('@lydell/node-pty')> {
+  ptyModule ??= import('@lydell/node-pty');
   return ptyModule;
 }
 
