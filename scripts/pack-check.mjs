@@ -1,13 +1,15 @@
 #!/usr/bin/env node
-// Proves that every published package works from its tarball: `pnpm pack` each package under
-// packages/, install all the tarballs together into a scratch project with plain npm (so
-// `workspace:*` ranges must have been rewritten), import each package at run time, and typecheck a
-// TypeScript file that imports each one with NodeNext resolution (so the .d.ts files ship), and run
-// the first ```js example of each package's README against the installed tarballs.
+// Proves that every published package and app works from its tarball: `pnpm pack` each public
+// package under packages/ and apps/, install all the tarballs together into a scratch project with
+// plain npm (so `workspace:` ranges must have been rewritten), import each package and `require()`
+// it (Node >= 20.19 loads ESM through require, given an exports map with a `default` condition),
+// check that every source map resolves to a file inside the tarball, typecheck a TypeScript file that
+// imports each one with NodeNext resolution (so the .d.ts files ship), run the first ```js example of
+// each README (every library package has one), and start each app's bin with `--version`.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const scratch = mkdtempSync(join(tmpdir(), 'tether-pack-'));
@@ -21,8 +23,8 @@ const pnpm = (args, cwd) =>
     ? execFileSync(process.execPath, [pnpmPath, ...args], { cwd, stdio: 'pipe' })
     : execFileSync('npx', ['--yes', 'pnpm@10.34.9', ...args], { cwd, stdio: 'pipe' });
 
-const packages = readdirSync(join(root, 'packages'))
-  .map((dir) => join(root, 'packages', dir))
+const packages = ['packages', 'apps']
+  .flatMap((parent) => readdirSync(join(root, parent)).map((dir) => join(root, parent, dir)))
   .filter((dir) => existsSync(join(dir, 'package.json')))
   .map((dir) => ({ dir, manifest: JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) }))
   .filter(({ manifest }) => !manifest.private);
@@ -66,6 +68,14 @@ try {
       stdio: 'inherit',
     });
     imports.push(`import * as m${imports.length} from ${JSON.stringify(name)};`);
+    // plain CommonJS `require`, as a consumer's .cjs file would, for every subpath but package.json
+    for (const subpath of Object.keys(manifest.exports ?? { '.': null })) {
+      if (subpath === './package.json') continue;
+      const id = subpath === '.' ? name : `${name}/${subpath.slice(2)}`;
+      const required = `const keys = Object.keys(require(${JSON.stringify(id)})); if (keys.length === 0) throw new Error('no exports'); console.log(${JSON.stringify(id)} + ': require() gives ' + keys.length + ' exports');`;
+      execFileSync(process.execPath, ['-e', required], { cwd: project, stdio: 'inherit' });
+    }
+    checkSourceMaps(join(project, 'node_modules', name), name);
   }
   const uses = imports.map((_, i) => `console.log(Object.keys(m${i}).length);`).join('\n');
   writeFileSync(join(project, 'check.ts'), `${imports.join('\n')}\n${uses}\n`);
@@ -90,15 +100,51 @@ try {
   for (const { dir, manifest } of packages) {
     const readme = readFileSync(join(dir, 'README.md'), 'utf8');
     const example = /```js\n([\s\S]*?)```/.exec(readme)?.[1];
+    // an app's README documents its command line first; only libraries must have an example
+    if (!example && dir.startsWith(join(root, 'apps'))) continue;
     if (!example) throw new Error(`${manifest.name}: README has no \`\`\`js example`);
     const file = join(project, `example-${manifest.name.split('/')[1]}.mjs`);
     writeFileSync(file, example);
     execFileSync(process.execPath, [file], { cwd: project, stdio: 'pipe', timeout: 30_000 });
     console.log(`${manifest.name}: README example runs`);
   }
+  for (const { manifest } of packages) {
+    for (const bin of Object.keys(manifest.bin ?? {})) {
+      // the installed shim, as `npx <bin>` would run it after `npm install`
+      const out = execFileSync(join(project, 'node_modules', '.bin', bin), ['--version'], {
+        cwd: project,
+        timeout: 30_000,
+      })
+        .toString()
+        .trim();
+      if (!out.includes(manifest.version)) {
+        throw new Error(`${bin} --version printed ${JSON.stringify(out)}, not ${manifest.version}`);
+      }
+      console.log(`${bin} --version: ${out}`);
+    }
+  }
   console.log(
-    `pack check: ${packages.length} packages install, import, typecheck and run their README examples from tarballs`,
+    `pack check: ${packages.length} packages install, import, require, typecheck and run their README examples from tarballs`,
   );
 } finally {
   rmSync(scratch, { recursive: true, force: true });
+}
+
+// Every .map under the installed package must name sources inside the package: a map that points
+// at ../src/*.ts which the tarball lacks breaks "go to definition" and stack-trace source lookup.
+function checkSourceMaps(pkgDir, name) {
+  const maps = readdirSync(pkgDir, { recursive: true })
+    .map(String)
+    .filter((file) => file.endsWith('.map') && !file.split(/[\\/]/).includes('node_modules'));
+  if (maps.length === 0) throw new Error(`${name}: no source maps in the tarball`);
+  for (const file of maps) {
+    const map = JSON.parse(readFileSync(join(pkgDir, file), 'utf8'));
+    for (const source of map.sources) {
+      const target = resolve(dirname(join(pkgDir, file)), map.sourceRoot ?? '', source);
+      if (relative(pkgDir, target).startsWith('..') || !existsSync(target)) {
+        throw new Error(`${name}: ${file} points at ${source}, which is not in the tarball`);
+      }
+    }
+  }
+  console.log(`${name}: ${maps.length} source maps resolve inside the tarball`);
 }
