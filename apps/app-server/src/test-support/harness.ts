@@ -6,7 +6,6 @@ import {
   turnLoopRuntimeFactory,
 } from '@tether/agent-core';
 import { AppServerClient } from '@tether/client';
-import type { app } from '@tether/protocol';
 import { sleep, tempHome } from '@tether/test-kit';
 import { silentLogger } from '@tether/transport';
 import { AppServer, type AppServerOptions } from '../server.js';
