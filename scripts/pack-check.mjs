@@ -59,6 +59,17 @@ try {
     stdio: 'inherit',
   });
 
+  // one copy of zod for every package: protocol takes it as a peer, so the consumer's own zod (or
+  // the one npm adds for the peer) is the one whose types the schemas carry
+  const zods = execFileSync('npm', ['ls', 'zod', '--all', '--parseable'], { cwd: project })
+    .toString()
+    .split('\n')
+    .filter((line) => line.trim() !== '');
+  if (new Set(zods).size !== 1) {
+    throw new Error(`expected one installed zod, found ${zods.length}:\n${zods.join('\n')}`);
+  }
+  console.log(`one zod installed for every package: ${zods[0]}`);
+
   const imports = [];
   for (const { manifest } of packages) {
     const name = manifest.name;
