@@ -29,6 +29,12 @@ const POLICY_METHODS: ReadonlySet<string> = new Set([
   'thread/settings/update',
 ]);
 
+/**
+ * Values tether's schemas still read (older callers, stored settings) that the reference's v2
+ * decoder no longer offers: refused, and left out of the variants an error lists.
+ */
+const RETIRED_VARIANTS: ReadonlySet<string> = new Set(['on-failure']);
+
 /** The fields a request's params carry, for checks the schemas cannot express. */
 function fieldsOf(raw: unknown): Map<string, unknown> {
   return new Map(typeof raw === 'object' && raw !== null ? Object.entries(raw) : []);
@@ -90,6 +96,7 @@ export function serveApp(parts: ServiceParts): Served<ClientState> {
         `Invalid request: ${describeZodError(error, raw, {
           pathSuffix: false,
           schema: app.clientRequests[method].params,
+          hiddenVariants: RETIRED_VARIANTS,
         })}`,
       ),
     gate: (method, _params, raw, client) => {

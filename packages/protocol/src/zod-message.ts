@@ -57,10 +57,14 @@ export interface DescribeOptions {
    * serde names an unknown enum variant (``unknown variant `x`, expected one of `a`, `b` ``).
    */
   schema?: z.ZodType;
+  /**
+   * Variants the schema still takes but the decoder being imitated no longer offers: left out of
+   * the lists (the app-server's retired `on-failure`).
+   */
+  hiddenVariants?: ReadonlySet<string>;
 }
 
-/** Variants tether still reads but the reference's decoder no longer offers, left out of lists. */
-const RETIRED_VARIANTS: ReadonlySet<string> = new Set(['on-failure']);
+const NO_VARIANTS: ReadonlySet<string> = new Set();
 
 /** Looks through optional, nullable, default and pipe wrappers to the schema that decides. */
 function unwrap(schema: z.ZodType): z.ZodType {
@@ -104,7 +108,7 @@ function schemaAt(schema: z.ZodType, path: readonly PropertyKey[]): z.ZodType | 
  * How serde would list a union's variants: enum and literal values, and the tag of a
  * single-field object (`{granular: …}` is the variant `granular`), in declaration order.
  */
-function variantNames(schema: z.ZodType): string[] {
+function variantNames(schema: z.ZodType, hidden: ReadonlySet<string>): string[] {
   const inner = unwrap(schema);
   const names: string[] = [];
   const options: readonly z.ZodType[] =
@@ -118,7 +122,7 @@ function variantNames(schema: z.ZodType): string[] {
       if (keys.length === 1 && keys[0] !== undefined) names.push(keys[0]);
     }
   }
-  return names.filter((name) => !RETIRED_VARIANTS.has(name));
+  return names.filter((name) => !hidden.has(name));
 }
 
 /** serde's list of expected variants: `` `a` ``, `` `a` or `b` ``, `` one of `a`, `b`, `c` ``. */
@@ -157,6 +161,7 @@ export function describeZodError(
   const field = fieldName(path);
   const at = field ? ` at \`${field}\`` : '';
   const suffix = options.pathSuffix === false ? '' : at;
+  const hidden = options.hiddenVariants ?? NO_VARIANTS;
   switch (issue.code) {
     case 'invalid_type': {
       const found = valueAt(input, path);
@@ -190,7 +195,7 @@ export function describeZodError(
         return `unknown variant \`${found}\`, expected ${serdeOneOf(issue.values.map(String))}`;
       }
       if (typeof found === 'string') {
-        const variants = issue.values.map(String).filter((v) => !RETIRED_VARIANTS.has(v));
+        const variants = issue.values.map(String).filter((v) => !hidden.has(v));
         return `unknown variant \`${found}\`, expected ${serdeOneOf(variants)}${suffix}`;
       }
       const variants = issue.values.map((v) => `\`${String(v)}\``).join(', ');
@@ -202,7 +207,7 @@ export function describeZodError(
         // a tagged union names its tags; a plain one, what its schema offers
         const tags = 'options' in issue && Array.isArray(issue.options) ? issue.options : undefined;
         const sub = options.schema ? schemaAt(options.schema, path) : undefined;
-        const variants = tags ? tags.map(String) : sub ? variantNames(sub) : [];
+        const variants = tags ? tags.map(String) : sub ? variantNames(sub, hidden) : [];
         if (variants.length > 0) {
           return `unknown variant \`${found}\`, expected ${serdeOneOf(variants)}${suffix}`;
         }
