@@ -23,13 +23,17 @@ if (missing) {
 
 const cli = new URL('../dist/cli.js', import.meta.url).pathname;
 const session = `tether-tui-${process.pid}`;
+// A private tmux server (its own socket), so the test neither meets nor disturbs the user's tmux.
+const tmuxSocket = ['-L', session, '-f', '/dev/null'];
+const tmux = (...args: string[]): string =>
+  execFileSync('tmux', [...tmuxSocket, ...args], { encoding: 'utf8' });
 const cleanups: Array<() => Promise<void> | void> = [];
 afterAll(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
 function screen(): string {
-  return execFileSync('tmux', ['capture-pane', '-t', session, '-p'], { encoding: 'utf8' });
+  return tmux('capture-pane', '-t', session, '-p');
 }
 
 function waitForScreen(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
@@ -43,10 +47,10 @@ function waitForScreen(pattern: RegExp, timeoutMs = 30_000): Promise<string> {
 }
 
 async function type(text: string): Promise<void> {
-  execFileSync('tmux', ['send-keys', '-t', session, '-l', text]);
+  tmux('send-keys', '-t', session, '-l', text);
   // a keystroke right after typed text is taken as part of a paste; let the TUI settle first
   await sleep(700);
-  execFileSync('tmux', ['send-keys', '-t', session, 'C-m']);
+  tmux('send-keys', '-t', session, 'C-m');
 }
 
 const lastUserText = (body: Record<string, unknown>): string => {
@@ -96,24 +100,24 @@ async function startTether(home: string, mock: MockResponsesServer) {
   return { url: await server.url, server };
 }
 
-/** Runs the TUI in the tmux session (replacing whatever ran there). */
+/**
+ * Runs the TUI in the tmux session, replacing whatever ran there. The pane is respawned rather than
+ * the session killed and made again: killing the last session makes the tmux server exit, and a
+ * `new-session` racing that exit fails with "server exited unexpectedly".
+ */
 function startTui(home: string, args: string): void {
   const codexHome = join(home, 'codex');
   execFileSync('mkdir', ['-p', codexHome, join(home, 'work')]);
-  spawnSync('tmux', ['kill-session', '-t', session]);
-  execFileSync('tmux', [
-    'new-session',
-    '-d',
-    '-s',
-    session,
-    '-x',
-    '160',
-    '-y',
-    '45',
-    `cd ${join(home, 'work')} && CODEX_HOME=${codexHome} ${codexBin} ${args}; sleep 30`,
-  ]);
+  // `clear` first, so nothing the previous TUI drew can satisfy a later wait for the screen
+  const command = `clear && cd ${join(home, 'work')} && CODEX_HOME=${codexHome} ${codexBin} ${args}; sleep 30`;
+  const running = spawnSync('tmux', [...tmuxSocket, 'has-session', '-t', session]).status === 0;
+  if (running) {
+    tmux('respawn-pane', '-k', '-t', session, command);
+    return;
+  }
+  tmux('new-session', '-d', '-s', session, '-x', '160', '-y', '45', command);
   cleanups.push(() => {
-    spawnSync('tmux', ['kill-session', '-t', session]);
+    spawnSync('tmux', [...tmuxSocket, 'kill-server']);
   });
 }
 
@@ -124,7 +128,7 @@ async function conversationWithACommand(): Promise<void> {
   await type('please RUN THE COMMAND');
   await waitForScreen(/Would you like to run the following command\?/);
   expect(screen()).toContain('echo tui-approved-output');
-  execFileSync('tmux', ['send-keys', '-t', session, 'y']);
+  tmux('send-keys', '-t', session, 'y');
   const final = await waitForScreen(/Command finished\./);
   expect(final).toContain('tui-approved-output');
 }
