@@ -145,9 +145,15 @@ describe('reasoning items', () => {
     }
     expect(reasoningInputs(first ?? {})).toEqual([]);
     // the call's request: the reasoning sits before the call, as the model produced it
-    const order = (second?.input as Array<{ type: string; id?: string }>).map((i) =>
-      i.type === 'reasoning' ? i.id : i.type,
-    );
+    const input: unknown[] = Array.isArray(second?.input) ? second.input : [];
+    const order = input.map((i) => {
+      const item = i !== null && typeof i === 'object' ? { ...i } : {};
+      return 'type' in item && item.type === 'reasoning' && 'id' in item
+        ? item.id
+        : 'type' in item
+          ? item.type
+          : i;
+    });
     expect(order).toEqual(['message', 'rs_1', 'function_call', 'function_call_output']);
     expect(reasoningInputs(second ?? {})).toEqual([
       {
