@@ -26,13 +26,16 @@ import {
 } from './environment.js';
 import { messageOf } from './errors.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
-import type {
-  ModelEvent,
-  ResponseInputItem,
-  ResponseMessage,
-  ResponsesRequest,
-  TokenUsage,
+import {
+  type ModelEvent,
+  type ReasoningDefaults,
+  type ResponseInputItem,
+  type ResponseMessage,
+  type ResponsesRequest,
+  reasoningParam,
+  type TokenUsage,
 } from './model/index.js';
+import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
@@ -62,6 +65,8 @@ export interface AgentOptions {
    * sandbox, as in the reference); an accepted amendment is saved here.
    */
   execPolicy?: ExecPolicyRules;
+  /** The model's reasoning defaults (default: the reference's for a model it does not know). */
+  reasoningDefaults?: ReasoningDefaults;
 }
 
 /** What the agent needs of the exec-policy rules. */
@@ -105,13 +110,10 @@ const turnAbortedMessage = (): ResponseMessage => ({
 });
 
 /**
- * Output items carried forward into the next request: messages and tool calls always, reasoning
- * only with its encrypted content (a reasoning item the server did not keep cannot be sent back).
+ * Other output items carried forward into the next request (reasoning items have their own event
+ * and are always carried, as the reference carries them).
  */
 function keepsInConversation(item: ResponseInputItem): boolean {
-  if (item.type === 'reasoning') {
-    return typeof item.encrypted_content === 'string' && item.encrypted_content !== '';
-  }
   return item.type === 'message' || item.type === 'function_call';
 }
 
@@ -215,6 +217,7 @@ async function runAgentTurn(
       });
     };
     let openItem: { id: string; text: string; startedAtMs: number } | undefined;
+    const reasoning = new ReasoningItems(turn);
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
@@ -223,11 +226,16 @@ async function runAgentTurn(
         input: normalizeConversation(turn.conversation),
         tools: [EXEC_COMMAND_TOOL],
         parallelToolCalls: false,
-        reasoningEffort: turn.settings.reasoningEffort,
-        reasoningSummary: turn.settings.reasoningSummary,
+        reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
       };
       for await (const event of model.stream(request, attempt)) {
+        if (isReasoningEvent(event)) {
+          reasoning.handle(event);
+          // carried forward with its encrypted content, so the model keeps its chain of thought
+          if (event.type === 'reasoningDone') output.push(event.item);
+          continue;
+        }
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };
