@@ -176,7 +176,9 @@ describe('--model-context-window', () => {
     expect(usage).toBeDefined();
     expectWireShape(usage);
     expect(usage?.params).toMatchObject({ tokenUsage: { modelContextWindow: 19_000 } });
-    const secondTurn = methods(await runTurn(c, thread.id, 'next'));
+    const second = await runTurn(c, thread.id, 'next');
+    for (const notification of second) expectWireShape(notification);
+    const secondTurn = methods(second);
     expect(secondTurn.indexOf('item/completed contextCompaction')).toBeGreaterThan(-1);
     expect(secondTurn.indexOf('item/completed contextCompaction')).toBeLessThan(
       secondTurn.indexOf('item/started userMessage'),
