@@ -30,6 +30,7 @@ import {
   SkillsListParams,
   SkillsListResponse,
 } from './client-support.js';
+import { ThreadCompactStartParams, ThreadCompactStartResponse } from './compact.js';
 import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
@@ -91,6 +92,7 @@ import {
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
+export * from './compact.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
@@ -135,6 +137,7 @@ export const clientRequests = {
     history.ThreadSettingsUpdateResponse,
   ),
   'thread/inject_items': method(history.ThreadInjectItemsParams, history.ThreadInjectItemsResponse),
+  'thread/compact/start': method(ThreadCompactStartParams, ThreadCompactStartResponse),
   'thread/search': method(history.ThreadSearchParams, history.ThreadSearchResponse),
   'thread/searchOccurrences': method(
     history.ThreadSearchOccurrencesParams,
