@@ -71,6 +71,8 @@ export {
 } from './exec-policy.js';
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
+  ChatCompletionsClient,
+  createModelClient,
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -78,6 +80,7 @@ export {
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   type FunctionTool,
   isModelError,
+  isWireApi,
   type JsonSchema,
   type ModelClientConfig,
   ModelError,
@@ -88,6 +91,8 @@ export {
   ResponsesClient,
   type ResponsesRequest,
   type TokenUsage,
+  WIRE_APIS,
+  type WireApi,
 } from './model/index.js';
 export type {
   RuntimeContext,
