@@ -27,11 +27,18 @@ async function launch(mock: MockResponsesServer, flags: string[]) {
 
 /** Runs one turn that runs a command and answers; returns what the client was sent meanwhile. */
 async function commandTurn(client: AppServerClient) {
+  const before = client.notifications.cursor;
   const { thread } = await client.request('thread/start', {
     cwd: '/tmp',
     approvalPolicy: 'never',
     sandbox: 'danger-full-access',
   });
+  // thread/started may follow the response: what the turn sends starts after it
+  await client.waitForNotification(
+    'thread/started',
+    (p) => (p.thread as app.Thread).id === thread.id,
+    { from: before, timeoutMs: 10_000 },
+  );
   const from = client.notifications.cursor;
   const { turn } = await client.request('turn/start', {
     threadId: thread.id,
