@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import {
   agentRuntimeFactory,
+  createModelClient,
   type Environment,
   ExecPolicy,
-  ResponsesClient,
+  isWireApi,
   type RuntimeFactory,
 } from '@tether/agent-core';
 import { remoteEnvironment } from '@tether/client';
@@ -16,6 +17,8 @@ export interface AgentFlags {
   model?: string | undefined;
   modelBaseUrl?: string | undefined;
   apiKeyEnv?: string | undefined;
+  /** `responses` (default) or `chat` (Chat Completions), as `wire_api` in Codex's config. */
+  wireApi?: string | undefined;
   modelTimeout?: string | undefined;
   modelRetries?: string | undefined;
   execServerUrl?: string | undefined;
@@ -70,14 +73,19 @@ export async function agentFromOptions(
   }
   const timeoutMs = flags.modelTimeout ? parseDuration(flags.modelTimeout) : 60_000;
   const modelProvider = baseUrl ? 'openai-compatible' : 'openai';
+  const wireApi = flags.wireApi ?? 'responses';
+  if (!isWireApi(wireApi)) {
+    throw new UsageError(`invalid value \`${wireApi}\` for --wire-api; expected responses or chat`);
+  }
 
   const modelClient =
     !apiKey && !baseUrl
       ? {
           missing: `no model is configured: set ${keyEnv} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL) for an OpenAI-compatible server`,
         }
-      : new ResponsesClient(
+      : createModelClient(
           {
+            wireApi,
             model,
             baseUrl: baseUrl ?? OPENAI_BASE_URL,
             ...(apiKey ? { apiKey } : {}),

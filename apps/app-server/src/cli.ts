@@ -40,6 +40,7 @@ Options:
   --model-base-url <URL>            OpenAI-compatible Responses API base URL
                                     (default $OPENAI_BASE_URL, else https://api.openai.com/v1)
   --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
+  --wire-api <API>                  responses (default) or chat: the server speaks only /chat/completions
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event (default 4)
   --model-context-window <TOKENS>   the model's context window, for a model tether's catalogue does not
@@ -83,6 +84,7 @@ const OPTIONS = {
   model: { type: 'string' },
   'model-base-url': { type: 'string' },
   'api-key-env': { type: 'string' },
+  'wire-api': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
   'model-context-window': { type: 'string' },
@@ -203,6 +205,7 @@ async function main(): Promise<void> {
         model: v.model,
         modelBaseUrl: v['model-base-url'],
         apiKeyEnv: v['api-key-env'],
+        wireApi: v['wire-api'],
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
         execServerUrl: v['exec-server-url'],

@@ -80,6 +80,8 @@ export {
 } from './exec-policy.js';
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
+  ChatCompletionsClient,
+  createModelClient,
   DEFAULT_BASE_URL,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -87,6 +89,7 @@ export {
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   type FunctionTool,
   isModelError,
+  isWireApi,
   type JsonSchema,
   type ModelClientConfig,
   ModelError,
@@ -101,6 +104,8 @@ export {
   reasoningParam,
   type TokenUsage,
   UNKNOWN_MODEL_REASONING,
+  WIRE_APIS,
+  type WireApi,
 } from './model/index.js';
 export {
   autoCompactTokenLimit,
