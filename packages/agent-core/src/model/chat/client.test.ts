@@ -411,7 +411,7 @@ describe('a Chat Completions server that does things its own way', () => {
     return `http://127.0.0.1:${port}/v1`;
   }
 
-  it('streams reasoning_content (llama.cpp, vLLM) as a reasoning item before the message', async () => {
+  it('streams reasoning_content (llama.cpp, vLLM) as reasoning deltas, its item done before the message', async () => {
     const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
       JSON.stringify({ id: 'c1', choices: [{ index: 0, delta, finish_reason: finish }] });
     const baseUrl = await serve([
@@ -427,14 +427,18 @@ describe('a Chat Completions server that does things its own way', () => {
     expect(error).toBeUndefined();
     expect(events.map((e) => e.type)).toEqual([
       'created',
+      'reasoningStarted',
+      'reasoningTextDelta',
+      'reasoningTextDelta',
       'messageStarted',
       'textDelta',
-      'otherItem',
+      'reasoningDone',
       'messageDone',
       'completed',
     ]);
-    expect(events[3]).toMatchObject({
-      type: 'otherItem',
+    expect(events[6]).toMatchObject({
+      type: 'reasoningDone',
+      content: ['The user says hi.'],
       item: {
         type: 'reasoning',
         summary: [],

@@ -47,7 +47,7 @@ export function chatRequestBody(request: ResponsesRequest, model: string): Recor
     body.parallel_tool_calls = request.parallelToolCalls ?? false;
   }
   // the Chat API's spelling of the Responses API's `reasoning.effort`; it has no summaries
-  const effort = request.reasoningEffort;
+  const effort = request.reasoning ? request.reasoning.effort : request.reasoningEffort;
   if (effort) body.reasoning_effort = effort;
   if (request.serviceTier) body.service_tier = request.serviceTier;
   body.stream = true;

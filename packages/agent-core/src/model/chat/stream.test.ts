@@ -90,12 +90,14 @@ describe('ChatStreamTranslator', () => {
       'created',
       'messageStarted',
       'textDelta',
-      'otherItem',
+      'reasoningStarted',
+      'reasoningTextDelta',
+      'reasoningDone',
       'messageDone',
       'completed',
     ]);
     expect(events.find((e) => e.type === 'messageDone')).toMatchObject({ text: 'parts' });
-    expect(events.find((e) => e.type === 'otherItem')).toMatchObject({
+    expect(events.find((e) => e.type === 'reasoningDone')).toMatchObject({
       item: { type: 'reasoning', content: [{ type: 'reasoning_text', text: 'thinking' }] },
     });
   });

@@ -32,6 +32,7 @@ export class ChatStreamTranslator implements StreamTranslator {
   private messageId: string | undefined;
   private text = '';
   private reasoning = '';
+  private reasoningId: string | undefined;
   private readonly calls: PendingCall[] = [];
   /** Which pending call each `index` (or, for servers that send none, call id) fills. */
   private readonly callAt = new Map<string, PendingCall>();
@@ -92,7 +93,20 @@ export class ChatStreamTranslator implements StreamTranslator {
 
   private delta(delta: Json, events: ModelEvent[]): void {
     const thought = reasoningText(delta.reasoning_content) ?? reasoningText(delta.reasoning);
-    if (thought !== undefined) this.reasoning += thought;
+    if (thought !== undefined && thought !== '') {
+      // streamed as the Responses API's raw reasoning text, so clients see it as it comes
+      if (this.reasoningId === undefined) {
+        this.reasoningId = `rs_${randomUUID()}`;
+        events.push({ type: 'reasoningStarted', itemId: this.reasoningId });
+      }
+      this.reasoning += thought;
+      events.push({
+        type: 'reasoningTextDelta',
+        itemId: this.reasoningId,
+        contentIndex: 0,
+        delta: thought,
+      });
+    }
     const text = contentText(delta.content);
     if (text !== undefined && text !== '') {
       if (this.messageId === undefined) {
@@ -152,15 +166,15 @@ export class ChatStreamTranslator implements StreamTranslator {
         { retryable: false, apiCode },
       );
     }
-    if (this.reasoning !== '') {
-      const itemId = `rs_${randomUUID()}`;
+    if (this.reasoningId !== undefined) {
+      const itemId = this.reasoningId;
       const item: ResponseInputItem = {
         type: 'reasoning',
         id: itemId,
         summary: [],
         content: [{ type: 'reasoning_text', text: this.reasoning }],
       };
-      events.push({ type: 'otherItem', itemId, item });
+      events.push({ type: 'reasoningDone', itemId, summary: [], content: [this.reasoning], item });
     }
     if (this.messageId !== undefined) {
       events.push({
