@@ -25,6 +25,8 @@ import {
   type SandboxCapability,
 } from './environment.js';
 import { messageOf } from './errors.js';
+import { commandEnvironment, execOutputText } from './exec-format.js';
+import { ThreadContext, tetherBaseInstructions } from './instructions/index.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import type {
   ModelEvent,
@@ -48,7 +50,12 @@ export interface AgentOptions {
   model: ModelStreamer | { missing: string };
   /** Where commands run (shared by the threads of a server). */
   environment: () => Promise<Environment>;
+  /** The system prompt of every thread that names none (`baseInstructions`); tether's own by default. */
   instructions?: string;
+  /** tether's state directory: the user's own `AGENTS.md`, and `CODEX_HOME` of commands. */
+  home?: string;
+  /** Budget of a project's AGENTS.md files (`project_doc_max_bytes`, 32 KiB). */
+  projectDocMaxBytes?: number;
   /** Most output kept in a command item's `aggregatedOutput` and sent to the model (1 MiB). */
   outputCapBytes?: number;
   /** Default command timeout (10 minutes). */
@@ -74,9 +81,6 @@ export interface ExecPolicyRules {
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60 * 1000;
-
-const DEFAULT_INSTRUCTIONS =
-  'You are a coding agent running in a terminal-based environment. Use the exec_command tool to run shell commands when you need to inspect or change files. Be concise.';
 
 /**
  * The user input of a turn as the model reads it: one `input_text` part per text element (other
@@ -153,10 +157,15 @@ interface ThreadAgentState {
   /** Commands the user accepted for the session (exact command, cwd, escalation); in memory only. */
   approvedForSession: Set<string>;
   totals: Totals;
+  /** The thread's AGENTS.md and the context messages its turns start with. */
+  context: ThreadContext;
 }
 
+/** The shell commands run in unless the model names another. */
+const DEFAULT_SHELL = '/bin/bash';
+
 function shellArgv(args: ExecCommandArgs): string[] {
-  const shell = args.shell ?? '/bin/bash';
+  const shell = args.shell ?? DEFAULT_SHELL;
   return [shell, args.login === false ? '-c' : '-lc', args.cmd];
 }
 
@@ -188,6 +197,12 @@ async function runAgentTurn(
     turn.record(turnAbortedMessage());
     return outcome;
   };
+  // what changed since the model was last told (everything, on a thread's first turn)
+  turn.record(
+    ...(await state.context.turnMessages(turn.settings, turn.conversation, (message) =>
+      turn.emit('warning', { threadId: turn.threadId, message }),
+    )),
+  );
   let consumedInputs = 0;
   const takeInputs = () => {
     for (; consumedInputs < turn.inputs.length; consumedInputs++) {
@@ -218,7 +233,6 @@ async function runAgentTurn(
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
-        instructions: options.instructions ?? DEFAULT_INSTRUCTIONS,
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
         tools: [EXEC_COMMAND_TOOL],
@@ -227,6 +241,7 @@ async function runAgentTurn(
         reasoningSummary: turn.settings.reasoningSummary,
         serviceTier: turn.settings.serviceTier,
       };
+      request.input = [baseInstructionsMessage(turn, options, request.tools), ...request.input];
       for await (const event of model.stream(request, attempt)) {
         switch (event.type) {
           case 'messageStarted':
@@ -338,6 +353,8 @@ interface CommandRun {
   processId: string;
   exitCode: number | null;
   aggregated: string;
+  /** Bytes the command wrote in all (more than `aggregated` holds when the cap cut it). */
+  originalBytes?: number;
   /** The environment lost the process (its output is incomplete). */
   lost?: string;
 }
@@ -522,13 +539,36 @@ async function runToolCall(
     durationMs,
   });
   return {
-    output: `Process exited with code ${run.exitCode}\nWall time: ${(durationMs / 1000).toFixed(1)} seconds\nOutput:\n${run.aggregated}`,
+    output: execOutputText({
+      wallMs: durationMs,
+      exitCode: run.exitCode ?? -1,
+      output: run.aggregated,
+      originalBytes: run.originalBytes ?? Buffer.byteLength(run.aggregated),
+    }),
     ...(followUp.length > 0 ? { followUp } : {}),
   };
 }
 
 function developerMessage(text: string): ResponseMessage {
   return { type: 'message', role: 'developer', content: [{ type: 'input_text', text }] };
+}
+
+/**
+ * The system prompt, first in every request as the reference sends it (a developer message, not
+ * the `instructions` field): the thread's `baseInstructions`, else the server's, else tether's
+ * own for the tools offered. Never recorded: a thread resumed or forked with other base
+ * instructions sends those.
+ */
+function baseInstructionsMessage(
+  turn: TurnContext,
+  options: AgentOptions,
+  tools: ResponsesRequest['tools'],
+): ResponseMessage {
+  const text =
+    turn.settings.baseInstructions ??
+    options.instructions ??
+    tetherBaseInstructions((tools ?? []).map((tool) => tool.name));
+  return developerMessage(text);
 }
 
 type ApprovalAnswer =
@@ -620,7 +660,11 @@ async function runCommand(
   const ids = { threadId: turn.threadId, turnId: turn.turnId };
   const settings = turn.settings;
   const sandbox = run.sandboxed ? sandboxContextFor(settings.sandbox, run.cwd) : undefined;
-  const env = { ...(options.commandEnv ?? plainEnv(process.env)) };
+  const env = commandEnvironment(options.commandEnv ?? plainEnv(process.env), {
+    threadId: turn.threadId,
+    callId: run.item.id,
+    home: options.home,
+  });
   if (sandbox && !networkAllowed(settings.sandbox)) env.CODEX_SANDBOX_NETWORK_DISABLED = '1';
   let running: RunningCommand;
   try {
@@ -696,7 +740,12 @@ async function runCommand(
     aggregated += `\n[output truncated: ${droppedBytes} more bytes not shown; the cap is ${cap} bytes]`;
   }
   if (timedOut) aggregated += `\n[command timed out after ${timeoutMs} ms and was killed]`;
-  return { processId: running.processId, exitCode, aggregated };
+  return {
+    processId: running.processId,
+    exitCode,
+    aggregated,
+    originalBytes: keptBytes + droppedBytes,
+  };
 }
 
 /** A runtime factory running the agent in every thread. */
@@ -705,6 +754,12 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
     const state: ThreadAgentState = {
       approvedForSession: new Set(),
       totals: new Totals(context.tokenUsage?.total),
+      context: new ThreadContext({
+        home: options.home,
+        projectDocMaxBytes: options.projectDocMaxBytes,
+        shell: DEFAULT_SHELL,
+        tmpdir: (options.commandEnv ?? process.env).TMPDIR,
+      }),
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state));
   };
