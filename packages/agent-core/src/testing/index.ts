@@ -1,3 +1,4 @@
+export { conversationOf, isContextMessage } from './conversation-of.js';
 export {
   type MockOutput,
   type MockReply,
