@@ -37,6 +37,7 @@ import type {
 } from './model/index.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
+import { LoginShells } from './shell-snapshot.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 import { type TurnContext, TurnLoopRuntime, type TurnOutcome } from './turn-loop-runtime.js';
 
@@ -159,6 +160,8 @@ interface ThreadAgentState {
   totals: Totals;
   /** The thread's AGENTS.md and the context messages its turns start with. */
   context: ThreadContext;
+  /** Login shell for the thread's first command, its captured environment after that. */
+  loginShells: LoginShells;
 }
 
 /** The shell commands run in unless the model names another. */
@@ -483,6 +486,7 @@ async function runToolCall(
 
   let run = await runCommand(turn, options, environment, {
     argv,
+    shells: state.loginShells,
     cwd,
     args,
     item: base,
@@ -506,6 +510,7 @@ async function runToolCall(
     ) {
       const again = await runCommand(turn, options, environment, {
         argv,
+        shells: state.loginShells,
         cwd,
         args,
         item: base,
@@ -648,6 +653,7 @@ async function runCommand(
   environment: Environment,
   run: {
     argv: string[];
+    shells: LoginShells;
     cwd: string;
     args: ExecCommandArgs;
     item: app.CommandExecutionItem;
@@ -660,7 +666,13 @@ async function runCommand(
   const ids = { threadId: turn.threadId, turnId: turn.turnId };
   const settings = turn.settings;
   const sandbox = run.sandboxed ? sandboxContextFor(settings.sandbox, run.cwd) : undefined;
-  const env = commandEnvironment(options.commandEnv ?? plainEnv(process.env), {
+  const how = await run.shells.prepare(
+    run.argv,
+    options.commandEnv ?? plainEnv(process.env),
+    environment,
+    run.cwd,
+  );
+  const env = commandEnvironment(how.base, {
     threadId: turn.threadId,
     callId: run.item.id,
     home: options.home,
@@ -669,7 +681,7 @@ async function runCommand(
   let running: RunningCommand;
   try {
     running = await environment.run({
-      argv: run.argv,
+      argv: how.argv,
       cwd: run.cwd,
       env,
       ...(sandbox ? { sandbox } : {}),
@@ -760,6 +772,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
         shell: DEFAULT_SHELL,
         tmpdir: (options.commandEnv ?? process.env).TMPDIR,
       }),
+      loginShells: new LoginShells(),
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state));
   };

@@ -346,4 +346,43 @@ describe('what exec_command gives the model', () => {
       ),
     );
   });
+
+  it("runs the thread's first command in a login shell and later ones in a plain shell with the login environment", async () => {
+    const root = tree({
+      // what a login profile does: prints something, and sets the environment
+      'home/.profile': 'echo "profile noise"\nexport FROM_PROFILE=yes\n',
+    });
+    const mock = await mockModel();
+    const probe = 'echo "profile=$FROM_PROFILE call=$CODEX_TOOL_CALL_ID"; shopt login_shell';
+    mock.enqueue(
+      mockReply.toolCall({ name: 'exec_command', arguments: { cmd: probe }, callId: 'call_1' }),
+      mockReply.text('one'),
+      mockReply.toolCall({ name: 'exec_command', arguments: { cmd: probe }, callId: 'call_2' }),
+      mockReply.text('two'),
+    );
+    const { turn, events } = thread(
+      mock,
+      {
+        commandEnv: { HOME: join(root, 'home'), PATH: process.env.PATH ?? '/usr/bin:/bin' },
+      },
+      testSettings({ cwd: root }),
+    );
+    await turn('first');
+    await turn('second');
+    const outputOf = (index: number) => {
+      const text = String(inputOf(mock, index).at(-1)?.output);
+      return text.slice(text.indexOf('Output:\n') + 'Output:\n'.length);
+    };
+    expect(outputOf(1)).toBe('profile noise\nprofile=yes call=call_1\nlogin_shell    \ton\n');
+    expect(outputOf(3)).toBe('profile=yes call=call_2\nlogin_shell    \toff\n');
+    // the command is shown as the model asked for it either way
+    const commands = events.flatMap((e) =>
+      e.kind === 'notification' &&
+      e.method === 'item/started' &&
+      e.params.item.type === 'commandExecution'
+        ? [e.params.item.command]
+        : [],
+    );
+    expect(commands).toEqual([`/bin/bash -lc '${probe}'`, `/bin/bash -lc '${probe}'`]);
+  });
 });
