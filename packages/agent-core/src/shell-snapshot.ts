@@ -2,8 +2,10 @@ import type { Environment } from './environment.js';
 
 /**
  * Login shells once per thread, as the reference runs them: the thread's first command runs in a
- * login shell (`bash -lc`), and meanwhile the environment a login shell ends up with is captured;
- * later commands run in a plain shell (`bash -c`) started with that environment. The model then
+ * login shell (`bash -lc`); when the next one comes, the environment a login shell ends up with is
+ * captured once (not alongside the first command: two login profiles at once can wait on each
+ * other's locks, pyenv's rehash for one), and that and later commands run in a plain shell
+ * (`bash -c`) started with it. The model then
  * sees what a login profile prints (version-manager warnings, banners) once per thread instead of
  * in every command, and commands still get the PATH and variables the profile sets.
  *
@@ -68,14 +70,18 @@ async function capture(
 
 /** A thread's login environments, one per shell the model used. */
 export class LoginShells {
-  private readonly captured = new Map<string, Promise<Record<string, string> | undefined>>();
+  /** Per shell: undefined once its first command ran, then its capture. */
+  private readonly captured = new Map<
+    string,
+    Promise<Record<string, string> | undefined> | undefined
+  >();
 
   constructor(private readonly timeoutMs = LOGIN_ENV_TIMEOUT_MS) {}
 
   /**
    * How to run `argv` (`[shell, '-lc', script]` for a login shell): unchanged for the thread's
-   * first login command of that shell (which starts the capture) and when the capture failed;
-   * else a plain shell with the captured environment as its base.
+   * first login command of that shell and when the capture failed; else a plain shell with the
+   * captured environment as its base.
    */
   async prepare(
     argv: readonly string[],
@@ -87,10 +93,14 @@ export class LoginShells {
     if (shell === undefined || flag !== '-lc' || script === undefined) {
       return { argv: [...argv], base };
     }
-    const known = this.captured.get(shell);
-    if (!known) {
-      this.captured.set(shell, capture(environment, shell, cwd, base, this.timeoutMs));
+    if (!this.captured.has(shell)) {
+      this.captured.set(shell, undefined);
       return { argv: [...argv], base };
+    }
+    let known = this.captured.get(shell);
+    if (!known) {
+      known = capture(environment, shell, cwd, base, this.timeoutMs);
+      this.captured.set(shell, known);
     }
     const env = await known;
     if (!env) return { argv: [...argv], base };
