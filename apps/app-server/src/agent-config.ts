@@ -139,6 +139,8 @@ export async function agentFromOptions(
     ...(contextWindow !== undefined ? { modelContextWindow: contextWindow } : {}),
     ...(compactLimit !== undefined ? { modelAutoCompactTokenLimit: compactLimit } : {}),
     ...(execPolicy ? { execPolicy } : {}),
+    // the user's own AGENTS.md lives in tether's home, as the reference's in CODEX_HOME
+    ...(places ? { home: places.home } : {}),
   });
   /** What the sandbox lacks here, as `configWarning`s for each client that connects. */
   const configWarnings = async (): Promise<app.ConfigWarningNotification[]> => {

@@ -26,6 +26,8 @@ import {
   type SandboxCapability,
 } from './environment.js';
 import { messageOf } from './errors.js';
+import { commandEnvironment, execOutputText } from './exec-format.js';
+import { ThreadContext, tetherBaseInstructions } from './instructions/index.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import {
   type ModelEvent,
@@ -39,6 +41,7 @@ import {
 import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
+import { LoginShells } from './shell-snapshot.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 import { type TurnContext, TurnLoopRuntime, type TurnOutcome } from './turn-loop-runtime.js';
 
@@ -52,7 +55,12 @@ export interface AgentOptions {
   model: ModelStreamer | { missing: string };
   /** Where commands run (shared by the threads of a server). */
   environment: () => Promise<Environment>;
+  /** The system prompt of every thread that names none (`baseInstructions`); tether's own by default. */
   instructions?: string;
+  /** tether's state directory: the user's own `AGENTS.md`, and `CODEX_HOME` of commands. */
+  home?: string;
+  /** Budget of a project's AGENTS.md files (`project_doc_max_bytes`, 32 KiB). */
+  projectDocMaxBytes?: number;
   /** Most output kept in a command item's `aggregatedOutput` and sent to the model (1 MiB). */
   outputCapBytes?: number;
   /** Default command timeout (10 minutes). */
@@ -85,9 +93,6 @@ export interface ExecPolicyRules {
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60 * 1000;
-
-const DEFAULT_INSTRUCTIONS =
-  'You are a coding agent running in a terminal-based environment. Use the exec_command tool to run shell commands when you need to inspect or change files. Be concise.';
 
 /**
  * The user input of a turn as the model reads it: one `input_text` part per text element (other
@@ -163,10 +168,17 @@ interface ThreadAgentState {
   totals: Totals;
   /** How full the context is; compacts it when full. */
   context: ContextTracker;
+  /** The thread's AGENTS.md and the context messages its turns start with. */
+  instructions: ThreadContext;
+  /** Login shell for the thread's first command, its captured environment after that. */
+  loginShells: LoginShells;
 }
 
+/** The shell commands run in unless the model names another. */
+const DEFAULT_SHELL = '/bin/bash';
+
 function shellArgv(args: ExecCommandArgs): string[] {
-  const shell = args.shell ?? '/bin/bash';
+  const shell = args.shell ?? DEFAULT_SHELL;
   return [shell, args.login === false ? '-c' : '-lc', args.cmd];
 }
 
@@ -198,6 +210,8 @@ async function runAgentTurn(
     turn.record(turnAbortedMessage());
     return outcome;
   };
+  // what changed since the model was last told (everything, on a thread's first turn)
+  await recordContext(turn, state);
   let consumedInputs = 0;
   const takeInputs = () => {
     for (; consumedInputs < turn.inputs.length; consumedInputs++) {
@@ -229,7 +243,6 @@ async function runAgentTurn(
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
-        instructions: instructionsFor(options),
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
         tools: [EXEC_COMMAND_TOOL],
@@ -237,6 +250,7 @@ async function runAgentTurn(
         reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
       };
+      request.input = [baseInstructionsMessage(turn, options, request.tools), ...request.input];
       for await (const event of model.stream(request, attempt)) {
         if (isReasoningEvent(event)) {
           reasoning.handle(event);
@@ -317,12 +331,27 @@ async function runAgentTurn(
     if (state.context.needsCompaction(turn)) {
       const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
       if (compaction.kind === 'stopped') return compaction.outcome;
+      // the compacted conversation lost the context messages: the model is told them again
+      await recordContext(turn, state);
     }
   }
 }
 
+/** Records the context messages the conversation lacks for the turn's settings. */
+async function recordContext(turn: TurnContext, state: ThreadAgentState): Promise<void> {
+  turn.record(
+    ...(await state.instructions.turnMessages(turn.settings, turn.conversation, (message) =>
+      turn.emit('warning', { threadId: turn.threadId, message }),
+    )),
+  );
+}
+
+/**
+ * The system prompt as compaction counts and sends it: the server's, else tether's own (a
+ * thread's `baseInstructions` replace it in the turn's own requests).
+ */
 function instructionsFor(options: AgentOptions): string {
-  return options.instructions ?? DEFAULT_INSTRUCTIONS;
+  return options.instructions ?? tetherBaseInstructions([EXEC_COMMAND_TOOL.name]);
 }
 
 /**
@@ -382,6 +411,8 @@ interface CommandRun {
   processId: string;
   exitCode: number | null;
   aggregated: string;
+  /** Bytes the command wrote in all (more than `aggregated` holds when the cap cut it). */
+  originalBytes?: number;
   /** The environment lost the process (its output is incomplete). */
   lost?: string;
 }
@@ -510,6 +541,7 @@ async function runToolCall(
 
   let run = await runCommand(turn, options, environment, {
     argv,
+    shells: state.loginShells,
     cwd,
     args,
     item: base,
@@ -533,6 +565,7 @@ async function runToolCall(
     ) {
       const again = await runCommand(turn, options, environment, {
         argv,
+        shells: state.loginShells,
         cwd,
         args,
         item: base,
@@ -566,13 +599,36 @@ async function runToolCall(
     durationMs,
   });
   return {
-    output: `Process exited with code ${run.exitCode}\nWall time: ${(durationMs / 1000).toFixed(1)} seconds\nOutput:\n${run.aggregated}`,
+    output: execOutputText({
+      wallMs: durationMs,
+      exitCode: run.exitCode ?? -1,
+      output: run.aggregated,
+      originalBytes: run.originalBytes ?? Buffer.byteLength(run.aggregated),
+    }),
     ...(followUp.length > 0 ? { followUp } : {}),
   };
 }
 
 function developerMessage(text: string): ResponseMessage {
   return { type: 'message', role: 'developer', content: [{ type: 'input_text', text }] };
+}
+
+/**
+ * The system prompt, first in every request as the reference sends it (a developer message, not
+ * the `instructions` field): the thread's `baseInstructions`, else the server's, else tether's
+ * own for the tools offered. Never recorded: a thread resumed or forked with other base
+ * instructions sends those.
+ */
+function baseInstructionsMessage(
+  turn: TurnContext,
+  options: AgentOptions,
+  tools: ResponsesRequest['tools'],
+): ResponseMessage {
+  const text =
+    turn.settings.baseInstructions ??
+    options.instructions ??
+    tetherBaseInstructions((tools ?? []).map((tool) => tool.name));
+  return developerMessage(text);
 }
 
 type ApprovalAnswer =
@@ -652,6 +708,7 @@ async function runCommand(
   environment: Environment,
   run: {
     argv: string[];
+    shells: LoginShells;
     cwd: string;
     args: ExecCommandArgs;
     item: app.CommandExecutionItem;
@@ -664,12 +721,22 @@ async function runCommand(
   const ids = { threadId: turn.threadId, turnId: turn.turnId };
   const settings = turn.settings;
   const sandbox = run.sandboxed ? sandboxContextFor(settings.sandbox, run.cwd) : undefined;
-  const env = { ...(options.commandEnv ?? plainEnv(process.env)) };
+  const how = await run.shells.prepare(
+    run.argv,
+    options.commandEnv ?? plainEnv(process.env),
+    environment,
+    run.cwd,
+  );
+  const env = commandEnvironment(how.base, {
+    threadId: turn.threadId,
+    callId: run.item.id,
+    home: options.home,
+  });
   if (sandbox && !networkAllowed(settings.sandbox)) env.CODEX_SANDBOX_NETWORK_DISABLED = '1';
   let running: RunningCommand;
   try {
     running = await environment.run({
-      argv: run.argv,
+      argv: how.argv,
       cwd: run.cwd,
       env,
       ...(sandbox ? { sandbox } : {}),
@@ -740,7 +807,12 @@ async function runCommand(
     aggregated += `\n[output truncated: ${droppedBytes} more bytes not shown; the cap is ${cap} bytes]`;
   }
   if (timedOut) aggregated += `\n[command timed out after ${timeoutMs} ms and was killed]`;
-  return { processId: running.processId, exitCode, aggregated };
+  return {
+    processId: running.processId,
+    exitCode,
+    aggregated,
+    originalBytes: keptBytes + droppedBytes,
+  };
 }
 
 /** A runtime factory running the agent in every thread. */
@@ -758,6 +830,13 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
         lastUsage: context.tokenUsage,
         conversationLength: context.conversation.length,
       }),
+      instructions: new ThreadContext({
+        home: options.home,
+        projectDocMaxBytes: options.projectDocMaxBytes,
+        shell: DEFAULT_SHELL,
+        tmpdir: (options.commandEnv ?? process.env).TMPDIR,
+      }),
+      loginShells: new LoginShells(),
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
       beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),

@@ -67,6 +67,14 @@ export {
   type SandboxCapability,
 } from './environment.js';
 export {
+  approximateTokens,
+  CODEX_COMPAT_VERSION,
+  type CommandEnvFacts,
+  commandEnvironment,
+  type ExecResult,
+  execOutputText,
+} from './exec-format.js';
+export {
   DEFAULT_RULES_FILE,
   ExecPolicy,
   type ExecPolicyDecision,
@@ -78,6 +86,35 @@ export {
   patternMatches,
   RULES_DIR_NAME,
 } from './exec-policy.js';
+export {
+  AGENTS_MD_FILENAMES,
+  AGENTS_MD_REMOVED_NOTICE,
+  AGENTS_MD_REPLACED_NOTICE,
+  type AgentsMdOptions,
+  type ContextFacts,
+  contextMessages,
+  DEFAULT_PROJECT_DOC_MAX_BYTES,
+  type EnvironmentState,
+  environmentState,
+  isPermissionsText,
+  type LoadedAgentsMd,
+  loadAgentsMd,
+  localDate,
+  localTimeZone,
+  type PermissionsFacts,
+  parseAgentsMd,
+  parseEnvironmentContext,
+  renderAgentsMd,
+  renderEnvironmentContext,
+  renderFilesystem,
+  renderPermissions,
+  ThreadContext,
+  type ThreadContextOptions,
+  type ToldContext,
+  tetherBaseInstructions,
+  toldContext,
+  writableRootsForModel,
+} from './instructions/index.js';
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
   ChatCompletionsClient,
