@@ -52,6 +52,7 @@ import {
   TurnStartedNotification,
   WarningNotification,
 } from './notifications.js';
+import * as plan from './plan.js';
 import {
   ThreadArchiveParams,
   ThreadArchiveResponse,
@@ -92,6 +93,7 @@ export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
 export * from './notifications.js';
+export * from './plan.js';
 export * from './reference-methods.js';
 export * from './thread.js';
 export * from './threads.js';
@@ -185,6 +187,8 @@ export const serverNotifications = {
   'item/agentMessage/delta': AgentMessageDeltaNotification,
   'item/commandExecution/outputDelta': CommandExecutionOutputDeltaNotification,
   'serverRequest/resolved': ServerRequestResolvedNotification,
+  'turn/plan/updated': plan.TurnPlanUpdatedNotification,
+  'item/plan/delta': plan.PlanDeltaNotification,
   error: ErrorNotification,
   warning: WarningNotification,
   configWarning: ConfigWarningNotification,
