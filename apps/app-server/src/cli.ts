@@ -41,7 +41,8 @@ Options:
                                     (default $OPENAI_BASE_URL, else https://api.openai.com/v1)
   --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
-  --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event (default 4)
+  --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
+                                    (default 5); an unreachable model server is retried until it answers
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
                                     (default $TETHER_EXEC_SERVER_URL; else locally)
   --exec-server-token-env <NAME>    environment variable holding the exec-server bearer token

@@ -26,17 +26,21 @@ import {
 } from './environment.js';
 import { messageOf } from './errors.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
-import type {
-  ModelEvent,
-  ResponseInputItem,
-  ResponseMessage,
-  ResponsesRequest,
-  TokenUsage,
+import {
+  type ModelEvent,
+  type ResponseInputItem,
+  type ResponseMessage,
+  type ResponsesRequest,
+  retryNoticeOf,
+  type TokenUsage,
+  turnErrorOf,
 } from './model/index.js';
+import { PlanModeMessage } from './proposed-plan.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 import { type TurnContext, TurnLoopRuntime, type TurnOutcome } from './turn-loop-runtime.js';
+import { runUpdatePlan, UPDATE_PLAN_TOOL, UPDATE_PLAN_TOOL_NAME } from './update-plan.js';
 
 /** What the agent needs from a model client (the Responses API client implements it). */
 export interface ModelStreamer {
@@ -62,6 +66,11 @@ export interface AgentOptions {
    * sandbox, as in the reference); an accepted amendment is saved here.
    */
   execPolicy?: ExecPolicyRules;
+  /**
+   * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
+   * reference, where `tools.update_plan.enabled` turns it on.
+   */
+  updatePlanTool?: boolean;
 }
 
 /** What the agent needs of the exec-policy rules. */
@@ -214,14 +223,16 @@ async function runAgentTurn(
         tokenUsage: { ...totals, modelContextWindow: options.modelContextWindow ?? null },
       });
     };
-    let openItem: { id: string; text: string; startedAtMs: number } | undefined;
+    let openItem:
+      | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
+      | undefined;
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
         instructions: options.instructions ?? DEFAULT_INSTRUCTIONS,
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
-        tools: [EXEC_COMMAND_TOOL],
+        tools: [EXEC_COMMAND_TOOL, ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : [])],
         parallelToolCalls: false,
         reasoningEffort: turn.settings.reasoningEffort,
         reasoningSummary: turn.settings.reasoningSummary,
@@ -231,6 +242,11 @@ async function runAgentTurn(
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };
+            if (turn.settings.collaborationMode?.mode === 'plan') {
+              // the reply's <proposed_plan> block becomes a plan item; the rest, the message
+              openItem.planMode = new PlanModeMessage(turn, event.itemId, openItem.startedAtMs);
+              break;
+            }
             startItem(
               turn,
               agentMessageItem(openItem.id, '', openItem.startedAtMs),
@@ -240,6 +256,10 @@ async function runAgentTurn(
           case 'textDelta':
             if (!openItem || openItem.id !== event.itemId) break;
             openItem.text += event.delta;
+            if (openItem.planMode) {
+              openItem.planMode.push(event.delta);
+              break;
+            }
             turn.emit('item/agentMessage/delta', {
               threadId: turn.threadId,
               turnId: turn.turnId,
@@ -249,7 +269,8 @@ async function runAgentTurn(
             break;
           case 'messageDone': {
             const startedAtMs = openItem?.startedAtMs ?? Date.now();
-            completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
+            if (openItem?.planMode) openItem.planMode.finish(event.text);
+            else completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
             output.push(event.item);
             openItem = undefined;
             break;
@@ -264,6 +285,14 @@ async function runAgentTurn(
           case 'completed':
             usage = event.usage;
             break;
+          case 'retry': {
+            const notice = retryNoticeOf(event.error, event.attempt, event.maxRetries);
+            if (notice) {
+              const ids = { threadId: turn.threadId, turnId: turn.turnId };
+              turn.emit('error', { ...ids, error: notice, willRetry: true });
+            }
+            break;
+          }
           default:
             break;
         }
@@ -271,7 +300,7 @@ async function runAgentTurn(
     } catch (error) {
       if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (attempt.aborted) continue; // steered: new input arrived; ask again with it
-      return fail(turn, messageOf(error));
+      return fail(turn, error);
     }
     if (attempt.aborted && !turn.signal.aborted) continue;
     // the response completed: what it said is now part of the conversation
@@ -299,8 +328,9 @@ async function runAgentTurn(
   }
 }
 
-function fail(turn: TurnContext, message: string): TurnOutcome {
-  const error = { message, codexErrorInfo: null, additionalDetails: null };
+/** Fails the turn with the error as the reference reports it (a model failure classified). */
+function fail(turn: TurnContext, cause: unknown): TurnOutcome {
+  const error = turnErrorOf(cause);
   turn.emit('error', { threadId: turn.threadId, turnId: turn.turnId, error, willRetry: false });
   return { status: 'failed', error };
 }
@@ -348,6 +378,9 @@ async function runToolCall(
   state: ThreadAgentState,
   call: { callId: string; arguments: string; name: string },
 ): Promise<ToolResult> {
+  if (call.name === UPDATE_PLAN_TOOL_NAME && options.updatePlanTool) {
+    return { output: runUpdatePlan(turn, call.arguments) };
+  }
   if (call.name !== 'exec_command') return { output: `unsupported call: ${call.name}` };
   const args = parseExecCommandArgs(call.arguments);
   if ('error' in args) return { output: args.error };

@@ -71,7 +71,11 @@ export {
 } from './exec-policy.js';
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
+  type ClientFacingError,
+  type CodexErrorInfo,
+  classifyModelError,
   DEFAULT_BASE_URL,
+  DEFAULT_CONNECTION_RETRY_DELAY_MS,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRY_BASE_DELAY_MS,
@@ -87,8 +91,19 @@ export {
   type ResponseMessage,
   ResponsesClient,
   type ResponsesRequest,
+  retryNoticeOf,
   type TokenUsage,
+  turnErrorOf,
 } from './model/index.js';
+export {
+  extractProposedPlanText,
+  PlanModeMessage,
+  PROPOSED_PLAN_CLOSE_TAG,
+  PROPOSED_PLAN_OPEN_TAG,
+  ProposedPlanParser,
+  type ProposedPlanSegment,
+  stripProposedPlanBlocks,
+} from './proposed-plan.js';
 export type {
   RuntimeContext,
   RuntimeFactory,
@@ -124,3 +139,11 @@ export {
   type TurnOutcome,
   turnLoopRuntimeFactory,
 } from './turn-loop-runtime.js';
+export {
+  PLAN_UPDATED_OUTPUT,
+  parseUpdatePlanArgs,
+  runUpdatePlan,
+  UPDATE_PLAN_IN_PLAN_MODE,
+  UPDATE_PLAN_TOOL,
+  UPDATE_PLAN_TOOL_NAME,
+} from './update-plan.js';

@@ -1,5 +1,6 @@
 import type { Logger } from '@tether/protocol';
 import { ModelError } from './errors.js';
+import { retryDelayFromMessage } from './retry.js';
 import type { SseEvent } from './sse.js';
 import type { ModelEvent, TokenUsage } from './types.js';
 
@@ -22,6 +23,11 @@ const PERMANENT_API_CODES: ReadonlySet<string> = new Set([
   'model_not_found',
   'usage_not_included',
 ]);
+
+function retryAfterIn(message: string): { retryAfterMs?: number } {
+  const ms = retryDelayFromMessage(message);
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}
 
 export function isPermanentApiCode(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_API_CODES.has(code);
@@ -90,6 +96,9 @@ export class ResponseStreamTranslator {
         throw new ModelError('response_failed', `model response failed: ${message}`, {
           retryable: !isPermanentApiCode(apiCode),
           apiCode,
+          ...(str(error?.message) !== undefined ? { apiMessage: message } : {}),
+          // an in-stream rate limit says how long to wait in its message only
+          ...retryAfterIn(message),
         });
       }
       case 'response.incomplete': {
@@ -107,6 +116,7 @@ export class ResponseStreamTranslator {
         throw new ModelError('stream_error', `model stream error: ${message}`, {
           retryable: !isPermanentApiCode(apiCode),
           apiCode,
+          apiMessage: message,
         });
       }
       default:
