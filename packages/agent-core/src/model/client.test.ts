@@ -401,15 +401,31 @@ describe('ResponsesClient against the mock server', () => {
     expect(error).toMatchObject({ code: 'response_failed', retryable: false });
   });
 
-  it('turns an error event into a ModelError', async () => {
-    mock.enqueue(mockReply.errorEvent('Something broke', { code: 'internal' }));
-    const error = await failure(client().stream(request));
+  it('turns an error event into a ModelError, retried as the reference retries the stream', async () => {
+    mock.enqueue(
+      mockReply.errorEvent('Something broke', { code: 'internal' }),
+      mockReply.errorEvent('Something broke', { code: 'internal' }),
+    );
+    const error = await failure(client({ maxRetries: 1 }).stream(request));
     expect(error).toMatchObject({
       code: 'stream_error',
       apiCode: 'internal',
-      message: 'model stream error: Something broke',
+      message: 'model stream error: Something broke (gave up after 2 attempts)',
     });
-    expect(mock.requests).toHaveLength(1);
+    expect(mock.requests).toHaveLength(2);
+  });
+
+  it('does not retry a usage limit or an exhausted quota', async () => {
+    mock.enqueue(
+      mockReply.httpError(429, { error: { message: 'x', type: 'usage_limit_reached' } }),
+    );
+    expect(await failure(client().stream(request))).toMatchObject({
+      code: 'rate_limited',
+      retryable: false,
+    });
+    mock.enqueue(mockReply.errorEvent('quota', { code: 'insufficient_quota' }));
+    expect(await failure(client().stream(request))).toMatchObject({ retryable: false });
+    expect(mock.requests).toHaveLength(2);
   });
 
   it('turns response.incomplete into a ModelError naming the reason', async () => {

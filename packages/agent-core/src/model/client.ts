@@ -56,6 +56,8 @@ const RETRIED: ReadonlySet<string> = new Set([
   'rate_limited',
   'server_error',
   'response_failed',
+  // the reference reads past an `error` event and retries the stream that then ends
+  'stream_error',
 ]);
 
 /** API codes of a failed response that the same request would meet again at once. */

@@ -22,6 +22,7 @@ const PERMANENT_API_CODES: ReadonlySet<string> = new Set([
   'invalid_prompt',
   'model_not_found',
   'usage_not_included',
+  'usage_limit_reached',
 ]);
 
 function retryAfterIn(message: string): { retryAfterMs?: number } {
