@@ -19,6 +19,7 @@ export interface AgentFlags {
   apiKeyEnv?: string | undefined;
   modelTimeout?: string | undefined;
   modelRetries?: string | undefined;
+  updatePlanTool?: boolean | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
 }
@@ -119,6 +120,7 @@ export async function agentFromOptions(
     model: modelClient,
     environment: getEnvironment,
     ...(execPolicy ? { execPolicy } : {}),
+    ...(flags.updatePlanTool ? { updatePlanTool: true } : {}),
   });
   /** What the sandbox lacks here, as `configWarning`s for each client that connects. */
   const configWarnings = async (): Promise<app.ConfigWarningNotification[]> => {

@@ -43,6 +43,8 @@ Options:
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
                                     (default 5); an unreachable model server is retried until it answers
+  --update-plan-tool                offer the model the update_plan checklist tool (turn/plan/updated);
+                                    off by default, as Codex's tools.update_plan.enabled
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
                                     (default $TETHER_EXEC_SERVER_URL; else locally)
   --exec-server-token-env <NAME>    environment variable holding the exec-server bearer token
@@ -81,6 +83,7 @@ const OPTIONS = {
   'api-key-env': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
+  'update-plan-tool': { type: 'boolean' },
   'exec-server-url': { type: 'string' },
   'exec-server-token-env': { type: 'string' },
   ...WEB_SOCKET_AUTH_CLI_OPTIONS,
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
         apiKeyEnv: v['api-key-env'],
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
+        updatePlanTool: v['update-plan-tool'],
         execServerUrl: v['exec-server-url'],
         execServerTokenEnv: v['exec-server-token-env'],
       },

@@ -41,6 +41,7 @@ type Overrides = {
   effort?: app.ReasoningEffort | null | undefined;
   summary?: app.ReasoningSummary | null | undefined;
   serviceTier?: string | null | undefined;
+  collaborationMode?: app.CollaborationMode | null | undefined;
 };
 
 /** A `config` value by its dotted key (`a.b`), given nested (`{a:{b}}`) or flat (`{"a.b"}`). */
@@ -161,6 +162,7 @@ export function applyOverrides(base: ThreadSettings, overrides: Overrides): Thre
     serviceTier: overrides.serviceTier === undefined ? base.serviceTier : overrides.serviceTier,
     baseInstructions: overrides.baseInstructions ?? base.baseInstructions,
     developerInstructions: overrides.developerInstructions ?? base.developerInstructions,
+    collaborationMode: overrides.collaborationMode ?? base.collaborationMode ?? null,
   };
 }
 
@@ -301,5 +303,7 @@ export function settingsFromStored(
     serviceTier: str(s.serviceTier),
     baseInstructions: str(s.baseInstructions),
     developerInstructions: str(s.developerInstructions),
+    // stored with the extras: a resumed thread keeps its collaboration mode
+    collaborationMode: extrasFromStored(s).collaborationMode,
   };
 }

@@ -653,6 +653,10 @@ export class ThreadManager {
       const loaded = this.requireLoaded(threadId);
       const before = JSON.stringify(this.views.settingsView(loaded));
       loaded.settings = applyOverrides(loaded.settings, params);
+      // reported (thread/settings/updated) and stored with the other extras
+      if (params.collaborationMode) {
+        loaded.extras = { ...loaded.extras, collaborationMode: params.collaborationMode };
+      }
       const view = this.views.settingsView(loaded);
       if (JSON.stringify(view) !== before) {
         this.persistSettings(loaded);
