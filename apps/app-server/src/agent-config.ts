@@ -10,7 +10,7 @@ import {
 import { remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
-import { CONTROL_SOCKET_DIR, type Logger } from '@tether/transport';
+import { CONTROL_SOCKET_DIR, type Logger, UsageError } from '@tether/transport';
 import { parseDuration } from './duration.js';
 
 export interface AgentFlags {
@@ -22,6 +22,21 @@ export interface AgentFlags {
   updatePlanTool?: boolean | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
+  /** The model's context window in tokens (for a model the catalogue does not know). */
+  modelContextWindow?: string | undefined;
+  /** Tokens in use at which the conversation is compacted (default 90% of the window). */
+  modelAutoCompactTokenLimit?: string | undefined;
+}
+
+/** A whole number of tokens from a flag, or undefined when the flag is absent. */
+export function tokenCount(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(
+      `invalid value '${value}' for '--${flag}': expected a positive whole number of tokens`,
+    );
+  }
+  return Number(value);
 }
 
 /** Where the agent keeps its state, and what its sandboxes must hide. */
@@ -116,9 +131,16 @@ export async function agentFromOptions(
   const execPolicy = places
     ? new ExecPolicy(join(places.home, 'rules'), logger.child({ component: 'exec-policy' }))
     : undefined;
+  const contextWindow = tokenCount(flags.modelContextWindow, 'model-context-window');
+  const compactLimit = tokenCount(
+    flags.modelAutoCompactTokenLimit,
+    'model-auto-compact-token-limit',
+  );
   const runtimeFactory: RuntimeFactory = agentRuntimeFactory({
     model: modelClient,
     environment: getEnvironment,
+    ...(contextWindow !== undefined ? { modelContextWindow: contextWindow } : {}),
+    ...(compactLimit !== undefined ? { modelAutoCompactTokenLimit: compactLimit } : {}),
     ...(execPolicy ? { execPolicy } : {}),
     ...(flags.updatePlanTool ? { updatePlanTool: true } : {}),
   });

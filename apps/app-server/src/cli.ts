@@ -22,7 +22,7 @@ import {
   WEB_SOCKET_AUTH_CLI_OPTIONS,
   webSocketAuthFlagsFrom,
 } from '@tether/transport';
-import { agentFromOptions } from './agent-config.js';
+import { agentFromOptions, tokenCount } from './agent-config.js';
 import { AppServer, DEFAULT_THREAD_UNLOAD_DELAY_MS } from './server.js';
 
 const USAGE = 'Usage: tether-app-server [OPTIONS]';
@@ -43,6 +43,11 @@ Options:
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
                                     (default 5); an unreachable model server is retried until it answers
+  --model-context-window <TOKENS>   the model's context window, for a model tether's catalogue does not
+                                    know (default 272000, capped there for such a model); clients are
+                                    told 95% of it and the conversation is compacted at 90%
+  --model-auto-compact-token-limit <TOKENS>
+                                    tokens in use at which the conversation is compacted
   --update-plan-tool                offer the model the update_plan checklist tool (turn/plan/updated);
                                     off by default, as Codex's tools.update_plan.enabled
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
@@ -84,6 +89,8 @@ const OPTIONS = {
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
   'update-plan-tool': { type: 'boolean' },
+  'model-context-window': { type: 'string' },
+  'model-auto-compact-token-limit': { type: 'string' },
   'exec-server-url': { type: 'string' },
   'exec-server-token-env': { type: 'string' },
   ...WEB_SOCKET_AUTH_CLI_OPTIONS,
@@ -168,6 +175,8 @@ function command(values: CliValues<typeof OPTIONS>, logLevel: LogLevel) {
       `invalid value '${retries}' for '--model-retries': expected a whole number`,
     );
   }
+  tokenCount(values['model-context-window'], 'model-context-window');
+  tokenCount(values['model-auto-compact-token-limit'], 'model-auto-compact-token-limit');
   return { values, logLevel, home, listen, delays };
 }
 
@@ -203,6 +212,8 @@ async function main(): Promise<void> {
         updatePlanTool: v['update-plan-tool'],
         execServerUrl: v['exec-server-url'],
         execServerTokenEnv: v['exec-server-token-env'],
+        modelContextWindow: v['model-context-window'],
+        modelAutoCompactTokenLimit: v['model-auto-compact-token-limit'],
       },
       process.env,
       logger,

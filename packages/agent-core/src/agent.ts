@@ -17,6 +17,7 @@ import {
   proposedPrefixAmendment,
   shlexJoin,
 } from './command-safety.js';
+import { ContextTracker } from './compaction.js';
 import { normalizeConversation } from './conversation.js';
 import {
   type Environment,
@@ -28,14 +29,17 @@ import { messageOf } from './errors.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import {
   type ModelEvent,
+  type ReasoningDefaults,
   type ResponseInputItem,
   type ResponseMessage,
   type ResponsesRequest,
+  reasoningParam,
   retryNoticeOf,
   type TokenUsage,
   turnErrorOf,
 } from './model/index.js';
 import { PlanModeMessage } from './proposed-plan.js';
+import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
@@ -59,13 +63,20 @@ export interface AgentOptions {
   commandTimeoutMs?: number;
   /** Environment of the commands (default: this process's). */
   commandEnv?: Record<string, string>;
-  /** Context window reported with token usage. */
-  modelContextWindow?: number | null;
+  /**
+   * The model's context window in tokens, for a model the catalogue does not know (default: the
+   * catalogue's, else 272k); clients are told 95% of it, and compaction starts at 90%.
+   */
+  modelContextWindow?: number;
+  /** Tokens in use at which the conversation is compacted (default 90% of the window). */
+  modelAutoCompactTokenLimit?: number;
   /**
    * The user's exec-policy rules: commands they allow run without asking (and without the
    * sandbox, as in the reference); an accepted amendment is saved here.
    */
   execPolicy?: ExecPolicyRules;
+  /** The model's reasoning defaults (default: the reference's for a model it does not know). */
+  reasoningDefaults?: ReasoningDefaults;
   /**
    * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
    * reference, where `tools.update_plan.enabled` turns it on.
@@ -114,13 +125,10 @@ const turnAbortedMessage = (): ResponseMessage => ({
 });
 
 /**
- * Output items carried forward into the next request: messages and tool calls always, reasoning
- * only with its encrypted content (a reasoning item the server did not keep cannot be sent back).
+ * Other output items carried forward into the next request (reasoning items have their own event
+ * and are always carried, as the reference carries them).
  */
 function keepsInConversation(item: ResponseInputItem): boolean {
-  if (item.type === 'reasoning') {
-    return typeof item.encrypted_content === 'string' && item.encrypted_content !== '';
-  }
   return item.type === 'message' || item.type === 'function_call';
 }
 
@@ -162,6 +170,8 @@ interface ThreadAgentState {
   /** Commands the user accepted for the session (exact command, cwd, escalation); in memory only. */
   approvedForSession: Set<string>;
   totals: Totals;
+  /** How full the context is; compacts it when full. */
+  context: ContextTracker;
 }
 
 function shellArgv(args: ExecCommandArgs): string[] {
@@ -220,25 +230,31 @@ async function runAgentTurn(
       turn.emit('thread/tokenUsage/updated', {
         threadId: turn.threadId,
         turnId: turn.turnId,
-        tokenUsage: { ...totals, modelContextWindow: options.modelContextWindow ?? null },
+        tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
       });
     };
     let openItem:
       | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
       | undefined;
+    const reasoning = new ReasoningItems(turn);
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
-        instructions: options.instructions ?? DEFAULT_INSTRUCTIONS,
+        instructions: instructionsFor(options),
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
         tools: [EXEC_COMMAND_TOOL, ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : [])],
         parallelToolCalls: false,
-        reasoningEffort: turn.settings.reasoningEffort,
-        reasoningSummary: turn.settings.reasoningSummary,
+        reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
       };
       for await (const event of model.stream(request, attempt)) {
+        if (isReasoningEvent(event)) {
+          reasoning.handle(event);
+          // carried forward with its encrypted content, so the model keeps its chain of thought
+          if (event.type === 'reasoningDone') output.push(event.item);
+          continue;
+        }
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };
@@ -305,6 +321,7 @@ async function runAgentTurn(
     if (attempt.aborted && !turn.signal.aborted) continue;
     // the response completed: what it said is now part of the conversation
     turn.record(...output);
+    state.context.noteResponse(turn, usage);
     if (calls.length === 0) {
       reportUsage();
       if (turn.signal.aborted) return aborted({ status: 'completed' });
@@ -325,7 +342,34 @@ async function runAgentTurn(
     reportUsage();
     if (stop) return stop.status === 'failed' ? stop : aborted(stop);
     if (turn.signal.aborted) return aborted({ status: 'completed' });
+    // the model has more to do: a full context is compacted before it is asked again
+    if (state.context.needsCompaction(turn)) {
+      const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
+      if (compaction.kind === 'stopped') return compaction.outcome;
+    }
   }
+}
+
+function instructionsFor(options: AgentOptions): string {
+  return options.instructions ?? DEFAULT_INSTRUCTIONS;
+}
+
+/**
+ * Compaction outside the turn loop: before a turn's input when the context is full, and the
+ * `thread/compact/start` turn. Undefined from `beforeInput` lets the turn go on.
+ */
+async function compactTurn(
+  turn: TurnContext,
+  options: AgentOptions,
+  state: ThreadAgentState,
+  when: 'beforeInput' | 'requested',
+): Promise<TurnOutcome | undefined> {
+  if (when === 'beforeInput' && !state.context.needsCompaction(turn)) return undefined;
+  const model = options.model;
+  if ('missing' in model) return fail(turn, model.missing);
+  const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
+  if (compaction.kind === 'stopped') return compaction.outcome;
+  return when === 'requested' ? { status: 'completed' } : undefined;
 }
 
 /** Fails the turn with the error as the reference reports it (a model failure classified). */
@@ -738,7 +782,20 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
     const state: ThreadAgentState = {
       approvedForSession: new Set(),
       totals: new Totals(context.tokenUsage?.total),
+      context: new ContextTracker({
+        instructions: () => instructionsFor(options),
+        overrides: {
+          contextWindow: options.modelContextWindow,
+          autoCompactTokenLimit: options.modelAutoCompactTokenLimit,
+        },
+        lastUsage: context.tokenUsage,
+        conversationLength: context.conversation.length,
+      }),
     };
-    return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state));
+    return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
+      beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),
+      compact: async (turn) =>
+        (await compactTurn(turn, options, state, 'requested')) ?? { status: 'completed' },
+    });
   };
 }

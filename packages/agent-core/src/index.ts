@@ -48,6 +48,15 @@ export {
   shlexQuote,
   shortDisplayPath,
 } from './command-safety.js';
+export {
+  approxTokens,
+  buildCompactedHistory,
+  COMPACT_USER_MESSAGE_MAX_TOKENS,
+  COMPACTION_PROMPT,
+  collectUserMessages,
+  estimateTokens,
+  SUMMARY_PREFIX,
+} from './compaction.js';
 export { MISSING_CALL_OUTPUT, normalizeConversation, unpairedCall } from './conversation.js';
 export {
   type CommandOutput,
@@ -87,14 +96,28 @@ export {
   ModelError,
   type ModelErrorCode,
   type ModelEvent,
+  type ReasoningDefaults,
+  type ReasoningParam,
   type ResponseInputItem,
   type ResponseMessage,
   ResponsesClient,
   type ResponsesRequest,
+  reasoningParam,
   retryNoticeOf,
   type TokenUsage,
   turnErrorOf,
+  UNKNOWN_MODEL_REASONING,
 } from './model/index.js';
+export {
+  autoCompactTokenLimit,
+  DEFAULT_EFFECTIVE_CONTEXT_WINDOW_PERCENT,
+  FALLBACK_CONTEXT_WINDOW,
+  isCataloguedModel,
+  type ModelContextInfo,
+  type ModelContextOverrides,
+  modelContextInfo,
+  reportedContextWindow,
+} from './model-catalogue.js';
 export {
   extractProposedPlanText,
   PlanModeMessage,
@@ -135,6 +158,7 @@ export { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from '.
 export {
   type TurnBody,
   type TurnContext,
+  type TurnHooks,
   TurnLoopRuntime,
   type TurnOutcome,
   turnLoopRuntimeFactory,

@@ -16,6 +16,7 @@ import { type ListenerThread, ThreadListener } from './listener.js';
 import { serverNotification } from './notify.js';
 import type { AfterReply } from './reply.js';
 import {
+  applyExtraOverrides,
   applyOverrides,
   DEFAULT_EXTRAS,
   extrasFromStored,
@@ -181,6 +182,8 @@ export class ThreadManager {
       cwd: settings.cwd,
       model: settings.model,
       modelProvider: settings.modelProvider,
+      // config's model_reasoning_effort: kept so a resumed thread reasons as it did
+      reasoningEffort: settings.reasoningEffort,
       originator: this.deps.originator(),
       cliVersion: this.deps.cliVersion,
       settings: storedSettings(settings),
@@ -653,10 +656,7 @@ export class ThreadManager {
       const loaded = this.requireLoaded(threadId);
       const before = JSON.stringify(this.views.settingsView(loaded));
       loaded.settings = applyOverrides(loaded.settings, params);
-      // reported (thread/settings/updated) and stored with the other extras
-      if (params.collaborationMode) {
-        loaded.extras = { ...loaded.extras, collaborationMode: params.collaborationMode };
-      }
+      loaded.extras = applyExtraOverrides(loaded.extras, params);
       const view = this.views.settingsView(loaded);
       if (JSON.stringify(view) !== before) {
         this.persistSettings(loaded);
@@ -1035,6 +1035,20 @@ export class ThreadManager {
     return {};
   }
 
+  /**
+   * Compacts the thread's conversation in a turn of its own (`thread/compact/start`), with the
+   * thread's current settings; a running turn is interrupted first, as the reference does.
+   */
+  compact(params: app.ThreadCompactStartParams): Promise<Record<string, never>> {
+    const threadId = parseThreadId(params.threadId);
+    return this.serialized(threadId, async () => {
+      const loaded = this.requireLoaded(threadId);
+      const turn = await loaded.listener.runtime.compact(loaded.settings);
+      loaded.runningTurn = turn.id;
+      return {};
+    });
+  }
+
   // ---- unloading ---------------------------------------------------------------------------
 
   /**
@@ -1176,6 +1190,9 @@ function storedSettings(settings: ThreadSettings): app.JsonObject {
     activePermissionProfile: settings.activePermissionProfile,
     baseInstructions: settings.baseInstructions,
     developerInstructions: settings.developerInstructions,
+    // read back by settingsFromStored: a resumed thread keeps its summary mode and tier
+    reasoningSummary: settings.reasoningSummary,
+    serviceTier: settings.serviceTier,
   };
 }
 

@@ -24,11 +24,17 @@ export {
   WAITING_FOR_NETWORK_MESSAGE,
 } from './error-info.js';
 export { isModelError, ModelError, type ModelErrorCode, type ModelErrorOptions } from './errors.js';
+export {
+  type ReasoningDefaults,
+  reasoningParam,
+  UNKNOWN_MODEL_REASONING,
+} from './reasoning.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type {
   FunctionTool,
   JsonSchema,
   ModelEvent,
+  ReasoningParam,
   ResponseInputItem,
   ResponseMessage,
   ResponsesRequest,

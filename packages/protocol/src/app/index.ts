@@ -30,6 +30,7 @@ import {
   SkillsListParams,
   SkillsListResponse,
 } from './client-support.js';
+import { ThreadCompactStartParams, ThreadCompactStartResponse } from './compact.js';
 import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
@@ -40,6 +41,9 @@ import {
   ErrorNotification,
   ItemCompletedNotification,
   ItemStartedNotification,
+  ReasoningSummaryPartAddedNotification,
+  ReasoningSummaryTextDeltaNotification,
+  ReasoningTextDeltaNotification,
   ServerRequestResolvedNotification,
   ThreadArchivedNotification,
   ThreadClosedNotification,
@@ -89,6 +93,7 @@ import {
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
+export * from './compact.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
@@ -134,6 +139,7 @@ export const clientRequests = {
     history.ThreadSettingsUpdateResponse,
   ),
   'thread/inject_items': method(history.ThreadInjectItemsParams, history.ThreadInjectItemsResponse),
+  'thread/compact/start': method(ThreadCompactStartParams, ThreadCompactStartResponse),
   'thread/search': method(history.ThreadSearchParams, history.ThreadSearchResponse),
   'thread/searchOccurrences': method(
     history.ThreadSearchOccurrencesParams,
@@ -186,6 +192,9 @@ export const serverNotifications = {
   'item/completed': ItemCompletedNotification,
   'item/agentMessage/delta': AgentMessageDeltaNotification,
   'item/commandExecution/outputDelta': CommandExecutionOutputDeltaNotification,
+  'item/reasoning/summaryTextDelta': ReasoningSummaryTextDeltaNotification,
+  'item/reasoning/summaryPartAdded': ReasoningSummaryPartAddedNotification,
+  'item/reasoning/textDelta': ReasoningTextDeltaNotification,
   'serverRequest/resolved': ServerRequestResolvedNotification,
   'turn/plan/updated': plan.TurnPlanUpdatedNotification,
   'item/plan/delta': plan.PlanDeltaNotification,
