@@ -1,10 +1,11 @@
 import { join } from 'node:path';
 import {
   agentRuntimeFactory,
+  createModelClient,
   DEFAULT_MAX_RETRIES,
   type Environment,
   ExecPolicy,
-  ResponsesClient,
+  isWireApi,
   type RuntimeFactory,
 } from '@tether/agent-core';
 import { remoteEnvironment } from '@tether/client';
@@ -17,6 +18,8 @@ export interface AgentFlags {
   model?: string | undefined;
   modelBaseUrl?: string | undefined;
   apiKeyEnv?: string | undefined;
+  /** `responses` (default) or `chat` (Chat Completions), as `wire_api` in Codex's config. */
+  wireApi?: string | undefined;
   modelTimeout?: string | undefined;
   modelRetries?: string | undefined;
   updatePlanTool?: boolean | undefined;
@@ -80,14 +83,19 @@ export async function agentFromOptions(
   }
   const timeoutMs = flags.modelTimeout ? parseDuration(flags.modelTimeout) : 60_000;
   const modelProvider = baseUrl ? 'openai-compatible' : 'openai';
+  const wireApi = flags.wireApi ?? 'responses';
+  if (!isWireApi(wireApi)) {
+    throw new UsageError(`invalid value \`${wireApi}\` for --wire-api; expected responses or chat`);
+  }
 
   const modelClient =
     !apiKey && !baseUrl
       ? {
           missing: `no model is configured: set ${keyEnv} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL) for an OpenAI-compatible server`,
         }
-      : new ResponsesClient(
+      : createModelClient(
           {
+            wireApi,
             model,
             baseUrl: baseUrl ?? OPENAI_BASE_URL,
             ...(apiKey ? { apiKey } : {}),

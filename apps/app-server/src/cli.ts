@@ -40,6 +40,7 @@ Options:
   --model-base-url <URL>            OpenAI-compatible Responses API base URL
                                     (default $OPENAI_BASE_URL, else https://api.openai.com/v1)
   --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
+  --wire-api <API>                  responses (default) or chat: the server speaks only /chat/completions
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
                                     (default 5); an unreachable model server is retried until it answers
@@ -86,6 +87,7 @@ const OPTIONS = {
   model: { type: 'string' },
   'model-base-url': { type: 'string' },
   'api-key-env': { type: 'string' },
+  'wire-api': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
   'update-plan-tool': { type: 'boolean' },
@@ -207,6 +209,7 @@ async function main(): Promise<void> {
         model: v.model,
         modelBaseUrl: v['model-base-url'],
         apiKeyEnv: v['api-key-env'],
+        wireApi: v['wire-api'],
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
         updatePlanTool: v['update-plan-tool'],

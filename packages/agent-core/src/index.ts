@@ -80,9 +80,11 @@ export {
 } from './exec-policy.js';
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
+  ChatCompletionsClient,
   type ClientFacingError,
   type CodexErrorInfo,
   classifyModelError,
+  createModelClient,
   DEFAULT_BASE_URL,
   DEFAULT_CONNECTION_RETRY_DELAY_MS,
   DEFAULT_MAX_RETRIES,
@@ -91,6 +93,7 @@ export {
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   type FunctionTool,
   isModelError,
+  isWireApi,
   type JsonSchema,
   type ModelClientConfig,
   ModelError,
@@ -107,6 +110,8 @@ export {
   type TokenUsage,
   turnErrorOf,
   UNKNOWN_MODEL_REASONING,
+  WIRE_APIS,
+  type WireApi,
 } from './model/index.js';
 export {
   autoCompactTokenLimit,

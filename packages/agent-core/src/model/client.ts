@@ -4,7 +4,11 @@ import { type Logger, silentLogger } from '@tether/protocol';
 import { ModelError } from './errors.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
 import { SseParser } from './sse.js';
-import { isPermanentApiCode, ResponseStreamTranslator } from './translate.js';
+import {
+  isPermanentApiCode,
+  ResponseStreamTranslator,
+  type StreamTranslator,
+} from './translate.js';
 import type { ModelEvent, ResponsesRequest } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
@@ -122,7 +126,7 @@ export class ResponsesClient {
         { retryable: false },
       );
     }
-    this.url = `${baseUrl.replace(/\/+$/, '')}/responses`;
+    this.url = `${baseUrl.replace(/\/+$/, '')}/${this.endpoint()}`;
     this.model = config.model;
     this.apiKey = config.apiKey || undefined;
     this.needsApiKey = parsed.hostname === 'api.openai.com';
@@ -208,7 +212,17 @@ export class ResponsesClient {
     }
   }
 
-  private requestBody(request: ResponsesRequest): Record<string, unknown> {
+  /** The path under the base URL that this wire API posts to. */
+  protected endpoint(): string {
+    return 'responses';
+  }
+
+  /** A fresh translator of this wire API's events, one per HTTP response. */
+  protected translator(logger: Logger): StreamTranslator {
+    return new ResponseStreamTranslator(logger);
+  }
+
+  protected requestBody(request: ResponsesRequest): Record<string, unknown> {
     const body: Record<string, unknown> = { model: request.model || this.model };
     if (request.instructions !== undefined) body.instructions = request.instructions;
     body.input = request.input;
@@ -328,7 +342,7 @@ export class ResponsesClient {
       }
       reader = response.body.getReader();
       const parser = new SseParser();
-      const translator = new ResponseStreamTranslator(this.logger);
+      const translator = this.translator(this.logger);
       let first = true;
       for (;;) {
         if (!first) {
@@ -355,6 +369,13 @@ export class ResponsesClient {
           }
         }
         if (chunk.done) {
+          // a wire API whose end marker is optional (chat's `[DONE]`) may call the body's end final
+          const last = translator.end?.();
+          if (last?.completed) {
+            for (const event of last.events) yield event;
+            completed = true;
+            return;
+          }
           throw new ModelError(
             'stream_disconnected',
             'model stream ended before response.completed',

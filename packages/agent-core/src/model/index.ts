@@ -1,3 +1,4 @@
+export { ChatCompletionsClient } from './chat/client.js';
 export {
   DEFAULT_BASE_URL,
   DEFAULT_CONNECTION_RETRY_DELAY_MS,
@@ -41,3 +42,4 @@ export type {
   ResponseTextContent,
   TokenUsage,
 } from './types.js';
+export { createModelClient, isWireApi, WIRE_APIS, type WireApi } from './wire-api.js';

@@ -13,6 +13,17 @@ export interface TranslateStep {
   completed: boolean;
 }
 
+/** Turns one HTTP response's server-sent events into `ModelEvent`s (one per wire API). */
+export interface StreamTranslator {
+  translate(sse: SseEvent): TranslateStep;
+  /**
+   * The body ended without the translator reporting completion: the last events and whether the
+   * response counts as complete; without this method (or when not complete) the client reports a
+   * disconnected stream.
+   */
+  end?(): TranslateStep;
+}
+
 const NOTHING: TranslateStep = { events: [], completed: false };
 
 /** API error codes after which the same request cannot succeed (see `ModelError.retryable`). */
@@ -40,7 +51,7 @@ export function isPermanentApiCode(code: string | undefined): boolean {
  * response. Unknown event types and unparseable data are skipped; `response.failed`,
  * `response.incomplete` and `error` throw a `ModelError`.
  */
-export class ResponseStreamTranslator {
+export class ResponseStreamTranslator implements StreamTranslator {
   private readonly started = new Set<string>();
   private readonly texts = new Map<string, string>();
   private readonly reasoning = new ReasoningStream();
