@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import {
   agentRuntimeFactory,
   createModelClient,
+  DEFAULT_MAX_RETRIES,
   type Environment,
   ExecPolicy,
   isWireApi,
@@ -21,6 +22,7 @@ export interface AgentFlags {
   wireApi?: string | undefined;
   modelTimeout?: string | undefined;
   modelRetries?: string | undefined;
+  updatePlanTool?: boolean | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
   /** The model's context window in tokens (for a model the catalogue does not know). */
@@ -49,6 +51,13 @@ export interface AgentPlaces {
 }
 
 export const DEFAULT_MODEL = 'gpt-5';
+
+/** What a user whose key was refused (or missing) can do: where this server reads the key. */
+export function apiKeyHint(keyEnv: string, configured: boolean): string {
+  return configured
+    ? `The API key comes from the ${keyEnv} environment variable: set it to a key the model server accepts (--api-key-env names another variable)`
+    : `No API key was sent: set ${keyEnv} to your API key (--api-key-env names another variable)`;
+}
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 /**
@@ -65,7 +74,8 @@ export async function agentFromOptions(
   const keyEnv = flags.apiKeyEnv ?? 'OPENAI_API_KEY';
   const apiKey = env[keyEnv] || undefined;
   const baseUrl = flags.modelBaseUrl ?? (env.OPENAI_BASE_URL || undefined);
-  const retries = flags.modelRetries === undefined ? 4 : Number(flags.modelRetries);
+  const retries =
+    flags.modelRetries === undefined ? DEFAULT_MAX_RETRIES : Number(flags.modelRetries);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new Error(
       `invalid value \`${flags.modelRetries}\` for --model-retries; expected a whole number`,
@@ -91,6 +101,7 @@ export async function agentFromOptions(
             ...(apiKey ? { apiKey } : {}),
             requestTimeoutMs: timeoutMs,
             maxRetries: retries,
+            apiKeyHint: apiKeyHint(keyEnv, apiKey !== undefined),
           },
           logger.child({ component: 'model' }),
         );
@@ -141,6 +152,7 @@ export async function agentFromOptions(
     ...(execPolicy ? { execPolicy } : {}),
     // the user's own AGENTS.md lives in tether's home, as the reference's in CODEX_HOME
     ...(places ? { home: places.home } : {}),
+    ...(flags.updatePlanTool ? { updatePlanTool: true } : {}),
   });
   /** What the sandbox lacks here, as `configWarning`s for each client that connects. */
   const configWarnings = async (): Promise<app.ConfigWarningNotification[]> => {

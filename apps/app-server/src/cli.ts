@@ -42,12 +42,15 @@ Options:
   --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
   --wire-api <API>                  responses (default) or chat: the server speaks only /chat/completions
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
-  --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event (default 4)
+  --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
+                                    (default 5); an unreachable model server is retried until it answers
   --model-context-window <TOKENS>   the model's context window, for a model tether's catalogue does not
                                     know (default 272000, capped there for such a model); clients are
                                     told 95% of it and the conversation is compacted at 90%
   --model-auto-compact-token-limit <TOKENS>
                                     tokens in use at which the conversation is compacted
+  --update-plan-tool                offer the model the update_plan checklist tool (turn/plan/updated);
+                                    off by default, as Codex's tools.update_plan.enabled
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
                                     (default $TETHER_EXEC_SERVER_URL; else locally)
   --exec-server-token-env <NAME>    environment variable holding the exec-server bearer token
@@ -87,6 +90,7 @@ const OPTIONS = {
   'wire-api': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
+  'update-plan-tool': { type: 'boolean' },
   'model-context-window': { type: 'string' },
   'model-auto-compact-token-limit': { type: 'string' },
   'exec-server-url': { type: 'string' },
@@ -208,6 +212,7 @@ async function main(): Promise<void> {
         wireApi: v['wire-api'],
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
+        updatePlanTool: v['update-plan-tool'],
         execServerUrl: v['exec-server-url'],
         execServerTokenEnv: v['exec-server-token-env'],
         modelContextWindow: v['model-context-window'],

@@ -36,14 +36,18 @@ import {
   type ResponseMessage,
   type ResponsesRequest,
   reasoningParam,
+  retryNoticeOf,
   type TokenUsage,
+  turnErrorOf,
 } from './model/index.js';
+import { PlanModeMessage } from './proposed-plan.js';
 import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
 import { LoginShells } from './shell-snapshot.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 import { type TurnContext, TurnLoopRuntime, type TurnOutcome } from './turn-loop-runtime.js';
+import { runUpdatePlan, UPDATE_PLAN_TOOL, UPDATE_PLAN_TOOL_NAME } from './update-plan.js';
 
 /** What the agent needs from a model client (the Responses API client implements it). */
 export interface ModelStreamer {
@@ -81,6 +85,11 @@ export interface AgentOptions {
   execPolicy?: ExecPolicyRules;
   /** The model's reasoning defaults (default: the reference's for a model it does not know). */
   reasoningDefaults?: ReasoningDefaults;
+  /**
+   * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
+   * reference, where `tools.update_plan.enabled` turns it on.
+   */
+  updatePlanTool?: boolean;
 }
 
 /** What the agent needs of the exec-policy rules. */
@@ -238,14 +247,16 @@ async function runAgentTurn(
         tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
       });
     };
-    let openItem: { id: string; text: string; startedAtMs: number } | undefined;
+    let openItem:
+      | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
+      | undefined;
     const reasoning = new ReasoningItems(turn);
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
-        tools: [EXEC_COMMAND_TOOL],
+        tools: [EXEC_COMMAND_TOOL, ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : [])],
         parallelToolCalls: false,
         reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
@@ -261,6 +272,11 @@ async function runAgentTurn(
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };
+            if (turn.settings.collaborationMode?.mode === 'plan') {
+              // the reply's <proposed_plan> block becomes a plan item; the rest, the message
+              openItem.planMode = new PlanModeMessage(turn, event.itemId, openItem.startedAtMs);
+              break;
+            }
             startItem(
               turn,
               agentMessageItem(openItem.id, '', openItem.startedAtMs),
@@ -270,6 +286,10 @@ async function runAgentTurn(
           case 'textDelta':
             if (!openItem || openItem.id !== event.itemId) break;
             openItem.text += event.delta;
+            if (openItem.planMode) {
+              openItem.planMode.push(event.delta);
+              break;
+            }
             turn.emit('item/agentMessage/delta', {
               threadId: turn.threadId,
               turnId: turn.turnId,
@@ -279,7 +299,8 @@ async function runAgentTurn(
             break;
           case 'messageDone': {
             const startedAtMs = openItem?.startedAtMs ?? Date.now();
-            completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
+            if (openItem?.planMode) openItem.planMode.finish(event.text);
+            else completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
             output.push(event.item);
             openItem = undefined;
             break;
@@ -294,6 +315,14 @@ async function runAgentTurn(
           case 'completed':
             usage = event.usage;
             break;
+          case 'retry': {
+            const notice = retryNoticeOf(event.error, event.attempt, event.maxRetries);
+            if (notice) {
+              const ids = { threadId: turn.threadId, turnId: turn.turnId };
+              turn.emit('error', { ...ids, error: notice, willRetry: true });
+            }
+            break;
+          }
           default:
             break;
         }
@@ -301,7 +330,7 @@ async function runAgentTurn(
     } catch (error) {
       if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (attempt.aborted) continue; // steered: new input arrived; ask again with it
-      return fail(turn, messageOf(error));
+      return fail(turn, error);
     }
     if (attempt.aborted && !turn.signal.aborted) continue;
     // the response completed: what it said is now part of the conversation
@@ -372,8 +401,9 @@ async function compactTurn(
   return when === 'requested' ? { status: 'completed' } : undefined;
 }
 
-function fail(turn: TurnContext, message: string): TurnOutcome {
-  const error = { message, codexErrorInfo: null, additionalDetails: null };
+/** Fails the turn with the error as the reference reports it (a model failure classified). */
+function fail(turn: TurnContext, cause: unknown): TurnOutcome {
+  const error = turnErrorOf(cause);
   turn.emit('error', { threadId: turn.threadId, turnId: turn.turnId, error, willRetry: false });
   return { status: 'failed', error };
 }
@@ -423,6 +453,9 @@ async function runToolCall(
   state: ThreadAgentState,
   call: { callId: string; arguments: string; name: string },
 ): Promise<ToolResult> {
+  if (call.name === UPDATE_PLAN_TOOL_NAME && options.updatePlanTool) {
+    return { output: runUpdatePlan(turn, call.arguments) };
+  }
   if (call.name !== 'exec_command') return { output: `unsupported call: ${call.name}` };
   const args = parseExecCommandArgs(call.arguments);
   if ('error' in args) return { output: args.error };

@@ -2,13 +2,14 @@ import type { app } from '@tether/protocol';
 import { v7 as uuidv7 } from 'uuid';
 import type { ModelStreamer } from './agent.js';
 import { normalizeConversation } from './conversation.js';
-import { messageOf } from './errors.js';
 import { completeItem, startItem } from './items.js';
 import {
   isModelError,
   type ResponseInputItem,
   type ResponseMessage,
+  retryNoticeOf,
   type TokenUsage,
+  turnErrorOf,
 } from './model/index.js';
 import {
   autoCompactTokenLimit,
@@ -236,6 +237,11 @@ export async function runCompaction(
       for await (const event of deps.model.stream(request, turn.signal)) {
         if (event.type === 'messageDone') output.push(event.item);
         else if (event.type === 'completed') usage = event.usage;
+        else if (event.type === 'retry') {
+          // the summary request's retries are announced like a turn's, as the reference does
+          const notice = retryNoticeOf(event.error, event.attempt, event.maxRetries);
+          if (notice) turn.emit('error', { ...ids, error: notice, willRetry: true });
+        }
       }
     } catch (error) {
       if (turn.signal.aborted) return { kind: 'stopped', outcome: { status: 'completed' } };
@@ -248,8 +254,7 @@ export async function runCompaction(
         history.shift();
         continue;
       }
-      const message = messageOf(error);
-      const failure = { message, codexErrorInfo: null, additionalDetails: null };
+      const failure = turnErrorOf(error);
       turn.emit('error', { ...ids, error: failure, willRetry: false });
       return { kind: 'stopped', outcome: { status: 'failed', error: failure } };
     }

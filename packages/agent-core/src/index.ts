@@ -118,8 +118,12 @@ export {
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
   ChatCompletionsClient,
+  type ClientFacingError,
+  type CodexErrorInfo,
+  classifyModelError,
   createModelClient,
   DEFAULT_BASE_URL,
+  DEFAULT_CONNECTION_RETRY_DELAY_MS,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRY_BASE_DELAY_MS,
@@ -139,7 +143,9 @@ export {
   ResponsesClient,
   type ResponsesRequest,
   reasoningParam,
+  retryNoticeOf,
   type TokenUsage,
+  turnErrorOf,
   UNKNOWN_MODEL_REASONING,
   WIRE_APIS,
   type WireApi,
@@ -154,6 +160,15 @@ export {
   modelContextInfo,
   reportedContextWindow,
 } from './model-catalogue.js';
+export {
+  extractProposedPlanText,
+  PlanModeMessage,
+  PROPOSED_PLAN_CLOSE_TAG,
+  PROPOSED_PLAN_OPEN_TAG,
+  ProposedPlanParser,
+  type ProposedPlanSegment,
+  stripProposedPlanBlocks,
+} from './proposed-plan.js';
 export type {
   RuntimeContext,
   RuntimeFactory,
@@ -190,3 +205,11 @@ export {
   type TurnOutcome,
   turnLoopRuntimeFactory,
 } from './turn-loop-runtime.js';
+export {
+  PLAN_UPDATED_OUTPUT,
+  parseUpdatePlanArgs,
+  runUpdatePlan,
+  UPDATE_PLAN_IN_PLAN_MODE,
+  UPDATE_PLAN_TOOL,
+  UPDATE_PLAN_TOOL_NAME,
+} from './update-plan.js';

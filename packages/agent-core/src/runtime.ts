@@ -111,6 +111,11 @@ export interface ThreadSettings {
   serviceTier: string | null;
   baseInstructions: string | null;
   developerInstructions: string | null;
+  /**
+   * The collaboration mode of `turn/start` (sticky for later turns). In `plan` mode the agent
+   * streams the reply's `<proposed_plan>` block as a `plan` item and refuses `update_plan`.
+   */
+  collaborationMode?: app.CollaborationMode | null;
 }
 
 export interface TurnRequest {

@@ -1,6 +1,7 @@
 import type { Logger } from '@tether/protocol';
 import { ModelError } from './errors.js';
 import { ReasoningStream } from './reasoning.js';
+import { retryDelayFromMessage } from './retry.js';
 import type { SseEvent } from './sse.js';
 import type { ModelEvent, TokenUsage } from './types.js';
 
@@ -33,7 +34,13 @@ const PERMANENT_API_CODES: ReadonlySet<string> = new Set([
   'invalid_prompt',
   'model_not_found',
   'usage_not_included',
+  'usage_limit_reached',
 ]);
+
+function retryAfterIn(message: string): { retryAfterMs?: number } {
+  const ms = retryDelayFromMessage(message);
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}
 
 export function isPermanentApiCode(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_API_CODES.has(code);
@@ -108,6 +115,9 @@ export class ResponseStreamTranslator implements StreamTranslator {
         throw new ModelError('response_failed', `model response failed: ${message}`, {
           retryable: !isPermanentApiCode(apiCode),
           apiCode,
+          ...(str(error?.message) !== undefined ? { apiMessage: message } : {}),
+          // an in-stream rate limit says how long to wait in its message only
+          ...retryAfterIn(message),
         });
       }
       case 'response.incomplete': {
@@ -125,6 +135,7 @@ export class ResponseStreamTranslator implements StreamTranslator {
         throw new ModelError('stream_error', `model stream error: ${message}`, {
           retryable: !isPermanentApiCode(apiCode),
           apiCode,
+          apiMessage: message,
         });
       }
       default:

@@ -56,6 +56,7 @@ import {
   TurnStartedNotification,
   WarningNotification,
 } from './notifications.js';
+import * as plan from './plan.js';
 import {
   ThreadArchiveParams,
   ThreadArchiveResponse,
@@ -97,6 +98,7 @@ export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
 export * from './notifications.js';
+export * from './plan.js';
 export * from './reference-methods.js';
 export * from './thread.js';
 export * from './threads.js';
@@ -194,6 +196,8 @@ export const serverNotifications = {
   'item/reasoning/summaryPartAdded': ReasoningSummaryPartAddedNotification,
   'item/reasoning/textDelta': ReasoningTextDeltaNotification,
   'serverRequest/resolved': ServerRequestResolvedNotification,
+  'turn/plan/updated': plan.TurnPlanUpdatedNotification,
+  'item/plan/delta': plan.PlanDeltaNotification,
   error: ErrorNotification,
   warning: WarningNotification,
   configWarning: ConfigWarningNotification,
