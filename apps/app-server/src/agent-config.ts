@@ -6,6 +6,7 @@ import {
   ResponsesClient,
   type RuntimeFactory,
 } from '@tether/agent-core';
+import { type ResolvedConfig, resolveConfig } from '@tether/app-session';
 import { remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
@@ -20,6 +21,11 @@ export interface AgentFlags {
   modelRetries?: string | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
+  /**
+   * The resolved configuration (`config.toml`, `--profile`, `-c`): model, provider, retries and
+   * timeouts. Without it, `model`, `modelBaseUrl` and `apiKeyEnv` are read as before.
+   */
+  config?: ResolvedConfig | undefined;
 }
 
 /** Where the agent keeps its state, and what its sandboxes must hide. */
@@ -43,34 +49,42 @@ export async function agentFromOptions(
   logger: Logger,
   places?: AgentPlaces,
 ) {
-  const model = flags.model ?? DEFAULT_MODEL;
-  const keyEnv = flags.apiKeyEnv ?? 'OPENAI_API_KEY';
-  const apiKey = env[keyEnv] || undefined;
-  const baseUrl = flags.modelBaseUrl ?? (env.OPENAI_BASE_URL || undefined);
-  const retries = flags.modelRetries === undefined ? 4 : Number(flags.modelRetries);
+  const resolved =
+    flags.config ??
+    resolveConfig(flags.model ? { model: flags.model } : {}, env, {
+      baseUrl: flags.modelBaseUrl,
+      envKey: flags.apiKeyEnv,
+    });
+  const { provider } = resolved;
+  const model = resolved.model;
+  const apiKey = provider.apiKey ?? undefined;
+  const retries =
+    flags.modelRetries === undefined ? provider.requestMaxRetries : Number(flags.modelRetries);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new Error(
       `invalid value \`${flags.modelRetries}\` for --model-retries; expected a whole number`,
     );
   }
   const timeoutMs = flags.modelTimeout ? parseDuration(flags.modelTimeout) : 60_000;
-  const modelProvider = baseUrl ? 'openai-compatible' : 'openai';
+  const modelProvider = provider.id;
 
-  const modelClient =
-    !apiKey && !baseUrl
-      ? {
-          missing: `no model is configured: set ${keyEnv} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL) for an OpenAI-compatible server`,
-        }
-      : new ResponsesClient(
-          {
-            model,
-            baseUrl: baseUrl ?? OPENAI_BASE_URL,
-            ...(apiKey ? { apiKey } : {}),
-            requestTimeoutMs: timeoutMs,
-            maxRetries: retries,
-          },
-          logger.child({ component: 'model' }),
-        );
+  const missing = missingModelSetting(resolved, env);
+  const modelClient = missing
+    ? { missing }
+    : new ResponsesClient(
+        {
+          model,
+          baseUrl: provider.baseUrl,
+          ...(apiKey ? { apiKey } : {}),
+          requestTimeoutMs: timeoutMs,
+          streamIdleTimeoutMs: provider.streamIdleTimeoutMs,
+          maxRetries: retries,
+          headers: provider.headers,
+          queryParams: provider.queryParams,
+          // wire_api = "chat" is carried for the Chat Completions client (another part of issue 17)
+        },
+        logger.child({ component: 'model', provider: provider.id, wireApi: provider.wireApi }),
+      );
 
   const execUrl = flags.execServerUrl ?? (env.TETHER_EXEC_SERVER_URL || undefined);
   const token = flags.execServerTokenEnv ? env[flags.execServerTokenEnv] : undefined;
@@ -107,6 +121,7 @@ export async function agentFromOptions(
     : undefined;
   const runtimeFactory: RuntimeFactory = agentRuntimeFactory({
     model: modelClient,
+    modelContextWindow: resolved.modelContextWindow,
     environment: getEnvironment,
     ...(execPolicy ? { execPolicy } : {}),
   });
@@ -128,6 +143,8 @@ export async function agentFromOptions(
   return {
     model,
     modelProvider,
+    /** `project_doc_max_bytes`: the most bytes of AGENTS.md files put in the instructions. */
+    projectDocMaxBytes: resolved.projectDocMaxBytes,
     apiKeyConfigured: apiKey !== undefined,
     runtimeFactory,
     environment: getEnvironment,
@@ -137,4 +154,21 @@ export async function agentFromOptions(
       if (environment) await (await environment.catch(() => undefined))?.close();
     },
   };
+}
+
+/**
+ * Why no model can be called with this configuration, or undefined when one can: OpenAI's API
+ * without a key (and no other base URL), or a provider whose `env_key` variable is unset.
+ */
+function missingModelSetting(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const { provider } = resolved;
+  if (provider.apiKey) return undefined;
+  if (provider.id === 'openai') {
+    if (provider.baseUrl !== OPENAI_BASE_URL) return undefined;
+    return `no model is configured: set ${provider.envKey ?? 'OPENAI_API_KEY'} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL, or a [model_providers] entry in config.toml) for an OpenAI-compatible server`;
+  }
+  if (provider.envKey && !env[provider.envKey]) {
+    return `Missing environment variable: \`${provider.envKey}\`.${provider.envKeyInstructions ? ` ${provider.envKeyInstructions}` : ''}`;
+  }
+  return undefined;
 }

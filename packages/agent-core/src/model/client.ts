@@ -29,6 +29,8 @@ export interface ModelClientConfig {
   retryBaseDelayMs?: number;
   /** Extra request headers (an `OpenAI-Organization`, a proxy's header...). */
   headers?: Record<string, string>;
+  /** Added to the URL's query (`query_params` of a provider, e.g. Azure's `api-version`). */
+  queryParams?: Record<string, string>;
 }
 
 /** Codes the client retries by itself (while nothing has been yielded yet). */
@@ -86,7 +88,8 @@ export class ResponsesClient {
         { retryable: false },
       );
     }
-    this.url = `${baseUrl.replace(/\/+$/, '')}/responses`;
+    const query = new URLSearchParams(config.queryParams ?? {}).toString();
+    this.url = `${baseUrl.replace(/\/+$/, '')}/responses${query ? `?${query}` : ''}`;
     this.model = config.model;
     this.apiKey = config.apiKey || undefined;
     this.needsApiKey = parsed.hostname === 'api.openai.com';

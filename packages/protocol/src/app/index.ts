@@ -11,8 +11,6 @@ import {
 import {
   CollaborationModeListParams,
   CollaborationModeListResponse,
-  ConfigReadParams,
-  ConfigReadResponse,
   ConfigRequirementsReadParams,
   ConfigRequirementsReadResponse,
   GetAccountParams,
@@ -30,6 +28,7 @@ import {
   SkillsListParams,
   SkillsListResponse,
 } from './client-support.js';
+import * as config from './config.js';
 import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
@@ -88,6 +87,7 @@ import {
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
+export * from './config.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
@@ -155,7 +155,17 @@ export const clientRequests = {
     GovCloudRequirementsResponse,
   ),
   'model/list': method(ModelListParams, ModelListResponse),
-  'config/read': method(ConfigReadParams, ConfigReadResponse),
+  'config/read': method(config.ConfigReadParams, config.ConfigReadResponse),
+  'config/value/write': method(config.ConfigValueWriteParams, config.ConfigWriteResponse),
+  'config/batchWrite': method(config.ConfigBatchWriteParams, config.ConfigWriteResponse),
+  'experimentalFeature/list': method(
+    config.ExperimentalFeatureListParams,
+    config.ExperimentalFeatureListResponse,
+  ),
+  'experimentalFeature/enablement/set': method(
+    config.ExperimentalFeatureEnablementSetParams,
+    config.ExperimentalFeatureEnablementSetResponse,
+  ),
   'configRequirements/read': method(ConfigRequirementsReadParams, ConfigRequirementsReadResponse),
   'collaborationMode/list': method(CollaborationModeListParams, CollaborationModeListResponse),
   'permissionProfile/list': method(PermissionProfileListParams, PermissionProfileListResponse),
