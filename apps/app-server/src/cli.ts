@@ -236,7 +236,7 @@ async function main(): Promise<void> {
     // as the reference: the server starts on defaults; clients get a configWarning, and
     // config/read and thread/start name the file, line and column
     logger.error(
-      { err: loaded.error },
+      { path: loaded.error.file ?? null },
       `Invalid configuration; using defaults. ${loaded.error.message}`,
     );
   }

@@ -383,8 +383,9 @@ export class ConfigService {
         'configValidationError',
       );
     }
-    const next =
-      text.trim() === '' && Object.keys(edited).length === 0 ? text : patch(text, edited);
+    let next = text.trim() === '' && Object.keys(edited).length === 0 ? text : patch(text, edited);
+    // a file that ended its last line (or a new one) keeps doing so
+    if ((text === '' || text.endsWith('\n')) && next !== '' && !next.endsWith('\n')) next += '\n';
     const written = parseTable(next, this.userFile);
     if (next !== text) await replaceFile(this.userFile, next);
     const version = tableVersion(written);
