@@ -8,6 +8,7 @@ import {
   isWireApi,
   type RuntimeFactory,
 } from '@tether/agent-core';
+import { type ResolvedConfig, resolveConfig } from '@tether/app-session';
 import { remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
@@ -29,6 +30,11 @@ export interface AgentFlags {
   modelContextWindow?: string | undefined;
   /** Tokens in use at which the conversation is compacted (default 90% of the window). */
   modelAutoCompactTokenLimit?: string | undefined;
+  /**
+   * The resolved configuration (`config.toml`, `--profile`, `-c`): model, provider, retries and
+   * timeouts. Without it, `model`, `modelBaseUrl` and `apiKeyEnv` are read as before.
+   */
+  config?: ResolvedConfig | undefined;
 }
 
 /** A whole number of tokens from a flag, or undefined when the flag is absent. */
@@ -70,41 +76,49 @@ export async function agentFromOptions(
   logger: Logger,
   places?: AgentPlaces,
 ) {
-  const model = flags.model ?? DEFAULT_MODEL;
-  const keyEnv = flags.apiKeyEnv ?? 'OPENAI_API_KEY';
-  const apiKey = env[keyEnv] || undefined;
-  const baseUrl = flags.modelBaseUrl ?? (env.OPENAI_BASE_URL || undefined);
+  const resolved =
+    flags.config ??
+    resolveConfig(flags.model ? { model: flags.model } : {}, env, {
+      baseUrl: flags.modelBaseUrl,
+      envKey: flags.apiKeyEnv,
+    });
+  const { provider } = resolved;
+  const model = resolved.model;
+  const apiKey = provider.apiKey ?? undefined;
   const retries =
-    flags.modelRetries === undefined ? DEFAULT_MAX_RETRIES : Number(flags.modelRetries);
+    flags.modelRetries === undefined ? provider.requestMaxRetries : Number(flags.modelRetries);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new Error(
       `invalid value \`${flags.modelRetries}\` for --model-retries; expected a whole number`,
     );
   }
   const timeoutMs = flags.modelTimeout ? parseDuration(flags.modelTimeout) : 60_000;
-  const modelProvider = baseUrl ? 'openai-compatible' : 'openai';
-  const wireApi = flags.wireApi ?? 'responses';
+  const modelProvider = provider.id;
+  // --wire-api wins over the provider's wire_api
+  const wireApi = flags.wireApi ?? provider.wireApi;
   if (!isWireApi(wireApi)) {
     throw new UsageError(`invalid value \`${wireApi}\` for --wire-api; expected responses or chat`);
   }
 
-  const modelClient =
-    !apiKey && !baseUrl
-      ? {
-          missing: `no model is configured: set ${keyEnv} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL) for an OpenAI-compatible server`,
-        }
-      : createModelClient(
-          {
-            wireApi,
-            model,
-            baseUrl: baseUrl ?? OPENAI_BASE_URL,
-            ...(apiKey ? { apiKey } : {}),
-            requestTimeoutMs: timeoutMs,
-            maxRetries: retries,
-            apiKeyHint: apiKeyHint(keyEnv, apiKey !== undefined),
-          },
-          logger.child({ component: 'model' }),
-        );
+  const missing = missingModelSetting(resolved, env);
+  const keyEnv = provider.envKey ?? 'OPENAI_API_KEY';
+  const modelClient = missing
+    ? { missing }
+    : createModelClient(
+        {
+          wireApi,
+          model,
+          baseUrl: provider.baseUrl,
+          ...(apiKey ? { apiKey } : {}),
+          requestTimeoutMs: timeoutMs,
+          streamIdleTimeoutMs: provider.streamIdleTimeoutMs,
+          maxRetries: retries,
+          headers: provider.headers,
+          queryParams: provider.queryParams,
+          apiKeyHint: apiKeyHint(keyEnv, apiKey !== undefined),
+        },
+        logger.child({ component: 'model', provider: provider.id, wireApi }),
+      );
 
   const execUrl = flags.execServerUrl ?? (env.TETHER_EXEC_SERVER_URL || undefined);
   const token = flags.execServerTokenEnv ? env[flags.execServerTokenEnv] : undefined;
@@ -147,7 +161,13 @@ export async function agentFromOptions(
   const runtimeFactory: RuntimeFactory = agentRuntimeFactory({
     model: modelClient,
     environment: getEnvironment,
+    // config's model_context_window, and the flag over it
+    ...(resolved.modelContextWindow !== null
+      ? { modelContextWindow: resolved.modelContextWindow }
+      : {}),
     ...(contextWindow !== undefined ? { modelContextWindow: contextWindow } : {}),
+    // project_doc_max_bytes: the budget of a project's AGENTS.md files
+    projectDocMaxBytes: resolved.projectDocMaxBytes,
     ...(compactLimit !== undefined ? { modelAutoCompactTokenLimit: compactLimit } : {}),
     ...(execPolicy ? { execPolicy } : {}),
     // the user's own AGENTS.md lives in tether's home, as the reference's in CODEX_HOME
@@ -172,6 +192,8 @@ export async function agentFromOptions(
   return {
     model,
     modelProvider,
+    /** `project_doc_max_bytes`: the most bytes of AGENTS.md files put in the instructions. */
+    projectDocMaxBytes: resolved.projectDocMaxBytes,
     apiKeyConfigured: apiKey !== undefined,
     runtimeFactory,
     environment: getEnvironment,
@@ -181,4 +203,21 @@ export async function agentFromOptions(
       if (environment) await (await environment.catch(() => undefined))?.close();
     },
   };
+}
+
+/**
+ * Why no model can be called with this configuration, or undefined when one can: OpenAI's API
+ * without a key (and no other base URL), or a provider whose `env_key` variable is unset.
+ */
+function missingModelSetting(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): string | undefined {
+  const { provider } = resolved;
+  if (provider.apiKey) return undefined;
+  if (provider.id === 'openai') {
+    if (provider.baseUrl !== OPENAI_BASE_URL) return undefined;
+    return `no model is configured: set ${provider.envKey ?? 'OPENAI_API_KEY'} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL, or a [model_providers] entry in config.toml) for an OpenAI-compatible server`;
+  }
+  if (provider.envKey && !env[provider.envKey]) {
+    return `Missing environment variable: \`${provider.envKey}\`.${provider.envKeyInstructions ? ` ${provider.envKeyInstructions}` : ''}`;
+  }
+  return undefined;
 }

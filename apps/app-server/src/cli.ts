@@ -2,6 +2,13 @@
 import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecPolicy } from '@tether/agent-core';
+import {
+  type ConfigOverride,
+  ConfigOverrideError,
+  ConfigService,
+  parseOverride,
+  resolveConfig,
+} from '@tether/app-session';
 import { checkSandbox } from '@tether/exec-session';
 import {
   type CliSpec,
@@ -36,11 +43,18 @@ Options:
   --thread-unload-delay <DURATION>  idle time before a thread with no subscribers unloads (default 30m);
                                     ORIGIN=DURATION sets it for one origin (stdio, websocket, unix),
                                     e.g. --thread-unload-delay stdio=0; may be repeated
-  --model <NAME>                    model for new threads (default gpt-5)
-  --model-base-url <URL>            OpenAI-compatible Responses API base URL
+  -c, --config <KEY=VALUE>           override a config.toml value (repeatable): a dotted key, and a
+                                    value parsed as TOML, else taken as a string
+                                    (-c model="o3", -c model_providers.local.base_url="http://h/v1")
+  -p, --profile <NAME>              layer <TETHER_HOME>/NAME.config.toml over config.toml (or apply
+                                    its [profiles.NAME] table)
+  --model <NAME>                    model for new threads (default gpt-5); as -c model="NAME"
+  --model-base-url <URL>            base URL of the selected provider
                                     (default $OPENAI_BASE_URL, else https://api.openai.com/v1)
-  --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
-  --wire-api <API>                  responses (default) or chat: the server speaks only /chat/completions
+  --api-key-env <NAME>              environment variable holding the provider's API key
+                                    (default: its env_key; OPENAI_API_KEY for openai)
+  --wire-api <API>                  responses or chat (the server speaks only /chat/completions);
+                                    default: the provider's wire_api, else responses
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
                                     (default 5); an unreachable model server is retried until it answers
@@ -74,7 +88,7 @@ Logs go to stderr as JSON lines, with tokens, keys and authorization headers red
 A wrong command line exits 2; a server that cannot start exits 1.
 
 Environment:
-  TETHER_HOME   state directory (default ~/.tether): rollouts, index, control socket
+  TETHER_HOME   state directory (default ~/.tether): config.toml, rollouts, index, control socket
   TETHER_LOG    log level on stderr, as --log-level (default info)
   OPENAI_API_KEY, OPENAI_BASE_URL, TETHER_EXEC_SERVER_URL: see the options above
 `;
@@ -84,6 +98,8 @@ const OPTIONS = {
   // an alias of --listen stdio://, kept for scripts that passed it
   stdio: { type: 'boolean' },
   'thread-unload-delay': { type: 'string', multiple: true },
+  config: { type: 'string', short: 'c', multiple: true },
+  profile: { type: 'string', short: 'p' },
   model: { type: 'string' },
   'model-base-url': { type: 'string' },
   'api-key-env': { type: 'string' },
@@ -179,12 +195,42 @@ function command(values: CliValues<typeof OPTIONS>, logLevel: LogLevel) {
   }
   tokenCount(values['model-context-window'], 'model-context-window');
   tokenCount(values['model-auto-compact-token-limit'], 'model-auto-compact-token-limit');
-  return { values, logLevel, home, listen, delays };
+  let overrides: ConfigOverride[];
+  try {
+    overrides = (values.config ?? []).map(parseOverride);
+  } catch (error) {
+    if (error instanceof ConfigOverrideError) {
+      throw new UsageError(`invalid value for '--config': ${error.message}`, { cause: error });
+    }
+    throw error;
+  }
+  // --model is `-c model=...`, and wins over one
+  if (values.model !== undefined) overrides.push({ keyPath: ['model'], value: values.model });
+  const config = new ConfigService({
+    home,
+    overrides,
+    profile: values.profile,
+    providerShorthands: { baseUrl: values['model-base-url'], envKey: values['api-key-env'] },
+  });
+  const loaded = config.tryLoad();
+  // a wrong -c value is a wrong command line; a wrong file is reported to clients instead
+  if (loaded.error && loaded.error.file === undefined && loaded.error.kind === 'validation') {
+    throw new UsageError(`invalid value for '--config': ${loaded.error.detail}`);
+  }
+  return { values, logLevel, home, listen, delays, config, loaded };
 }
 
 async function main(): Promise<void> {
   const spec = cliSpec();
-  const { values: v, logLevel, home, listen, delays } = parseProcessCli(spec, command);
+  const {
+    values: v,
+    logLevel,
+    home,
+    listen,
+    delays,
+    config,
+    loaded,
+  } = parseProcessCli(spec, command);
   if (v['check-sandbox']) {
     const check = await checkSandbox({ scratch: tmpdir() });
     process.stdout.write(`${check.lines.join('\n')}\n`);
@@ -202,6 +248,14 @@ async function main(): Promise<void> {
     exitWithStartupError(error);
   }
 
+  if (loaded.error) {
+    // as the reference: the server starts on defaults; clients get a configWarning, and
+    // config/read and thread/start name the file, line and column
+    logger.error(
+      { path: loaded.error.file ?? null },
+      `Invalid configuration; using defaults. ${loaded.error.message}`,
+    );
+  }
   let agent: Awaited<ReturnType<typeof agentFromOptions>>;
   try {
     agent = await agentFromOptions(
@@ -210,6 +264,12 @@ async function main(): Promise<void> {
         modelBaseUrl: v['model-base-url'],
         apiKeyEnv: v['api-key-env'],
         wireApi: v['wire-api'],
+        config:
+          loaded.snapshot?.resolved ??
+          resolveConfig(v.model ? { model: v.model } : {}, process.env, {
+            baseUrl: v['model-base-url'],
+            envKey: v['api-key-env'],
+          }),
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
         updatePlanTool: v['update-plan-tool'],
@@ -240,7 +300,7 @@ async function main(): Promise<void> {
         ...(v['allowed-origin'] ? { allowedOrigins: v['allowed-origin'] } : {}),
         ...(v['allowed-host'] ? { allowedHosts: v['allowed-host'] } : {}),
       },
-      defaults: { model: agent.model, modelProvider: agent.modelProvider },
+      config,
       apiKeyConfigured: agent.apiKeyConfigured,
       version: spec.version,
       environment: agent.environment,

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { modeOfPolicy, type ThreadSettings } from '@tether/agent-core';
 import type { app } from '@tether/protocol';
 
 /** What the server tells clients about its model and account. */
@@ -72,29 +71,6 @@ export class ClientSupport {
       ],
       nextCursor: null,
     };
-  }
-
-  config(settings: ThreadSettings) {
-    return {
-      config: {
-        model: this.identity.model,
-        model_provider: this.identity.modelProvider,
-        approval_policy: settings.approvalPolicy,
-        sandbox_mode: modeOfPolicy(settings.sandbox),
-        model_reasoning_effort: null,
-        model_context_window: null,
-        instructions: null,
-        developer_instructions: null,
-        mcp_servers: {},
-        features: {},
-      },
-      origins: {},
-      layers: [],
-    };
-  }
-
-  configRequirements() {
-    return { requirements: null, supportsIndependentSpeedModes: false };
   }
 
   collaborationModes() {

@@ -1,4 +1,20 @@
 export { runCommand } from './command-exec.js';
+export {
+  CONFIG_FILE,
+  ConfigLoadError,
+  type ConfigOverride,
+  ConfigOverrideError,
+  ConfigService,
+  type ConfigServiceOptions,
+  configService,
+  DEFAULT_PROJECT_DOC_MAX_BYTES,
+  type ProviderShorthands,
+  parseOverride,
+  type ResolvedConfig,
+  type ResolvedProvider,
+  resolveConfig,
+  settingsFromConfig,
+} from './config/index.js';
 export { AppConnection } from './connection.js';
 export { experimentalFilter } from './experimental.js';
 export type { ClientState } from './handlers/context.js';

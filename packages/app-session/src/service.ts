@@ -11,6 +11,7 @@ import { ThreadStateManager } from '@tether/thread-state';
 import { ThreadStore } from '@tether/thread-store';
 import { CONTROL_SOCKET_DIR, type Connection, type Logger } from '@tether/transport';
 import { ClientSupport } from './client-support.js';
+import { type ConfigService, configService, settingsFromConfig } from './config/index.js';
 import { AppConnection, RequestSlots, serveApp } from './connection.js';
 import { experimentalFilter } from './experimental.js';
 import type { ClientState, ServiceParts } from './handlers/context.js';
@@ -52,6 +53,12 @@ export interface AppServiceOptions {
   environment?: () => Promise<Environment>;
   /** What each client is told after `initialize` (`configWarning`), e.g. a missing sandbox. */
   configWarnings?: () => Promise<app.ConfigWarningNotification[]>;
+  /**
+   * The configuration (`<home>/config.toml` and its layers): the defaults of new threads and
+   * the `config/*` methods. Default: the home's files, without command-line flags. Values in
+   * `defaults` win over it.
+   */
+  config?: ConfigService;
 }
 
 /**
@@ -87,14 +94,24 @@ export class AppService {
       },
     });
     this.store = ThreadStore.open({ home, logger });
-    const defaults = { ...DEFAULT_SETTINGS, ...options.defaults };
+    const config = options.config ?? configService({ home });
+    // read again for each new thread, as the reference does: an edit applies to the next one
+    const currentDefaults = (): SettingsDefaults => {
+      const loaded = config.tryLoad();
+      return {
+        ...DEFAULT_SETTINGS,
+        ...(loaded.snapshot ? settingsFromConfig(loaded.snapshot.resolved) : {}),
+        ...options.defaults,
+      };
+    };
+    const defaults = currentDefaults();
     this.threads = new ThreadManager({
       store: this.store,
       state: this.state,
       router: this.router,
       requests: this.requests,
       runtimeFactory: options.runtimeFactory,
-      defaults,
+      defaults: currentDefaults,
       logger,
       originator: () => this.originator,
       cliVersion: options.version ?? '0.0.0',
@@ -132,7 +149,11 @@ export class AppService {
         environment: () => this.environment(),
         defaultSandbox: () => this.threads.defaultSettings().sandbox,
       },
-      configWarnings: options.configWarnings ?? (async () => []),
+      config,
+      configWarnings: async () => [
+        ...config.warnings(),
+        ...((await options.configWarnings?.()) ?? []),
+      ],
       originator: () => this.originator,
       setOriginator: (name) => {
         this.originator ??= name;

@@ -17,6 +17,12 @@ export interface SettingsDefaults {
   modelProvider: string;
   approvalPolicy: app.AskForApproval;
   sandbox: app.SandboxMode;
+  /** `[sandbox_workspace_write]` of the configuration, for the `workspace-write` mode. */
+  workspaceWrite?: WorkspaceWriteOptions;
+  reasoningEffort?: app.ReasoningEffort | null;
+  reasoningSummary?: app.ReasoningSummary | null;
+  /** The sandbox mode was set in the configuration: no permission profile is reported then. */
+  sandboxConfigured?: boolean;
 }
 
 export const DEFAULT_SETTINGS: SettingsDefaults = {
@@ -195,11 +201,13 @@ export function initialSettings(defaults: SettingsDefaults, cwd: string): Thread
     model: defaults.model,
     modelProvider: defaults.modelProvider,
     approvalPolicy: defaults.approvalPolicy,
-    sandbox: policyForMode(defaults.sandbox),
+    sandbox: policyForMode(defaults.sandbox, defaults.workspaceWrite),
     // a thread that names no sandbox runs with the default profile, and says so
-    activePermissionProfile: { id: profileIdOfMode(defaults.sandbox), extends: null },
-    reasoningEffort: null,
-    reasoningSummary: null,
+    activePermissionProfile: defaults.sandboxConfigured
+      ? null
+      : { id: profileIdOfMode(defaults.sandbox), extends: null },
+    reasoningEffort: defaults.reasoningEffort ?? null,
+    reasoningSummary: defaults.reasoningSummary ?? null,
     serviceTier: null,
     baseInstructions: null,
     developerInstructions: null,

@@ -66,7 +66,7 @@ export interface ThreadManagerDeps {
   router: OutboundRouter;
   requests: ServerRequests;
   runtimeFactory: RuntimeFactory;
-  defaults: SettingsDefaults;
+  defaults: SettingsDefaults | (() => SettingsDefaults);
   logger: Logger;
   /** The name of the first client, recorded as a new thread's originator. */
   originator: () => string | null;
@@ -129,13 +129,19 @@ export class ThreadManager {
     });
   }
 
+  /** The defaults of new threads now (the configuration is read again for each). */
+  private defaults(): SettingsDefaults {
+    const { defaults } = this.deps;
+    return typeof defaults === 'function' ? defaults() : defaults;
+  }
+
   get store(): ThreadStore {
     return this.deps.store;
   }
 
   /** The settings a new thread would get (for `config/read`). */
   defaultSettings(): ThreadSettings {
-    return initialSettings(this.deps.defaults, process.cwd());
+    return initialSettings(this.defaults(), process.cwd());
   }
 
   loadedIds(): string[] {
@@ -175,7 +181,7 @@ export class ThreadManager {
   // ---- start / resume / fork ---------------------------------------------------------------
 
   async start(connectionId: number, params: app.ThreadStartParams, reply: AfterReply) {
-    const base = initialSettings(this.deps.defaults, process.cwd());
+    const base = initialSettings(this.defaults(), process.cwd());
     const settings = applyOverrides(base, params);
     const ephemeral = params.ephemeral === true;
     const input = {
@@ -268,7 +274,7 @@ export class ThreadManager {
       throw storeError(error, sourceId);
     }
     const settings = applyOverrides(
-      settingsFromStored(forked.settings, forked.thread, this.deps.defaults),
+      settingsFromStored(forked.settings, forked.thread, this.defaults()),
       params,
     );
     const loaded = this.load({
@@ -451,7 +457,7 @@ export class ThreadManager {
         throw new RpcError(invalidRequest(`thread ${threadId} is archived; unarchive it first`));
       }
       const settings = applyOverrides(
-        settingsFromStored(stored.settings, stored.thread, this.deps.defaults),
+        settingsFromStored(stored.settings, stored.thread, this.defaults()),
         params,
       );
       const goal = app.ThreadGoal.safeParse(stored.goal);

@@ -50,6 +50,8 @@ export interface ModelClientConfig {
    * the message of a refused (401/403) or missing key.
    */
   apiKeyHint?: string;
+  /** Added to the URL's query (`query_params` of a provider, e.g. Azure's `api-version`). */
+  queryParams?: Record<string, string>;
 }
 
 /** Codes the client retries by itself (while nothing has been yielded yet). */
@@ -126,7 +128,8 @@ export class ResponsesClient {
         { retryable: false },
       );
     }
-    this.url = `${baseUrl.replace(/\/+$/, '')}/${this.endpoint()}`;
+    const query = new URLSearchParams(config.queryParams ?? {}).toString();
+    this.url = `${baseUrl.replace(/\/+$/, '')}/${this.endpoint()}${query ? `?${query}` : ''}`;
     this.model = config.model;
     this.apiKey = config.apiKey || undefined;
     this.needsApiKey = parsed.hostname === 'api.openai.com';

@@ -6,6 +6,10 @@ type ConfigMethods =
   | 'account/bedrock/checkGovCloudRequirements'
   | 'model/list'
   | 'config/read'
+  | 'config/value/write'
+  | 'config/batchWrite'
+  | 'experimentalFeature/list'
+  | 'experimentalFeature/enablement/set'
   | 'configRequirements/read'
   | 'collaborationMode/list'
   | 'permissionProfile/list'
@@ -14,13 +18,19 @@ type ConfigMethods =
   | 'plugin/installed';
 
 /** What clients read about the account, the models, the configuration and the permissions. */
-export function configHandlers({ support, threads }: ServiceParts): AreaHandlers<ConfigMethods> {
+export function configHandlers({ support, config }: ServiceParts): AreaHandlers<ConfigMethods> {
   return {
     'account/read': () => support.account(),
     'account/bedrock/checkGovCloudRequirements': () => support.govCloud(),
     'model/list': (params) => support.models(params),
-    'config/read': () => support.config(threads.defaultSettings()),
-    'configRequirements/read': () => support.configRequirements(),
+    'config/read': (params) => config.read(params),
+    'config/value/write': (params) => config.write([params], params),
+    // loaded threads keep their settings; every new thread reads the file again, so
+    // `reloadUserConfig` has nothing more to do
+    'config/batchWrite': (params) => config.write(params.edits, params),
+    'experimentalFeature/list': (params) => config.features(params),
+    'experimentalFeature/enablement/set': (params) => config.setFeatureEnablement(params),
+    'configRequirements/read': () => config.requirements(),
     'collaborationMode/list': () => support.collaborationModes(),
     'permissionProfile/list': (params) => permissionProfiles(params),
     'hooks/list': (params) => support.hooks(params),

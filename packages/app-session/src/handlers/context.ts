@@ -4,6 +4,7 @@ import type { ThreadStateManager } from '@tether/thread-state';
 import type { Connection, Logger } from '@tether/transport';
 import type { ClientSupport } from '../client-support.js';
 import type { CommandExecContext } from '../command-exec.js';
+import type { ConfigService } from '../config/index.js';
 import type { HistoryQueries } from '../history.js';
 import type { ThreadEdits } from '../thread-edits.js';
 import type { ThreadManager } from '../threads.js';
@@ -36,6 +37,8 @@ export interface ServiceParts {
   readonly edits: ThreadEdits;
   readonly support: ClientSupport;
   readonly commandExec: CommandExecContext;
+  /** The configuration files and `-c` flags: thread defaults and the `config/*` methods. */
+  readonly config: ConfigService;
   /** What each client is told after `initialize` (`configWarning`), e.g. a missing sandbox. */
   readonly configWarnings: () => Promise<app.ConfigWarningNotification[]>;
   /** The process's originator: the first client's name, once one initialized. */

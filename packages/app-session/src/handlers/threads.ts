@@ -14,12 +14,21 @@ type ThreadMethods =
   | 'thread/compact/start';
 
 /** Starting, resuming, forking, archiving and deleting threads; who watches which. */
-export function threadHandlers({ threads }: ServiceParts): AreaHandlers<ThreadMethods> {
+export function threadHandlers({ threads, config }: ServiceParts): AreaHandlers<ThreadMethods> {
   return {
-    'thread/start': (params, scope) => threads.start(scope.connection.connection.id, params, scope),
-    'thread/resume': (params, scope) =>
-      threads.resume(scope.connection.connection.id, params, scope),
-    'thread/fork': (params, scope) => threads.fork(scope.connection.connection.id, params, scope),
+    // a configuration that does not load fails these with the reference's `<file>:<line>:<col>`
+    'thread/start': (params, scope) => {
+      config.loadForThread();
+      return threads.start(scope.connection.connection.id, params, scope);
+    },
+    'thread/resume': (params, scope) => {
+      config.loadForThread();
+      return threads.resume(scope.connection.connection.id, params, scope);
+    },
+    'thread/fork': (params, scope) => {
+      config.loadForThread();
+      return threads.fork(scope.connection.connection.id, params, scope);
+    },
     'thread/loaded/list': (params) => threads.loadedList(params),
     'thread/unsubscribe': (params, scope) =>
       threads.unsubscribe(scope.connection.connection.id, params),

@@ -83,15 +83,6 @@ export const PluginInstalledResponse = z.looseObject({
   marketplaceLoadErrors: z.array(z.unknown()).optional(),
 });
 
-export const ConfigReadParams = z
-  .looseObject({ includeLayers: z.boolean().nullish(), cwd: z.string().nullish() })
-  .nullish();
-export const ConfigReadResponse = z.looseObject({
-  config: JsonObject,
-  origins: JsonObject,
-  layers: z.array(JsonObject).nullish(),
-});
-
 export const ConfigRequirementsReadParams = z.looseObject({}).nullish();
 export const ConfigRequirementsReadResponse = z.looseObject({
   requirements: JsonObject.nullish(),

@@ -11,8 +11,6 @@ import {
 import {
   CollaborationModeListParams,
   CollaborationModeListResponse,
-  ConfigReadParams,
-  ConfigReadResponse,
   ConfigRequirementsReadParams,
   ConfigRequirementsReadResponse,
   GetAccountParams,
@@ -31,6 +29,7 @@ import {
   SkillsListResponse,
 } from './client-support.js';
 import { ThreadCompactStartParams, ThreadCompactStartResponse } from './compact.js';
+import * as config from './config.js';
 import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
@@ -94,6 +93,7 @@ export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
 export * from './compact.js';
+export * from './config.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
@@ -163,7 +163,17 @@ export const clientRequests = {
     GovCloudRequirementsResponse,
   ),
   'model/list': method(ModelListParams, ModelListResponse),
-  'config/read': method(ConfigReadParams, ConfigReadResponse),
+  'config/read': method(config.ConfigReadParams, config.ConfigReadResponse),
+  'config/value/write': method(config.ConfigValueWriteParams, config.ConfigWriteResponse),
+  'config/batchWrite': method(config.ConfigBatchWriteParams, config.ConfigWriteResponse),
+  'experimentalFeature/list': method(
+    config.ExperimentalFeatureListParams,
+    config.ExperimentalFeatureListResponse,
+  ),
+  'experimentalFeature/enablement/set': method(
+    config.ExperimentalFeatureEnablementSetParams,
+    config.ExperimentalFeatureEnablementSetResponse,
+  ),
   'configRequirements/read': method(ConfigRequirementsReadParams, ConfigRequirementsReadResponse),
   'collaborationMode/list': method(CollaborationModeListParams, CollaborationModeListResponse),
   'permissionProfile/list': method(PermissionProfileListParams, PermissionProfileListResponse),
