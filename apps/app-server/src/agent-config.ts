@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import {
   agentRuntimeFactory,
   createModelClient,
-  DEFAULT_MAX_RETRIES,
   type Environment,
   ExecPolicy,
   isWireApi,
