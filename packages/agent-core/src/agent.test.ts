@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { silentLogger } from '@tether/protocol';
-import { sleep, waitFor } from '@tether/test-kit';
+import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, agentRuntimeFactory } from './agent.js';
 import { AsyncQueue } from './async-queue.js';

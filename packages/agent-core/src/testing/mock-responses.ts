@@ -9,8 +9,8 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, silentLogger } from '@tether/protocol';
 import { unpairedCall } from '../conversation.js';
 import type { ResponseInputItem } from '../model/index.js';
-import { emitReasoning, type MockReasoningOutput } from './mock-reasoning.js';
 import { CHAT_COMPLETIONS_PATHS, chatStreamEvents, unansweredToolCall } from './mock-chat.js';
+import { emitReasoning, type MockReasoningOutput } from './mock-reasoning.js';
 
 /** Token counts reported in `response.completed` (missing numbers are 0; total is computed). */
 export interface MockUsage {
