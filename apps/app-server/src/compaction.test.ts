@@ -1,5 +1,10 @@
 import { agentRuntimeFactory, ResponsesClient, type RuntimeFactory } from '@tether/agent-core';
-import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
+import {
+  conversationOf,
+  isContextMessage,
+  MockResponsesServer,
+  mockReply,
+} from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
@@ -45,13 +50,16 @@ async function runTurn(c: AppServerClient, threadId: string, text: string) {
   return c.notifications.since(from);
 }
 
-/** The texts of a request's input messages, `role: text`. */
+/**
+ * The first lines of a request's conversation messages, `role: text` (without the system prompt
+ * and the context messages around them).
+ */
 function inputOf(mock: MockResponsesServer, index: number): string[] {
-  const input = mock.requests.at(index)?.body.input;
-  if (!Array.isArray(input)) throw new Error(`request ${index} has no input`);
-  return input.map((raw: { role?: string; content?: Array<{ text?: string }> }) => {
-    const text = (raw.content ?? []).map((part) => part.text ?? '').join('');
-    return `${raw.role}: ${text.split('\n')[0]}`;
+  return conversationOf(mock.requests.at(index)?.body.input).map((item) => {
+    const raw = isRecord(item) ? item : {};
+    const parts = Array.isArray(raw.content) ? raw.content : [];
+    const text = parts.map((part) => (isRecord(part) ? String(part.text ?? '') : '')).join('');
+    return `${String(raw.role)}: ${text.split('\n')[0]}`;
   });
 }
 
@@ -135,6 +143,8 @@ describe('thread/compact/start', () => {
     expect(inputOf(mock, -1)).toHaveLength(4);
     const summary = mock.requests.at(-1)?.body.input;
     expect(JSON.stringify(summary)).toContain('THE SUMMARY');
+    // the compacted conversation dropped the context messages: the resumed thread tells them again
+    expect(Array.isArray(summary) ? summary.filter(isContextMessage) : []).toHaveLength(2);
   });
 
   it('answers thread not found for a thread that is not loaded', async () => {

@@ -376,11 +376,19 @@ async function recordContext(turn: TurnContext, state: ThreadAgentState): Promis
 }
 
 /**
- * The system prompt as compaction counts and sends it: the server's, else tether's own (a
- * thread's `baseInstructions` replace it in the turn's own requests).
+ * The system prompt of the thread's requests, its compaction's included: the thread's
+ * `baseInstructions`, else the server's, else tether's own for the tools offered.
  */
-function instructionsFor(options: AgentOptions): string {
-  return options.instructions ?? tetherBaseInstructions([EXEC_COMMAND_TOOL.name]);
+function systemPrompt(
+  turn: TurnContext,
+  options: AgentOptions,
+  tools: ResponsesRequest['tools'] = [EXEC_COMMAND_TOOL],
+): string {
+  return (
+    turn.settings.baseInstructions ??
+    options.instructions ??
+    tetherBaseInstructions((tools ?? []).map((tool) => tool.name))
+  );
 }
 
 /**
@@ -657,11 +665,7 @@ function baseInstructionsMessage(
   options: AgentOptions,
   tools: ResponsesRequest['tools'],
 ): ResponseMessage {
-  const text =
-    turn.settings.baseInstructions ??
-    options.instructions ??
-    tetherBaseInstructions((tools ?? []).map((tool) => tool.name));
-  return developerMessage(text);
+  return developerMessage(systemPrompt(turn, options, tools));
 }
 
 type ApprovalAnswer =
@@ -855,7 +859,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
       approvedForSession: new Set(),
       totals: new Totals(context.tokenUsage?.total),
       context: new ContextTracker({
-        instructions: () => instructionsFor(options),
+        instructions: (turn) => systemPrompt(turn, options),
         overrides: {
           contextWindow: options.modelContextWindow,
           autoCompactTokenLimit: options.modelAutoCompactTokenLimit,

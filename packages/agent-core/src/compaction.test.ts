@@ -14,9 +14,21 @@ import { type ResponseInputItem, ResponsesClient } from './model/index.js';
 import type { ThreadEvent, ThreadRuntime, ThreadSettings } from './runtime.js';
 import { childProcesses } from './test-support/child-processes.js';
 import { testSettings } from './test-support/settings.js';
-import { type MockReply, MockResponsesServer, mockReply } from './testing/index.js';
+import {
+  conversationOf,
+  isContextMessage,
+  type MockReply,
+  MockResponsesServer,
+  mockReply,
+} from './testing/index.js';
 
 const settings: ThreadSettings = testSettings();
+
+/**
+ * A system prompt for tests with windows of about a thousand tokens, which tether's own prompt
+ * would fill by itself: every request still starts with it and counts it.
+ */
+const SHORT_PROMPT = 'You are a coding agent. Be brief.';
 
 const mocks: MockResponsesServer[] = [];
 const runtimes: ThreadRuntime[] = [];
@@ -48,13 +60,28 @@ function textOf(item: Record<string, unknown> | undefined): string {
   return item.content.map((part) => (isRecord(part) ? String(part.text ?? '') : '')).join('');
 }
 
-/** One line per input item: who said what, or which call and its output. */
-function summarize(body: Record<string, unknown>): string[] {
-  return itemsOf(body).map((item) => {
+/** One line per item: who said what, or which call and its output. */
+function lines(items: readonly unknown[]): string[] {
+  return items.filter(isRecord).map((item) => {
     if (item.type === 'message') return `${String(item.role)}: ${textOf(item)}`;
     return `${String(item.type)} ${String(item.call_id)}`;
   });
 }
+
+/** The conversation a request carries, one line per item (no system prompt, no context messages). */
+function summarize(body: Record<string, unknown>): string[] {
+  return lines(conversationOf(body.input));
+}
+
+/** The system prompt a request starts with: a developer message, never the `instructions` field. */
+function systemPromptOf(body: Record<string, unknown>): string | undefined {
+  const first = itemsOf(body)[0];
+  expect(body.instructions).toBeUndefined();
+  return first?.role === 'developer' ? textOf(first) : undefined;
+}
+
+/** How many context messages (permissions, environment) a request carries. */
+const contextMessages = (body: Record<string, unknown>) => itemsOf(body).filter(isContextMessage);
 
 /** What the mock charges for a request: its instructions, input and tools, 4 bytes a token. */
 function requestTokens(body: Record<string, unknown>): number {
@@ -282,8 +309,11 @@ describe('thread/compact/start', () => {
     expect(usages[2]?.last.totalTokens).toBeGreaterThan(0);
     expect(usages[2]?.total).toEqual(usages[1]?.total);
 
-    // an ordinary streamed request, the whole conversation and then the prompt, without tools
+    // an ordinary streamed request: the turn's system prompt, the whole conversation with its
+    // context messages, then the prompt, without tools
     const request = mock.requests[2]?.body ?? {};
+    expect(systemPromptOf(request)).toBe(systemPromptOf(mock.requests[0]?.body ?? {}));
+    expect(contextMessages(request)).toHaveLength(2);
     expect(summarize(request)).toEqual([
       'user: first question',
       'assistant: first reply',
@@ -295,12 +325,40 @@ describe('thread/compact/start', () => {
     expect(request.tools).toBeUndefined();
 
     await turn('third question');
-    expect(summarize(mock.requests[3]?.body ?? {})).toEqual([
+    const next = mock.requests[3]?.body ?? {};
+    expect(summarize(next)).toEqual([
       'user: first question',
       'user: second question',
       `user: ${SUMMARY_PREFIX}\nTHE SUMMARY`,
       'user: third question',
     ]);
+    // the summary replaced the context messages too: the model is told them again
+    expect(contextMessages(next)).toHaveLength(2);
+  });
+
+  it("summarises with the thread's own system prompt, and counts it in the estimate", async () => {
+    const { mock, rt, events, turn } = await thread();
+    mock.enqueue(mockReply.text('reply'), mockReply.text('SUMMARY'));
+    await turn('question');
+    // a thread started with baseInstructions: far longer than tether's own prompt
+    const baseInstructions = `Base instructions of this thread. ${'b'.repeat(40_000)}`;
+    const from = events.length;
+    const started = await rt.compact(testSettings({ baseInstructions }));
+    await waitFor(
+      () =>
+        events
+          .slice(from)
+          .some(
+            (e) =>
+              e.kind === 'notification' &&
+              e.method === 'turn/completed' &&
+              e.params.turn.id === started.id,
+          ),
+      { what: 'the compaction turn to complete' },
+    );
+    expect(systemPromptOf(mock.requests[1]?.body ?? {})).toBe(baseInstructions);
+    const estimate = tokenUsages(events.slice(from)).at(-1);
+    expect(estimate?.last.totalTokens).toBeGreaterThan(approxTokens(baseInstructions));
   });
 
   it('interrupts a running turn first, as the reference does', async () => {
@@ -376,13 +434,20 @@ describe('thread/compact/start', () => {
     const { completed } = await compact();
     expect(completed.status).toBe('completed');
     const [first, second] = mock.requests.filter((r) => isCompactionRequest(r.body));
-    expect(summarize(first?.body ?? {})).toHaveLength(5);
-    expect(summarize(second?.body ?? {})).toEqual([
+    const refused = first?.body ?? {};
+    const retried = second?.body ?? {};
+    expect(summarize(refused)).toEqual([
+      'user: q1',
       'assistant: one',
       'user: q2',
       'assistant: two',
       `user: ${COMPACTION_PROMPT}`,
     ]);
+    // the retry leaves out the oldest item of the conversation (the first context message)
+    // and keeps the system prompt in front
+    expect(systemPromptOf(retried)).toBe(systemPromptOf(refused));
+    expect(lines(itemsOf(retried).slice(1))).toEqual(lines(itemsOf(refused).slice(2)));
+    expect(isContextMessage(itemsOf(refused)[1])).toBe(true);
   });
 });
 
@@ -414,11 +479,13 @@ describe('automatic compaction', () => {
       'assistant: big',
       `user: ${COMPACTION_PROMPT}`,
     ]);
-    expect(summarize(mock.requests[2]?.body ?? {})).toEqual([
+    const next = mock.requests[2]?.body ?? {};
+    expect(summarize(next)).toEqual([
       'user: fill it up',
       `user: ${SUMMARY_PREFIX}\nSUMMARY`,
       'user: next',
     ]);
+    expect(contextMessages(next)).toHaveLength(2);
   });
 
   it('stays below 90%: no compaction', async () => {
@@ -434,7 +501,9 @@ describe('automatic compaction', () => {
   });
 
   it('leaves the oldest items out of a summary request that would not fit the window', async () => {
-    const { mock, turn } = await thread({ agent: { modelContextWindow: 1_000 } });
+    const { mock, turn } = await thread({
+      agent: { modelContextWindow: 1_000, instructions: SHORT_PROMPT },
+    });
     mock.enqueue(
       mockReply.text('big', { usage: { inputTokens: 900, outputTokens: 20 } }),
       mockReply.text('SUMMARY'),
@@ -442,8 +511,15 @@ describe('automatic compaction', () => {
     );
     await turn('fill it up');
     await turn('next');
-    // 920 tokens in use and the prompt would pass 1000: the first message is not sent
-    expect(summarize(mock.requests[1]?.body ?? {})).toEqual([
+    // 920 tokens in use and the prompt would pass 1000: the oldest item of the conversation (the
+    // permissions message, about 130 tokens) is not sent; the system prompt still leads
+    const first = mock.requests[0]?.body ?? {};
+    const request = mock.requests[1]?.body ?? {};
+    expect(systemPromptOf(request)).toBe(SHORT_PROMPT);
+    expect(contextMessages(first)).toHaveLength(2);
+    expect(contextMessages(request)).toEqual(contextMessages(first).slice(1));
+    expect(lines(itemsOf(request).slice(2))).toEqual([
+      'user: fill it up',
       'assistant: big',
       `user: ${COMPACTION_PROMPT}`,
     ]);
@@ -457,7 +533,11 @@ describe('automatic compaction', () => {
 
   it('compacts between a tool output and the follow-up request when the context fills mid-turn', async () => {
     const { mock, turn } = await thread({
-      agent: { modelContextWindow: 2_000, modelAutoCompactTokenLimit: 1_500 },
+      agent: {
+        modelContextWindow: 2_000,
+        modelAutoCompactTokenLimit: 1_500,
+        instructions: SHORT_PROMPT,
+      },
     });
     mock.enqueue(
       mockReply.toolCall(
@@ -482,10 +562,15 @@ describe('automatic compaction', () => {
       'function_call_output call_1',
       `user: ${COMPACTION_PROMPT}`,
     ]);
-    expect(summarize(mock.requests[2]?.body ?? {})).toEqual([
+    const followUp = mock.requests[2]?.body ?? {};
+    expect(summarize(followUp)).toEqual([
       'user: run something',
       `user: ${SUMMARY_PREFIX}\nSUMMARY`,
     ]);
+    // the follow-up of the same turn is told the context again, after the summary
+    expect(systemPromptOf(followUp)).toBe(SHORT_PROMPT);
+    expect(contextMessages(followUp)).toEqual(contextMessages(mock.requests[0]?.body ?? {}));
+    expect(isContextMessage(itemsOf(followUp).at(-1))).toBe(true);
   });
 
   it('a resumed thread counts from its stored usage and compacts on its first turn', async () => {
@@ -509,18 +594,21 @@ describe('automatic compaction', () => {
       modelContextWindow: 950,
     };
     const { mock, turn } = await thread({
-      agent: { modelContextWindow: 1_000 },
+      agent: { modelContextWindow: 1_000, instructions: SHORT_PROMPT },
       conversation: [user('before the restart'), assistant('old reply')],
       tokenUsage: stored,
     });
     mock.enqueue(mockReply.text('SUMMARY'), mockReply.text('fresh'));
     const { events } = await turn('after the restart');
     expect(notifications(events)).toContain('item/started contextCompaction');
-    expect(summarize(mock.requests[1]?.body ?? {})).toEqual([
+    const next = mock.requests[1]?.body ?? {};
+    expect(summarize(next)).toEqual([
       'user: before the restart',
       `user: ${SUMMARY_PREFIX}\nSUMMARY`,
       'user: after the restart',
     ]);
+    expect(systemPromptOf(next)).toBe(SHORT_PROMPT);
+    expect(contextMessages(next)).toHaveLength(2);
     // running totals go on from the stored ones
     expect(tokenUsages(events).at(-1)?.total.totalTokens).toBeGreaterThan(5_000);
   });
@@ -528,10 +616,14 @@ describe('automatic compaction', () => {
   it('a long conversation through a tiny window: no request ever exceeds the window', async () => {
     const window = 4_000;
     const sizes: number[] = [];
+    const prompts = new Set<string | undefined>();
+    const contextCounts: number[] = [];
     let summaries = 0;
     const responder = (body: Record<string, unknown>): MockReply => {
       const tokens = requestTokens(body);
       sizes.push(tokens);
+      prompts.add(systemPromptOf(body));
+      if (!isCompactionRequest(body)) contextCounts.push(contextMessages(body).length);
       if (tokens > window) {
         // what the real API answers, so an oversized request could never go unnoticed
         return mockReply.httpError(400, {
@@ -573,6 +665,11 @@ describe('automatic compaction', () => {
     }
     expect(sizes.length).toBeGreaterThan(40);
     expect(Math.max(...sizes)).toBeLessThanOrEqual(window);
+    // the sizes count all a request carries: tether's own system prompt (a sixth of
+    // the window) in every request, and the context messages in every turn's request, compacted or not
+    expect([...prompts]).toHaveLength(1);
+    expect(approxTokens([...prompts][0] ?? '')).toBeGreaterThan(window / 8);
+    expect(new Set(contextCounts)).toEqual(new Set([2]));
     expect(compactions).toBeGreaterThanOrEqual(3);
     expect(summaries).toBe(compactions);
   });

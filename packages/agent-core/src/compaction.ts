@@ -129,6 +129,12 @@ const userMessage = (text: string): ResponseMessage => ({
   content: [{ type: 'input_text', text }],
 });
 
+const developerMessage = (text: string): ResponseMessage => ({
+  type: 'message',
+  role: 'developer',
+  content: [{ type: 'input_text', text }],
+});
+
 /**
  * The conversation a compaction leaves: the most recent user messages that fit in `maxTokens`
  * (the oldest one that does not fit cut to what is left), oldest first, then the summary.
@@ -160,6 +166,7 @@ export function buildCompactedHistory(
 /** What a compaction needs besides the turn. */
 export interface CompactionDeps {
   model: ModelStreamer;
+  /** The thread's system prompt: the summary request starts with it, the estimate counts it. */
   instructions: string;
   /** `modelContextWindow` as reported with token usage. */
   reportedWindow: number;
@@ -213,6 +220,7 @@ export async function runCompaction(
   if (before) turn.emit('thread/tokenUsage/updated', { ...ids, tokenUsage: before });
 
   const history = [...normalizeConversation(turn.conversation)];
+  const systemPrompt = developerMessage(deps.instructions);
   const prompt = userMessage(COMPACTION_PROMPT);
   // the summary request must fit the window as well: the oldest items go first until it does
   // (the reference waits for the API to refuse it; tether does not send what it knows is too big)
@@ -228,8 +236,8 @@ export async function runCompaction(
     try {
       const request = {
         model: turn.settings.model,
-        instructions: deps.instructions,
-        input: [...normalizeConversation(history), prompt],
+        // the system prompt leads, as in the turn's own requests (the reference's too)
+        input: [systemPrompt, ...normalizeConversation(history), prompt],
         reasoningEffort: turn.settings.reasoningEffort,
         reasoningSummary: turn.settings.reasoningSummary,
         serviceTier: turn.settings.serviceTier,
@@ -276,7 +284,8 @@ export async function runCompaction(
     deps.userMessageBudget,
   );
   turn.replaceConversation(replacement);
-  const contextTokens = estimateTokens(deps.instructions, replacement);
+  // the system prompt as it is sent; the context messages recorded next count as added items
+  const contextTokens = estimateTokens('', [systemPrompt, ...replacement]);
   // the reference's estimate of the new conversation: `last` holds only the token count
   turn.emit('thread/tokenUsage/updated', {
     ...ids,
@@ -301,7 +310,7 @@ export function userMessageBudget(info: ModelContextInfo): number {
 
 /** What a thread's {@link ContextTracker} is built from. */
 export interface ContextTrackerOptions {
-  /** The instructions the thread's requests carry (the compaction request carries them too). */
+  /** The system prompt the thread's requests start with (the compaction request's too). */
   instructions: (turn: TurnContext) => string;
   /** Window and compaction limit settings that override the model catalogue. */
   overrides?: ModelContextOverrides;

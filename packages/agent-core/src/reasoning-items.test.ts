@@ -5,7 +5,7 @@ import { agentRuntimeFactory } from './agent.js';
 import { ResponsesClient } from './model/index.js';
 import type { ThreadEvent, ThreadRuntime, ThreadSettings } from './runtime.js';
 import { testSettings } from './test-support/settings.js';
-import { MockResponsesServer, mockReasoning, mockReply } from './testing/index.js';
+import { conversationOf, MockResponsesServer, mockReasoning, mockReply } from './testing/index.js';
 
 const mocks: MockResponsesServer[] = [];
 const runtimes: ThreadRuntime[] = [];
@@ -145,8 +145,7 @@ describe('reasoning items', () => {
     }
     expect(reasoningInputs(first ?? {})).toEqual([]);
     // the call's request: the reasoning sits before the call, as the model produced it
-    const input: unknown[] = Array.isArray(second?.input) ? second.input : [];
-    const order = input.map((i) => {
+    const order = conversationOf(second?.input).map((i) => {
       const item = i !== null && typeof i === 'object' ? { ...i } : {};
       return 'type' in item && item.type === 'reasoning' && 'id' in item
         ? item.id
