@@ -10,6 +10,7 @@ export {
 export { isModelError, ModelError, type ModelErrorCode, type ModelErrorOptions } from './errors.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type {
+  CustomTool,
   FunctionTool,
   JsonSchema,
   ModelEvent,

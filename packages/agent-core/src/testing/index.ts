@@ -1,4 +1,5 @@
 export {
+  type MockCustomToolCall,
   type MockOutput,
   type MockReply,
   type MockReplyOptions,

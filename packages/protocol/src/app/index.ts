@@ -30,6 +30,11 @@ import {
   SkillsListParams,
   SkillsListResponse,
 } from './client-support.js';
+import {
+  FileChangeRequestApprovalParams,
+  FileChangeRequestApprovalResponse,
+  TurnDiffUpdatedNotification,
+} from './file-changes.js';
 import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
@@ -88,6 +93,7 @@ import {
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
+export * from './file-changes.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
@@ -180,6 +186,7 @@ export const serverNotifications = {
   'thread/tokenUsage/updated': ThreadTokenUsageUpdatedNotification,
   'turn/started': TurnStartedNotification,
   'turn/completed': TurnCompletedNotification,
+  'turn/diff/updated': TurnDiffUpdatedNotification,
   'item/started': ItemStartedNotification,
   'item/completed': ItemCompletedNotification,
   'item/agentMessage/delta': AgentMessageDeltaNotification,
@@ -286,6 +293,10 @@ export const serverRequests = {
   'item/commandExecution/requestApproval': {
     params: CommandExecutionRequestApprovalParams,
     result: CommandExecutionRequestApprovalResponse,
+  },
+  'item/fileChange/requestApproval': {
+    params: FileChangeRequestApprovalParams,
+    result: FileChangeRequestApprovalResponse,
   },
 } as const;
 
