@@ -135,7 +135,7 @@ try {
     }
   }
   console.log(
-    `pack check: ${packages.length} packages install, import, require, typecheck and run their README examples from tarballs`,
+    `pack check: ${packages.length} packages install, import, require, typecheck and run their README examples from tarballs on Node ${process.version}`,
   );
 } finally {
   rmSync(scratch, { recursive: true, force: true });

@@ -36,13 +36,16 @@ import {
 } from './environment.js';
 import { messageOf } from './errors.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
-import type {
-  ModelEvent,
-  ResponseInputItem,
-  ResponseMessage,
-  ResponsesRequest,
-  TokenUsage,
+import {
+  type ModelEvent,
+  type ReasoningDefaults,
+  type ResponseInputItem,
+  type ResponseMessage,
+  type ResponsesRequest,
+  reasoningParam,
+  type TokenUsage,
 } from './model/index.js';
+import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
@@ -72,6 +75,8 @@ export interface AgentOptions {
    * sandbox, as in the reference); an accepted amendment is saved here.
    */
   execPolicy?: ExecPolicyRules;
+  /** The model's reasoning defaults (default: the reference's for a model it does not know). */
+  reasoningDefaults?: ReasoningDefaults;
   /**
    * How `apply_patch` is offered: `freeform` (a custom tool) or `function`. By default as the
    * reference offers it to the thread's model (see `applyPatchToolTypeFor`).
@@ -120,13 +125,10 @@ const turnAbortedMessage = (): ResponseMessage => ({
 });
 
 /**
- * Output items carried forward into the next request: messages and tool calls always, reasoning
- * only with its encrypted content (a reasoning item the server did not keep cannot be sent back).
+ * Other output items carried forward into the next request (reasoning items have their own event
+ * and are always carried, as the reference carries them).
  */
 function keepsInConversation(item: ResponseInputItem): boolean {
-  if (item.type === 'reasoning') {
-    return typeof item.encrypted_content === 'string' && item.encrypted_content !== '';
-  }
   return (
     item.type === 'message' || item.type === 'function_call' || item.type === 'custom_tool_call'
   );
@@ -241,6 +243,7 @@ async function runAgentTurn(
       emitTurnDiff(turn, patchDiff);
     };
     let openItem: { id: string; text: string; startedAtMs: number } | undefined;
+    const reasoning = new ReasoningItems(turn);
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
@@ -249,11 +252,16 @@ async function runAgentTurn(
         input: normalizeConversation(turn.conversation),
         tools,
         parallelToolCalls: false,
-        reasoningEffort: turn.settings.reasoningEffort,
-        reasoningSummary: turn.settings.reasoningSummary,
+        reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
       };
       for await (const event of model.stream(request, attempt)) {
+        if (isReasoningEvent(event)) {
+          reasoning.handle(event);
+          // carried forward with its encrypted content, so the model keeps its chain of thought
+          if (event.type === 'reasoningDone') output.push(event.item);
+          continue;
+        }
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };

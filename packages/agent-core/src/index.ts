@@ -83,11 +83,15 @@ export {
   ModelError,
   type ModelErrorCode,
   type ModelEvent,
+  type ReasoningDefaults,
+  type ReasoningParam,
   type ResponseInputItem,
   type ResponseMessage,
   ResponsesClient,
   type ResponsesRequest,
+  reasoningParam,
   type TokenUsage,
+  UNKNOWN_MODEL_REASONING,
 } from './model/index.js';
 export type {
   RuntimeContext,

@@ -41,6 +41,7 @@ type Overrides = {
   effort?: app.ReasoningEffort | null | undefined;
   summary?: app.ReasoningSummary | null | undefined;
   serviceTier?: string | null | undefined;
+  collaborationMode?: app.CollaborationMode | null | undefined;
 };
 
 /** A `config` value by its dotted key (`a.b`), given nested (`{a:{b}}`) or flat (`{"a.b"}`). */
@@ -141,12 +142,35 @@ export function completeApproval(policy: app.AskForApproval): app.AskForApproval
   };
 }
 
+/**
+ * The reasoning a request asks for, as the reference reads it: a collaboration mode's model and
+ * effort win over `model` and `effort` (its null effort clears the thread's), then the request's
+ * own fields, then `config`'s `model_reasoning_effort` / `model_reasoning_summary`.
+ */
+function requestedReasoning(base: ThreadSettings, overrides: Overrides) {
+  const effort = app.ReasoningEffort.safeParse(
+    configValue(overrides.config, 'model_reasoning_effort'),
+  );
+  const summary = app.ReasoningSummary.safeParse(
+    configValue(overrides.config, 'model_reasoning_summary'),
+  );
+  const mode = overrides.collaborationMode?.settings;
+  return {
+    model: mode?.model ?? overrides.model ?? base.model,
+    reasoningEffort: mode
+      ? (mode.reasoning_effort ?? null)
+      : (overrides.effort ?? (effort.success ? effort.data : base.reasoningEffort)),
+    reasoningSummary: overrides.summary ?? (summary.success ? summary.data : base.reasoningSummary),
+  };
+}
+
 /** Applies the non-null overrides of a request to a base. */
 export function applyOverrides(base: ThreadSettings, overrides: Overrides): ThreadSettings {
   const sandbox = requestedSandbox(overrides);
+  const reasoning = requestedReasoning(base, overrides);
   return {
     cwd: overrides.cwd ?? base.cwd,
-    model: overrides.model ?? base.model,
+    model: reasoning.model,
     modelProvider: overrides.modelProvider ?? base.modelProvider,
     approvalPolicy:
       overrides.approvalPolicy != null
@@ -156,8 +180,8 @@ export function applyOverrides(base: ThreadSettings, overrides: Overrides): Thre
     activePermissionProfile: sandbox
       ? sandbox.activePermissionProfile
       : base.activePermissionProfile,
-    reasoningEffort: overrides.effort ?? base.reasoningEffort,
-    reasoningSummary: overrides.summary ?? base.reasoningSummary,
+    reasoningEffort: reasoning.reasoningEffort,
+    reasoningSummary: reasoning.reasoningSummary,
     serviceTier: overrides.serviceTier === undefined ? base.serviceTier : overrides.serviceTier,
     baseInstructions: overrides.baseInstructions ?? base.baseInstructions,
     developerInstructions: overrides.developerInstructions ?? base.developerInstructions,
@@ -232,6 +256,24 @@ export const DEFAULT_EXTRAS: SettingsExtras = {
   personality: null,
   disabledPluginIds: [],
 };
+
+/** The extras a turn/start changes for its turn and later ones. */
+export function applyExtraOverrides(
+  extras: SettingsExtras,
+  overrides: {
+    approvalsReviewer?: app.ApprovalsReviewer | null | undefined;
+    collaborationMode?: app.CollaborationMode | null | undefined;
+    personality?: app.Personality | null | undefined;
+    disabledPluginIds?: string[] | null | undefined;
+  },
+): SettingsExtras {
+  return {
+    approvalsReviewer: overrides.approvalsReviewer ?? extras.approvalsReviewer,
+    collaborationMode: overrides.collaborationMode ?? extras.collaborationMode,
+    personality: overrides.personality ?? extras.personality,
+    disabledPluginIds: overrides.disabledPluginIds ?? extras.disabledPluginIds,
+  };
+}
 
 /** The extras stored with a thread, read back when it is resumed. */
 export function extrasFromStored(stored: Record<string, unknown> | undefined): SettingsExtras {

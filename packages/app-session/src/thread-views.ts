@@ -96,19 +96,21 @@ export class ThreadViews {
   }
 
   /** The settings later turns run with, as `thread/settings/updated` reports them. */
-  /** The thread's collaboration mode: the one set, or the default mode with its model. */
+  /**
+   * The thread's collaboration mode: the one set (or the default mode), with the model and effort
+   * the thread runs with now, as the reference reports it after a later turn changes them.
+   */
   collaborationMode(loaded: LoadedThread): app.CollaborationMode {
     const s = loaded.settings;
-    return (
-      loaded.extras.collaborationMode ?? {
-        mode: 'default',
-        settings: {
-          model: s.model ?? '',
-          reasoning_effort: s.reasoningEffort,
-          developer_instructions: null,
-        },
-      }
-    );
+    const set = loaded.extras.collaborationMode;
+    return {
+      mode: set?.mode ?? 'default',
+      settings: {
+        model: s.model ?? '',
+        reasoning_effort: s.reasoningEffort,
+        developer_instructions: set?.settings.developer_instructions ?? null,
+      },
+    };
   }
 
   settingsView(loaded: LoadedThread): app.ThreadSettings {

@@ -16,6 +16,7 @@ import { type ListenerThread, ThreadListener } from './listener.js';
 import { serverNotification } from './notify.js';
 import type { AfterReply } from './reply.js';
 import {
+  applyExtraOverrides,
   applyOverrides,
   DEFAULT_EXTRAS,
   extrasFromStored,
@@ -181,6 +182,8 @@ export class ThreadManager {
       cwd: settings.cwd,
       model: settings.model,
       modelProvider: settings.modelProvider,
+      // config's model_reasoning_effort: kept so a resumed thread reasons as it did
+      reasoningEffort: settings.reasoningEffort,
       originator: this.deps.originator(),
       cliVersion: this.deps.cliVersion,
       settings: storedSettings(settings),
@@ -653,6 +656,7 @@ export class ThreadManager {
       const loaded = this.requireLoaded(threadId);
       const before = JSON.stringify(this.views.settingsView(loaded));
       loaded.settings = applyOverrides(loaded.settings, params);
+      loaded.extras = applyExtraOverrides(loaded.extras, params);
       const view = this.views.settingsView(loaded);
       if (JSON.stringify(view) !== before) {
         this.persistSettings(loaded);
@@ -1172,6 +1176,9 @@ function storedSettings(settings: ThreadSettings): app.JsonObject {
     activePermissionProfile: settings.activePermissionProfile,
     baseInstructions: settings.baseInstructions,
     developerInstructions: settings.developerInstructions,
+    // read back by settingsFromStored: a resumed thread keeps its summary mode and tier
+    reasoningSummary: settings.reasoningSummary,
+    serviceTier: settings.serviceTier,
   };
 }
 

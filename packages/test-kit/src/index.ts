@@ -16,3 +16,4 @@ export {
   WaitForTimeoutError,
   waitFor,
 } from './wait.js';
+export { expectReferenceShape, expectWireShape, WireShapeError } from './wire-shape.js';

@@ -161,7 +161,9 @@ export class ResponsesClient {
       body.tool_choice = 'auto';
       body.parallel_tool_calls = request.parallelToolCalls ?? false;
     }
-    if (request.reasoningEffort || request.reasoningSummary) {
+    if (request.reasoning !== undefined) {
+      body.reasoning = request.reasoning;
+    } else if (request.reasoningEffort || request.reasoningSummary) {
       body.reasoning = {
         ...(request.reasoningEffort ? { effort: request.reasoningEffort } : {}),
         ...(request.reasoningSummary ? { summary: request.reasoningSummary } : {}),

@@ -8,12 +8,18 @@ export {
   ResponsesClient,
 } from './client.js';
 export { isModelError, ModelError, type ModelErrorCode, type ModelErrorOptions } from './errors.js';
+export {
+  type ReasoningDefaults,
+  reasoningParam,
+  UNKNOWN_MODEL_REASONING,
+} from './reasoning.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type {
   CustomTool,
   FunctionTool,
   JsonSchema,
   ModelEvent,
+  ReasoningParam,
   ResponseInputItem,
   ResponseMessage,
   ResponsesRequest,

@@ -66,15 +66,97 @@ describe('ResponseStreamTranslator', () => {
   it('skips unknown events, [DONE], unparseable data and nameless calls; passes other items on', () => {
     expect(
       run([
-        { type: 'response.reasoning_summary_text.delta', delta: 'thinking' },
+        { type: 'response.web_search_call.searching', item_id: 'w1' },
         '[DONE]',
         '{not json',
         '42',
-        { type: 'response.output_item.added', item: { type: 'reasoning', id: 'r1' } },
         { type: 'response.output_item.done', item: { type: 'function_call', id: 'f' } },
-        { type: 'response.output_item.done', item: { type: 'reasoning', id: 'r1' } },
+        { type: 'response.output_item.done', item: { type: 'web_search_call', id: 'w1' } },
       ]),
-    ).toEqual([{ type: 'otherItem', itemId: 'r1', item: { type: 'reasoning', id: 'r1' } }]);
+    ).toEqual([{ type: 'otherItem', itemId: 'w1', item: { type: 'web_search_call', id: 'w1' } }]);
+  });
+
+  it('streams a reasoning item: its start, summary parts, summary and raw deltas, then the item to carry forward', () => {
+    const at = { item_id: 'rs1', output_index: 0 };
+    expect(
+      run([
+        {
+          type: 'response.output_item.added',
+          output_index: 0,
+          item: { type: 'reasoning', id: 'rs1', summary: [] },
+        },
+        { type: 'response.reasoning_summary_part.added', ...at, summary_index: 0 },
+        { type: 'response.reasoning_summary_text.delta', ...at, summary_index: 0, delta: 'Plan' },
+        // the reference needs the index: a delta without one is skipped
+        { type: 'response.reasoning_summary_text.delta', ...at, delta: 'lost' },
+        { type: 'response.reasoning_summary_part.added', ...at, summary_index: 1 },
+        { type: 'response.reasoning_summary_text.delta', ...at, summary_index: 1, delta: 'more' },
+        { type: 'response.reasoning_text.delta', ...at, content_index: 0, delta: 'raw' },
+        {
+          type: 'response.output_item.done',
+          output_index: 0,
+          item: {
+            id: 'rs1',
+            type: 'reasoning',
+            status: 'completed',
+            summary: [
+              { type: 'summary_text', text: 'Plan' },
+              { type: 'summary_text', text: 'more' },
+            ],
+            content: [{ type: 'reasoning_text', text: 'raw' }],
+            encrypted_content: 'ENC',
+          },
+        },
+      ]),
+    ).toEqual([
+      { type: 'reasoningStarted', itemId: 'rs1' },
+      { type: 'reasoningSummaryPartAdded', itemId: 'rs1', summaryIndex: 0 },
+      { type: 'reasoningSummaryDelta', itemId: 'rs1', summaryIndex: 0, delta: 'Plan' },
+      { type: 'reasoningSummaryPartAdded', itemId: 'rs1', summaryIndex: 1 },
+      { type: 'reasoningSummaryDelta', itemId: 'rs1', summaryIndex: 1, delta: 'more' },
+      { type: 'reasoningTextDelta', itemId: 'rs1', contentIndex: 0, delta: 'raw' },
+      {
+        type: 'reasoningDone',
+        itemId: 'rs1',
+        summary: ['Plan', 'more'],
+        content: ['raw'],
+        // the reference's shape: status dropped, members in its order
+        item: {
+          type: 'reasoning',
+          id: 'rs1',
+          summary: [
+            { type: 'summary_text', text: 'Plan' },
+            { type: 'summary_text', text: 'more' },
+          ],
+          content: [{ type: 'reasoning_text', text: 'raw' }],
+          encrypted_content: 'ENC',
+        },
+      },
+    ]);
+  });
+
+  it('carries a reasoning item the server kept no encrypted content for, as the reference does (null)', () => {
+    const events = run([
+      { type: 'response.output_item.done', item: { type: 'reasoning', id: 'r1', summary: [] } },
+    ]);
+    expect(events).toEqual([
+      { type: 'reasoningStarted', itemId: 'r1' },
+      {
+        type: 'reasoningDone',
+        itemId: 'r1',
+        summary: [],
+        content: [],
+        item: { type: 'reasoning', id: 'r1', summary: [], content: null, encrypted_content: null },
+      },
+    ]);
+    const done = events[1];
+    expect(done?.type === 'reasoningDone' && Object.keys(done.item)).toEqual([
+      'type',
+      'id',
+      'summary',
+      'content',
+      'encrypted_content',
+    ]);
   });
 
   it('falls back to the SSE event name when the data has no type', () => {

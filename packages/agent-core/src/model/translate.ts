@@ -1,5 +1,6 @@
 import type { Logger } from '@tether/protocol';
 import { ModelError } from './errors.js';
+import { ReasoningStream } from './reasoning.js';
 import type { SseEvent } from './sse.js';
 import type { ModelEvent, TokenUsage } from './types.js';
 
@@ -35,6 +36,7 @@ export function isPermanentApiCode(code: string | undefined): boolean {
 export class ResponseStreamTranslator {
   private readonly started = new Set<string>();
   private readonly texts = new Map<string, string>();
+  private readonly reasoning = new ReasoningStream();
   private responseId = '';
 
   constructor(private readonly logger: Logger) {}
@@ -60,6 +62,7 @@ export class ResponseStreamTranslator {
       }
       case 'response.output_item.added': {
         const item = asRecord(payload.item);
+        if (item?.type === 'reasoning') return step(this.reasoning.added(item, payload));
         if (item?.type !== 'message') return NOTHING;
         const itemId = str(item.id) ?? indexId(payload);
         return step(this.start(itemId, []));
@@ -73,6 +76,10 @@ export class ResponseStreamTranslator {
         events.push({ type: 'textDelta', itemId, delta });
         return step(events);
       }
+      case 'response.reasoning_summary_part.added':
+      case 'response.reasoning_summary_text.delta':
+      case 'response.reasoning_text.delta':
+        return step(this.reasoning.streamed(type, payload));
       case 'response.output_item.done':
         return this.itemDone(payload);
       case 'response.completed': {
@@ -141,6 +148,7 @@ export class ResponseStreamTranslator {
       });
       return step(events);
     }
+    if (item.type === 'reasoning') return step(this.reasoning.done(item, payload));
     if (item.type === 'function_call') {
       const name = str(item.name);
       if (name === undefined) {

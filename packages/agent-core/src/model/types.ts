@@ -54,12 +54,23 @@ export interface ResponsesRequest {
   tools?: Array<FunctionTool | CustomTool>;
   /** Sent as `parallel_tool_calls`; `false` when omitted. */
   parallelToolCalls?: boolean;
-  /** Sent as `reasoning: { effort }` when set (reasoning models only; others may reject it). */
+  /**
+   * Sent as `reasoning` as it is (`{}` included); build it with `reasoningParam`. When absent,
+   * `reasoningEffort` and `reasoningSummary` make one if either is set.
+   */
+  reasoning?: ReasoningParam;
+  /** Sent as `reasoning: { effort }` when set and `reasoning` is absent. */
   reasoningEffort?: string | null;
-  /** Sent as `reasoning: { summary }` when set. */
+  /** Sent as `reasoning: { summary }` when set and `reasoning` is absent. */
   reasoningSummary?: string | null;
   /** Sent as `service_tier` when set. */
   serviceTier?: string | null;
+}
+
+/** The request's `reasoning` field. */
+export interface ReasoningParam {
+  effort?: string;
+  summary?: string;
 }
 
 /** Token counts of one response (`response.completed`'s `usage`). */
@@ -89,6 +100,24 @@ export type ModelEvent =
       arguments: string;
       item: ResponseInputItem;
     }
-  /** Any other finished output item (a `reasoning` item, …), to carry forward as it is. */
+  /** A `reasoning` item began (before any of its deltas). */
+  | { type: 'reasoningStarted'; itemId: string }
+  /** The reasoning item's summary gained part `summaryIndex`. */
+  | { type: 'reasoningSummaryPartAdded'; itemId: string; summaryIndex: number }
+  | { type: 'reasoningSummaryDelta'; itemId: string; summaryIndex: number; delta: string }
+  /** Raw reasoning text (models that expose it). */
+  | { type: 'reasoningTextDelta'; itemId: string; contentIndex: number; delta: string }
+  /**
+   * The reasoning item is complete: its summary parts and raw text, and `item` to carry forward
+   * (with its encrypted content) in the next requests.
+   */
+  | {
+      type: 'reasoningDone';
+      itemId: string;
+      summary: string[];
+      content: string[];
+      item: ResponseInputItem;
+    }
+  /** Any other finished output item, to carry forward as it is. */
   | { type: 'otherItem'; itemId: string; item: ResponseInputItem }
   | { type: 'completed'; responseId: string; usage: TokenUsage | null };

@@ -1,3 +1,4 @@
+export { type MockReasoningOutput, mockReasoning } from './mock-reasoning.js';
 export {
   type MockCustomToolCall,
   type MockOutput,

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, silentLogger } from '@tether/protocol';
 import { unpairedCall } from '../conversation.js';
 import type { ResponseInputItem } from '../model/index.js';
+import { emitReasoning, type MockReasoningOutput } from './mock-reasoning.js';
 
 /** Token counts reported in `response.completed` (missing numbers are 0; total is computed). */
 export interface MockUsage {
@@ -36,7 +37,8 @@ export interface MockCustomToolCall {
 export type MockOutput =
   | { type: 'text'; deltas: string[] }
   | ({ type: 'toolCall' } & MockToolCall)
-  | ({ type: 'customToolCall' } & MockCustomToolCall);
+  | ({ type: 'customToolCall' } & MockCustomToolCall)
+  | MockReasoningOutput;
 
 /** How a scripted stream ends after its output items. */
 export type MockStreamEnd =
@@ -574,7 +576,10 @@ export function streamEvents(reply: MockStreamReply, responseId: string, model: 
   const done: Payload[] = [];
   const serial = responseId.replace(/^resp_/, '');
   reply.outputs.forEach((output, outputIndex) => {
-    if (output.type === 'text') {
+    if (output.type === 'reasoning') {
+      const id = output.id ?? `rs_${serial}_${outputIndex}`;
+      done.push(emitReasoning(emit, output, id, outputIndex));
+    } else if (output.type === 'text') {
       const id = `msg_${serial}_${outputIndex}`;
       const text = output.deltas.join('');
       const part = (value: string) => ({ type: 'output_text', text: value, annotations: [] });

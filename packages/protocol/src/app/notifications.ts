@@ -72,6 +72,39 @@ export const AgentMessageDeltaNotification = z.looseObject({
 });
 export type AgentMessageDeltaNotification = z.infer<typeof AgentMessageDeltaNotification>;
 
+/** A piece of a reasoning item's summary part `summaryIndex`, as the model streams it. */
+export const ReasoningSummaryTextDeltaNotification = z.looseObject({
+  ...threadIdParams,
+  turnId: z.string(),
+  itemId: z.string(),
+  delta: z.string(),
+  summaryIndex: z.number().int(),
+});
+export type ReasoningSummaryTextDeltaNotification = z.infer<
+  typeof ReasoningSummaryTextDeltaNotification
+>;
+
+/** A reasoning item's summary gained part `summaryIndex` (a new section of the summary). */
+export const ReasoningSummaryPartAddedNotification = z.looseObject({
+  ...threadIdParams,
+  turnId: z.string(),
+  itemId: z.string(),
+  summaryIndex: z.number().int(),
+});
+export type ReasoningSummaryPartAddedNotification = z.infer<
+  typeof ReasoningSummaryPartAddedNotification
+>;
+
+/** A piece of a reasoning item's raw reasoning text, content part `contentIndex`. */
+export const ReasoningTextDeltaNotification = z.looseObject({
+  ...threadIdParams,
+  turnId: z.string(),
+  itemId: z.string(),
+  delta: z.string(),
+  contentIndex: z.number().int(),
+});
+export type ReasoningTextDeltaNotification = z.infer<typeof ReasoningTextDeltaNotification>;
+
 export const CommandExecutionOutputDeltaNotification = z.looseObject({
   ...threadIdParams,
   turnId: z.string(),

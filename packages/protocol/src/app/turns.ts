@@ -5,6 +5,7 @@ import { z } from 'zod';
 import {
   ApprovalsReviewer,
   AskForApproval,
+  CollaborationMode,
   Personality,
   ReasoningEffort,
   ReasoningSummary,
@@ -41,6 +42,8 @@ export const TurnStartParams = z.looseObject({
   effort: ReasoningEffort.nullish(),
   summary: ReasoningSummary.nullish(),
   personality: Personality.nullish(),
+  /** Experimental: the mode's model and reasoning effort become the turn's. */
+  collaborationMode: CollaborationMode.nullish(),
   /** JSON Schema the final answer must follow. */
   outputSchema: z.unknown().optional(),
   clientUserMessageId: z.string().nullish(),
