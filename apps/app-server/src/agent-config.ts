@@ -20,6 +20,8 @@ export interface AgentFlags {
   modelRetries?: string | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
+  /** `freeform` or `function`; by default as the reference offers apply_patch to the model. */
+  applyPatchTool?: string | undefined;
 }
 
 /** Where the agent keeps its state, and what its sandboxes must hide. */
@@ -109,6 +111,9 @@ export async function agentFromOptions(
     model: modelClient,
     environment: getEnvironment,
     ...(execPolicy ? { execPolicy } : {}),
+    ...(flags.applyPatchTool === 'freeform' || flags.applyPatchTool === 'function'
+      ? { applyPatchTool: flags.applyPatchTool }
+      : {}),
   });
   /** What the sandbox lacks here, as `configWarning`s for each client that connects. */
   const configWarnings = async (): Promise<app.ConfigWarningNotification[]> => {

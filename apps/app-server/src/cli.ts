@@ -42,6 +42,8 @@ Options:
   --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event (default 4)
+  --apply-patch-tool <TYPE>         how apply_patch is offered: freeform (a custom tool) or function;
+                                    default freeform for GPT-5 and Codex models, function otherwise
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
                                     (default $TETHER_EXEC_SERVER_URL; else locally)
   --exec-server-token-env <NAME>    environment variable holding the exec-server bearer token
@@ -80,6 +82,7 @@ const OPTIONS = {
   'api-key-env': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
+  'apply-patch-tool': { type: 'string' },
   'exec-server-url': { type: 'string' },
   'exec-server-token-env': { type: 'string' },
   ...WEB_SOCKET_AUTH_CLI_OPTIONS,
@@ -164,6 +167,12 @@ function command(values: CliValues<typeof OPTIONS>, logLevel: LogLevel) {
       `invalid value '${retries}' for '--model-retries': expected a whole number`,
     );
   }
+  const patchTool = values['apply-patch-tool'];
+  if (patchTool !== undefined && patchTool !== 'freeform' && patchTool !== 'function') {
+    throw new UsageError(
+      `invalid value '${patchTool}' for '--apply-patch-tool': expected freeform or function`,
+    );
+  }
   return { values, logLevel, home, listen, delays };
 }
 
@@ -196,6 +205,7 @@ async function main(): Promise<void> {
         apiKeyEnv: v['api-key-env'],
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
+        applyPatchTool: v['apply-patch-tool'],
         execServerUrl: v['exec-server-url'],
         execServerTokenEnv: v['exec-server-token-env'],
       },

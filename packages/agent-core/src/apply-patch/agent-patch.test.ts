@@ -34,7 +34,11 @@ afterEach(async () => {
 type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
 
 /** A thread with the agent, a mock model and a workspace; approvals answered with `decisions`. */
-async function setup(overrides: Partial<ThreadSettings>, decisions: Decision[] = []) {
+async function setup(
+  overrides: Partial<ThreadSettings>,
+  decisions: Decision[] = [],
+  options: { applyPatchTool?: 'freeform' | 'function' } = {},
+) {
   const cwd = await mkdtemp(join(tmpdir(), 'tether-patch-turn-'));
   cleanup.push(() => rm(cwd, { recursive: true, force: true }));
   const mock = await MockResponsesServer.start();
@@ -43,6 +47,7 @@ async function setup(overrides: Partial<ThreadSettings>, decisions: Decision[] =
   const runtime: ThreadRuntime = agentRuntimeFactory({
     model: new ResponsesClient({ model: 'mock-model', baseUrl: mock.baseUrl, maxRetries: 0 }),
     environment: async () => filesOnly,
+    ...options,
   })({
     threadId: 'thread-1',
     settings,
@@ -199,6 +204,13 @@ describe('apply_patch in a turn', () => {
     expect(tool).toMatchObject({ type: 'function', parameters: { required: ['input'] } });
     expect(outputSent(mock, 1)).toMatchObject({ type: 'function_call_output', call_id: 'call_f' });
     expect(await readFile(join(cwd, 'hello.txt'), 'utf8')).toBe('hello\n');
+  });
+
+  it('the applyPatchTool option overrides the choice by model', async () => {
+    const { mock, turn } = await setup({ model: 'gpt-5.5' }, [], { applyPatchTool: 'function' });
+    mock.enqueue(mockReply.text('nothing to do'));
+    await turn('hi');
+    expect(toolOffered(mock)).toMatchObject({ type: 'function', name: 'apply_patch' });
   });
 
   it('a patch that does not verify shows no item, changes nothing, and tells the model why', async () => {
