@@ -19,8 +19,12 @@ export class TurnDiffTracker {
 
   constructor(private readonly cwd: string) {}
 
+  /** The diff as last computed (it is sent after every response: computed once per change). */
+  private cached: string | undefined;
+
   /** Takes in a patch that was written. */
   track(patch: VerifiedPatch): void {
+    this.cached = undefined;
     for (const change of patch.changes) {
       switch (change.kind) {
         case 'add':
@@ -55,6 +59,11 @@ export class TurnDiffTracker {
 
   /** The aggregated diff; `''` while the turn changed nothing (net). */
   diff(): string {
+    this.cached ??= this.render();
+    return this.cached;
+  }
+
+  private render(): string {
     const renames = this.renames();
     const renamed = new Set(renames.values());
     const paths = [...new Set([...this.baseline.keys(), ...this.current.keys()])].sort((a, b) =>

@@ -14,6 +14,19 @@ describe('unified diffs as the reference prints them', () => {
     expect(diffHunks('same\n', 'same\n', 1)).toBe('');
   });
 
+  it('merges hunks whose context touches, as difflib groups them', () => {
+    // two unchanged lines between the changes: exactly twice the context, one hunk
+    expect(diffHunks('1\n2\n3\n4\n5\n6\n', '1\nX\n3\n4\nY\n6\n', 1)).toBe(
+      '@@ -1,6 +1,6 @@\n 1\n-2\n+X\n 3\n 4\n-5\n+Y\n 6\n',
+    );
+    // three: two hunks
+    expect(diffHunks('1\n2\n3\n4\n5\n6\n7\n', '1\nX\n3\n4\n5\nY\n7\n', 1)).toBe(
+      '@@ -1,3 +1,3 @@\n 1\n-2\n+X\n 3\n@@ -5,3 +5,3 @@\n 5\n-6\n+Y\n 7\n',
+    );
+    expect(diffHunks('', 'a\nb\n', 3)).toBe('@@ -0,0 +1,2 @@\n+a\n+b\n');
+    expect(diffHunks('a\n', '', 3)).toBe('@@ -1 +0,0 @@\n-a\n');
+  });
+
   it('marks a last line without a newline', () => {
     expect(diffHunks('x\ny\nz', 'x\nY\nz\n', 1)).toBe(
       '@@ -1,3 +1,3 @@\n x\n-y\n-z\n\\ No newline at end of file\n+Y\n+z\n',

@@ -1,16 +1,43 @@
 import { createHash } from 'node:crypto';
-import { structuredPatch } from 'diff';
+import { type ChangeObject, diffLines } from 'diff';
 
 /**
  * Unified diffs as the reference prints them (its diff library's format): hunk ranges omit a
  * length of 1 (`@@ -3 +3 @@`) and start one line earlier for an empty side (`@@ -0,0 +1 @@`), and
- * a line without a final newline is followed by `\ No newline at end of file`.
+ * a line without a final newline is followed by `\ No newline at end of file`. The line diff is
+ * the `diff` library's; the same pair of texts is diffed once for every context size asked (a
+ * patch's item shows one line of context, the turn diff three, and for a turn's first patch the
+ * texts are the same).
  */
 
 function range(start: number, length: number): string {
   if (length === 1) return `${start}`;
   // an empty side names the line before the hunk (0 for the start of the file)
-  return `${length === 0 ? Math.max(0, start - 1) : start},${length}`;
+  return `${length === 0 ? start - 1 : start},${length}`;
+}
+
+/** One line of a line diff: kept (` `), removed (`-`) or added (`+`). */
+interface DiffLine {
+  mark: ' ' | '-' | '+';
+  text: string;
+  /** The line ends its file without a newline. */
+  unterminated: boolean;
+}
+
+let last: { before: string; after: string; lines: DiffLine[] } | undefined;
+
+function diffLinesOf(before: string, after: string): DiffLine[] {
+  if (last && last.before === before && last.after === after) return last.lines;
+  const lines: DiffLine[] = [];
+  for (const change of diffLines(before, after) as ChangeObject<string>[]) {
+    const mark = change.added ? '+' : change.removed ? '-' : ' ';
+    const parts = change.value.split('\n');
+    const open = parts.pop();
+    for (const text of parts) lines.push({ mark, text, unterminated: false });
+    if (open !== undefined && open !== '') lines.push({ mark, text: open, unterminated: true });
+  }
+  last = { before, after, lines };
+  return lines;
 }
 
 /**
@@ -19,11 +46,46 @@ function range(start: number, length: number): string {
  */
 export function diffHunks(before: string, after: string, context: number): string {
   if (before === after) return '';
-  const patch = structuredPatch('', '', before, after, undefined, undefined, { context });
+  const lines = diffLinesOf(before, after);
+  const changed: number[] = [];
+  lines.forEach((line, index) => {
+    if (line.mark !== ' ') changed.push(index);
+  });
   let out = '';
-  for (const hunk of patch.hunks) {
-    out += `@@ -${range(hunk.oldStart, hunk.oldLines)} +${range(hunk.newStart, hunk.newLines)} @@\n`;
-    for (const line of hunk.lines) out += `${line}\n`;
+  let i = 0;
+  // line numbers before each diff line, on either side
+  const oldBefore: number[] = [];
+  const newBefore: number[] = [];
+  let oldCount = 0;
+  let newCount = 0;
+  for (const line of lines) {
+    oldBefore.push(oldCount);
+    newBefore.push(newCount);
+    if (line.mark !== '+') oldCount++;
+    if (line.mark !== '-') newCount++;
+  }
+  while (i < changed.length) {
+    // a hunk spans changes whose context overlaps or touches
+    let j = i;
+    while (j + 1 < changed.length && (changed[j + 1] ?? 0) - (changed[j] ?? 0) <= 2 * context + 1)
+      j++;
+    const start = Math.max(0, (changed[i] ?? 0) - context);
+    const end = Math.min(lines.length, (changed[j] ?? 0) + context + 1);
+    let oldLength = 0;
+    let newLength = 0;
+    let body = '';
+    for (let k = start; k < end; k++) {
+      const line = lines[k];
+      if (!line) continue;
+      if (line.mark !== '+') oldLength++;
+      if (line.mark !== '-') newLength++;
+      body += `${line.mark}${line.text}\n`;
+      if (line.unterminated) body += '\\ No newline at end of file\n';
+    }
+    const oldStart = (oldBefore[start] ?? 0) + 1;
+    const newStart = (newBefore[start] ?? 0) + 1;
+    out += `@@ -${range(oldStart, oldLength)} +${range(newStart, newLength)} @@\n${body}`;
+    i = j + 1;
   }
   return out;
 }
