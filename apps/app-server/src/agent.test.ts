@@ -129,7 +129,7 @@ describe('agent turns', () => {
       stream: boolean;
     };
     expect(body.stream).toBe(true);
-    expect(body.tools.map((t) => t.name)).toEqual(['exec_command']);
+    expect(body.tools.map((t) => t.name)).toEqual(['exec_command', 'apply_patch']);
     expect(body.input).toEqual([
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] },
     ]);
