@@ -1,27 +1,47 @@
 import { join } from 'node:path';
 import {
   agentRuntimeFactory,
+  createModelClient,
+  DEFAULT_MAX_RETRIES,
   type Environment,
   ExecPolicy,
-  ResponsesClient,
+  isWireApi,
   type RuntimeFactory,
 } from '@tether/agent-core';
 import { remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
-import { CONTROL_SOCKET_DIR, type Logger } from '@tether/transport';
+import { CONTROL_SOCKET_DIR, type Logger, UsageError } from '@tether/transport';
 import { parseDuration } from './duration.js';
 
 export interface AgentFlags {
   model?: string | undefined;
   modelBaseUrl?: string | undefined;
   apiKeyEnv?: string | undefined;
+  /** `responses` (default) or `chat` (Chat Completions), as `wire_api` in Codex's config. */
+  wireApi?: string | undefined;
   modelTimeout?: string | undefined;
   modelRetries?: string | undefined;
+  updatePlanTool?: boolean | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
   /** `freeform` or `function`; by default as the reference offers apply_patch to the model. */
   applyPatchTool?: string | undefined;
+  /** The model's context window in tokens (for a model the catalogue does not know). */
+  modelContextWindow?: string | undefined;
+  /** Tokens in use at which the conversation is compacted (default 90% of the window). */
+  modelAutoCompactTokenLimit?: string | undefined;
+}
+
+/** A whole number of tokens from a flag, or undefined when the flag is absent. */
+export function tokenCount(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d+$/.test(value) || Number(value) <= 0 || !Number.isSafeInteger(Number(value))) {
+    throw new UsageError(
+      `invalid value '${value}' for '--${flag}': expected a positive whole number of tokens`,
+    );
+  }
+  return Number(value);
 }
 
 /** Where the agent keeps its state, and what its sandboxes must hide. */
@@ -33,6 +53,13 @@ export interface AgentPlaces {
 }
 
 export const DEFAULT_MODEL = 'gpt-5';
+
+/** What a user whose key was refused (or missing) can do: where this server reads the key. */
+export function apiKeyHint(keyEnv: string, configured: boolean): string {
+  return configured
+    ? `The API key comes from the ${keyEnv} environment variable: set it to a key the model server accepts (--api-key-env names another variable)`
+    : `No API key was sent: set ${keyEnv} to your API key (--api-key-env names another variable)`;
+}
 export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
 
 /**
@@ -49,7 +76,8 @@ export async function agentFromOptions(
   const keyEnv = flags.apiKeyEnv ?? 'OPENAI_API_KEY';
   const apiKey = env[keyEnv] || undefined;
   const baseUrl = flags.modelBaseUrl ?? (env.OPENAI_BASE_URL || undefined);
-  const retries = flags.modelRetries === undefined ? 4 : Number(flags.modelRetries);
+  const retries =
+    flags.modelRetries === undefined ? DEFAULT_MAX_RETRIES : Number(flags.modelRetries);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new Error(
       `invalid value \`${flags.modelRetries}\` for --model-retries; expected a whole number`,
@@ -57,19 +85,25 @@ export async function agentFromOptions(
   }
   const timeoutMs = flags.modelTimeout ? parseDuration(flags.modelTimeout) : 60_000;
   const modelProvider = baseUrl ? 'openai-compatible' : 'openai';
+  const wireApi = flags.wireApi ?? 'responses';
+  if (!isWireApi(wireApi)) {
+    throw new UsageError(`invalid value \`${wireApi}\` for --wire-api; expected responses or chat`);
+  }
 
   const modelClient =
     !apiKey && !baseUrl
       ? {
           missing: `no model is configured: set ${keyEnv} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL) for an OpenAI-compatible server`,
         }
-      : new ResponsesClient(
+      : createModelClient(
           {
+            wireApi,
             model,
             baseUrl: baseUrl ?? OPENAI_BASE_URL,
             ...(apiKey ? { apiKey } : {}),
             requestTimeoutMs: timeoutMs,
             maxRetries: retries,
+            apiKeyHint: apiKeyHint(keyEnv, apiKey !== undefined),
           },
           logger.child({ component: 'model' }),
         );
@@ -107,13 +141,26 @@ export async function agentFromOptions(
   const execPolicy = places
     ? new ExecPolicy(join(places.home, 'rules'), logger.child({ component: 'exec-policy' }))
     : undefined;
+  const contextWindow = tokenCount(flags.modelContextWindow, 'model-context-window');
+  const compactLimit = tokenCount(
+    flags.modelAutoCompactTokenLimit,
+    'model-auto-compact-token-limit',
+  );
   const runtimeFactory: RuntimeFactory = agentRuntimeFactory({
     model: modelClient,
     environment: getEnvironment,
+    ...(contextWindow !== undefined ? { modelContextWindow: contextWindow } : {}),
+    ...(compactLimit !== undefined ? { modelAutoCompactTokenLimit: compactLimit } : {}),
     ...(execPolicy ? { execPolicy } : {}),
+    // the Chat Completions API has no custom tools: there apply_patch is a function
     ...(flags.applyPatchTool === 'freeform' || flags.applyPatchTool === 'function'
       ? { applyPatchTool: flags.applyPatchTool }
-      : {}),
+      : wireApi === 'chat'
+        ? { applyPatchTool: 'function' as const }
+        : {}),
+    // the user's own AGENTS.md lives in tether's home, as the reference's in CODEX_HOME
+    ...(places ? { home: places.home } : {}),
+    ...(flags.updatePlanTool ? { updatePlanTool: true } : {}),
   });
   /** What the sandbox lacks here, as `configWarning`s for each client that connects. */
   const configWarnings = async (): Promise<app.ConfigWarningNotification[]> => {

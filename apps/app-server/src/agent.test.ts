@@ -2,7 +2,7 @@ import { existsSync, rmSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { agentRuntimeFactory, type Environment, ResponsesClient } from '@tether/agent-core';
-import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
+import { conversationOf, MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { type AppServerClient, remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import { app } from '@tether/protocol';
@@ -130,7 +130,10 @@ describe('agent turns', () => {
     };
     expect(body.stream).toBe(true);
     expect(body.tools.map((t) => t.name)).toEqual(['exec_command', 'apply_patch']);
-    expect(body.input).toEqual([
+    // the system prompt, the thread's context, then what the user said
+    expect(body.input).toHaveLength(4);
+    expect(body.input[0]).toMatchObject({ type: 'message', role: 'developer' });
+    expect(conversationOf(body.input)).toEqual([
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'say hi' }] },
     ]);
   });
@@ -377,7 +380,7 @@ describe('agent turns', () => {
     const t2 = await turn(second.a, threadId, 'what did I ask?');
     await completion(second.a, t2.turnId, t2.from);
     const body = mock.requests.at(-1)?.body as { input: unknown[] };
-    expect(body.input).toEqual([
+    expect(conversationOf(body.input)).toEqual([
       { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'who are you?' }] },
       // what the model said is carried forward as it arrived, ids included (as the reference does)
       {

@@ -22,7 +22,7 @@ import {
   WEB_SOCKET_AUTH_CLI_OPTIONS,
   webSocketAuthFlagsFrom,
 } from '@tether/transport';
-import { agentFromOptions } from './agent-config.js';
+import { agentFromOptions, tokenCount } from './agent-config.js';
 import { AppServer, DEFAULT_THREAD_UNLOAD_DELAY_MS } from './server.js';
 
 const USAGE = 'Usage: tether-app-server [OPTIONS]';
@@ -40,8 +40,17 @@ Options:
   --model-base-url <URL>            OpenAI-compatible Responses API base URL
                                     (default $OPENAI_BASE_URL, else https://api.openai.com/v1)
   --api-key-env <NAME>              environment variable holding the API key (default OPENAI_API_KEY)
+  --wire-api <API>                  responses (default) or chat: the server speaks only /chat/completions
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
-  --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event (default 4)
+  --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
+                                    (default 5); an unreachable model server is retried until it answers
+  --model-context-window <TOKENS>   the model's context window, for a model tether's catalogue does not
+                                    know (default 272000, capped there for such a model); clients are
+                                    told 95% of it and the conversation is compacted at 90%
+  --model-auto-compact-token-limit <TOKENS>
+                                    tokens in use at which the conversation is compacted
+  --update-plan-tool                offer the model the update_plan checklist tool (turn/plan/updated);
+                                    off by default, as Codex's tools.update_plan.enabled
   --apply-patch-tool <TYPE>         how apply_patch is offered: freeform (a custom tool) or function;
                                     default freeform for GPT-5 and Codex models, function otherwise
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
@@ -80,9 +89,13 @@ const OPTIONS = {
   model: { type: 'string' },
   'model-base-url': { type: 'string' },
   'api-key-env': { type: 'string' },
+  'wire-api': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
   'apply-patch-tool': { type: 'string' },
+  'update-plan-tool': { type: 'boolean' },
+  'model-context-window': { type: 'string' },
+  'model-auto-compact-token-limit': { type: 'string' },
   'exec-server-url': { type: 'string' },
   'exec-server-token-env': { type: 'string' },
   ...WEB_SOCKET_AUTH_CLI_OPTIONS,
@@ -173,6 +186,8 @@ function command(values: CliValues<typeof OPTIONS>, logLevel: LogLevel) {
       `invalid value '${patchTool}' for '--apply-patch-tool': expected freeform or function`,
     );
   }
+  tokenCount(values['model-context-window'], 'model-context-window');
+  tokenCount(values['model-auto-compact-token-limit'], 'model-auto-compact-token-limit');
   return { values, logLevel, home, listen, delays };
 }
 
@@ -203,11 +218,15 @@ async function main(): Promise<void> {
         model: v.model,
         modelBaseUrl: v['model-base-url'],
         apiKeyEnv: v['api-key-env'],
+        wireApi: v['wire-api'],
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
         applyPatchTool: v['apply-patch-tool'],
+        updatePlanTool: v['update-plan-tool'],
         execServerUrl: v['exec-server-url'],
         execServerTokenEnv: v['exec-server-token-env'],
+        modelContextWindow: v['model-context-window'],
+        modelAutoCompactTokenLimit: v['model-auto-compact-token-limit'],
       },
       process.env,
       logger,

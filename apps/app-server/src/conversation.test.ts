@@ -1,5 +1,5 @@
 import { agentRuntimeFactory, ResponsesClient, TURN_ABORTED_TEXT } from '@tether/agent-core';
-import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
+import { conversationOf, MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
@@ -45,8 +45,9 @@ async function runTurn(c: AppServerClient, threadId: string, text: string) {
 
 /** One line per input item: who said what, or which call and its output. */
 function summarize(input: unknown): string[] {
-  if (!Array.isArray(input)) throw new Error('no input');
-  return input.map((raw: Record<string, unknown>) => {
+  // without the system prompt and the context messages (the agent's own tests cover those)
+  return conversationOf(input).map((item) => {
+    const raw = item as Record<string, unknown>;
     if (raw.type === 'message') {
       const content = raw.content as Array<{ text?: string }>;
       return `${String(raw.role)}: ${content.map((part) => part.text ?? '').join('')}`;
@@ -54,7 +55,10 @@ function summarize(input: unknown): string[] {
     if (raw.type === 'function_call')
       return `call ${String(raw.call_id)}: ${String(raw.arguments)}`;
     if (raw.type === 'function_call_output') {
-      return `output ${String(raw.call_id)}: ${String(raw.output).split('\n')[0]}`;
+      // the exit line of a command's output, else its first line
+      const lines = String(raw.output).split('\n');
+      const exit = lines.find((line) => line.startsWith('Process exited'));
+      return `output ${String(raw.call_id)}: ${exit ?? lines[0]}`;
     }
     return String(raw.type);
   });

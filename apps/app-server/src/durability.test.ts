@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TurnBody } from '@tether/agent-core';
-import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
+import { conversationOf, MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
 import { app } from '@tether/protocol';
 import { launchAppServer, pgrep, sleep, tempHome, waitFor } from '@tether/test-kit';
@@ -303,7 +303,10 @@ describe('a server killed with SIGKILL', () => {
     expect((done.params as { turn: app.Turn }).turn).toMatchObject({ status: 'completed' });
     const input = mock.requests.at(-1)?.body.input;
     expect(
-      Array.isArray(input) ? input.map((item) => `${item.type} ${item.call_id ?? ''}`) : [],
+      conversationOf(input).map((raw) => {
+        const item = raw as { type: string; call_id?: string };
+        return `${item.type} ${item.call_id ?? ''}`;
+      }),
     ).toEqual([
       'message ',
       'function_call call_sleep',

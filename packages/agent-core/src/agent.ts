@@ -27,6 +27,7 @@ import {
   proposedPrefixAmendment,
   shlexJoin,
 } from './command-safety.js';
+import { ContextTracker } from './compaction.js';
 import { normalizeConversation } from './conversation.js';
 import {
   type Environment,
@@ -35,6 +36,8 @@ import {
   type SandboxCapability,
 } from './environment.js';
 import { messageOf } from './errors.js';
+import { commandEnvironment, execOutputText } from './exec-format.js';
+import { ThreadContext, tetherBaseInstructions } from './instructions/index.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import {
   type ModelEvent,
@@ -43,13 +46,18 @@ import {
   type ResponseMessage,
   type ResponsesRequest,
   reasoningParam,
+  retryNoticeOf,
   type TokenUsage,
+  turnErrorOf,
 } from './model/index.js';
+import { PlanModeMessage } from './proposed-plan.js';
 import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
 import { isSandboxed, networkAllowed, sandboxContextFor } from './sandbox-policy.js';
+import { LoginShells } from './shell-snapshot.js';
 import { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from './tools.js';
 import { type TurnContext, TurnLoopRuntime, type TurnOutcome } from './turn-loop-runtime.js';
+import { runUpdatePlan, UPDATE_PLAN_TOOL, UPDATE_PLAN_TOOL_NAME } from './update-plan.js';
 
 /** What the agent needs from a model client (the Responses API client implements it). */
 export interface ModelStreamer {
@@ -61,15 +69,25 @@ export interface AgentOptions {
   model: ModelStreamer | { missing: string };
   /** Where commands run (shared by the threads of a server). */
   environment: () => Promise<Environment>;
+  /** The system prompt of every thread that names none (`baseInstructions`); tether's own by default. */
   instructions?: string;
+  /** tether's state directory: the user's own `AGENTS.md`, and `CODEX_HOME` of commands. */
+  home?: string;
+  /** Budget of a project's AGENTS.md files (`project_doc_max_bytes`, 32 KiB). */
+  projectDocMaxBytes?: number;
   /** Most output kept in a command item's `aggregatedOutput` and sent to the model (1 MiB). */
   outputCapBytes?: number;
   /** Default command timeout (10 minutes). */
   commandTimeoutMs?: number;
   /** Environment of the commands (default: this process's). */
   commandEnv?: Record<string, string>;
-  /** Context window reported with token usage. */
-  modelContextWindow?: number | null;
+  /**
+   * The model's context window in tokens, for a model the catalogue does not know (default: the
+   * catalogue's, else 272k); clients are told 95% of it, and compaction starts at 90%.
+   */
+  modelContextWindow?: number;
+  /** Tokens in use at which the conversation is compacted (default 90% of the window). */
+  modelAutoCompactTokenLimit?: number;
   /**
    * The user's exec-policy rules: commands they allow run without asking (and without the
    * sandbox, as in the reference); an accepted amendment is saved here.
@@ -82,6 +100,11 @@ export interface AgentOptions {
    * reference offers it to the thread's model (see `applyPatchToolTypeFor`).
    */
   applyPatchTool?: ApplyPatchToolType;
+  /**
+   * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
+   * reference, where `tools.update_plan.enabled` turns it on.
+   */
+  updatePlanTool?: boolean;
 }
 
 /** What the agent needs of the exec-policy rules. */
@@ -94,9 +117,6 @@ export interface ExecPolicyRules {
 
 export const DEFAULT_OUTPUT_CAP_BYTES = 1024 * 1024;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 10 * 60 * 1000;
-
-const DEFAULT_INSTRUCTIONS =
-  'You are a coding agent running in a terminal-based environment. Use the exec_command tool to run shell commands when you need to inspect or change files. Be concise.';
 
 /**
  * The user input of a turn as the model reads it: one `input_text` part per text element (other
@@ -174,10 +194,19 @@ interface ThreadAgentState {
   /** Files the user accepted patches to for the session (`acceptForSession`); in memory only. */
   approvedPatchPaths: Set<string>;
   totals: Totals;
+  /** How full the context is; compacts it when full. */
+  context: ContextTracker;
+  /** The thread's AGENTS.md and the context messages its turns start with. */
+  instructions: ThreadContext;
+  /** Login shell for the thread's first command, its captured environment after that. */
+  loginShells: LoginShells;
 }
 
+/** The shell commands run in unless the model names another. */
+const DEFAULT_SHELL = '/bin/bash';
+
 function shellArgv(args: ExecCommandArgs): string[] {
-  const shell = args.shell ?? '/bin/bash';
+  const shell = args.shell ?? DEFAULT_SHELL;
   return [shell, args.login === false ? '-c' : '-lc', args.cmd];
 }
 
@@ -209,11 +238,14 @@ async function runAgentTurn(
     turn.record(turnAbortedMessage());
     return outcome;
   };
+  // what changed since the model was last told (everything, on a thread's first turn)
+  await recordContext(turn, state);
   // the turn's net file changes, sent again after each response while there are any
   const patchDiff = new TurnDiffTracker(turn.settings.cwd);
   const tools = [
     EXEC_COMMAND_TOOL,
     applyPatchTool(options.applyPatchTool ?? applyPatchToolTypeFor(turn.settings.model ?? '')),
+    ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : []),
   ];
   let consumedInputs = 0;
   const takeInputs = () => {
@@ -238,16 +270,17 @@ async function runAgentTurn(
       turn.emit('thread/tokenUsage/updated', {
         threadId: turn.threadId,
         turnId: turn.turnId,
-        tokenUsage: { ...totals, modelContextWindow: options.modelContextWindow ?? null },
+        tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
       });
       emitTurnDiff(turn, patchDiff);
     };
-    let openItem: { id: string; text: string; startedAtMs: number } | undefined;
+    let openItem:
+      | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
+      | undefined;
     const reasoning = new ReasoningItems(turn);
     try {
       const request: ResponsesRequest = {
         model: turn.settings.model,
-        instructions: options.instructions ?? DEFAULT_INSTRUCTIONS,
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
         tools,
@@ -255,6 +288,7 @@ async function runAgentTurn(
         reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
       };
+      request.input = [baseInstructionsMessage(turn, options, request.tools), ...request.input];
       for await (const event of model.stream(request, attempt)) {
         if (isReasoningEvent(event)) {
           reasoning.handle(event);
@@ -265,6 +299,11 @@ async function runAgentTurn(
         switch (event.type) {
           case 'messageStarted':
             openItem = { id: event.itemId, text: '', startedAtMs: Date.now() };
+            if (turn.settings.collaborationMode?.mode === 'plan') {
+              // the reply's <proposed_plan> block becomes a plan item; the rest, the message
+              openItem.planMode = new PlanModeMessage(turn, event.itemId, openItem.startedAtMs);
+              break;
+            }
             startItem(
               turn,
               agentMessageItem(openItem.id, '', openItem.startedAtMs),
@@ -274,6 +313,10 @@ async function runAgentTurn(
           case 'textDelta':
             if (!openItem || openItem.id !== event.itemId) break;
             openItem.text += event.delta;
+            if (openItem.planMode) {
+              openItem.planMode.push(event.delta);
+              break;
+            }
             turn.emit('item/agentMessage/delta', {
               threadId: turn.threadId,
               turnId: turn.turnId,
@@ -283,7 +326,8 @@ async function runAgentTurn(
             break;
           case 'messageDone': {
             const startedAtMs = openItem?.startedAtMs ?? Date.now();
-            completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
+            if (openItem?.planMode) openItem.planMode.finish(event.text);
+            else completeItem(turn, agentMessageItem(event.itemId, event.text, startedAtMs));
             output.push(event.item);
             openItem = undefined;
             break;
@@ -301,6 +345,14 @@ async function runAgentTurn(
           case 'completed':
             usage = event.usage;
             break;
+          case 'retry': {
+            const notice = retryNoticeOf(event.error, event.attempt, event.maxRetries);
+            if (notice) {
+              const ids = { threadId: turn.threadId, turnId: turn.turnId };
+              turn.emit('error', { ...ids, error: notice, willRetry: true });
+            }
+            break;
+          }
           default:
             break;
         }
@@ -308,11 +360,12 @@ async function runAgentTurn(
     } catch (error) {
       if (turn.signal.aborted) return aborted({ status: 'completed' });
       if (attempt.aborted) continue; // steered: new input arrived; ask again with it
-      return fail(turn, messageOf(error));
+      return fail(turn, error);
     }
     if (attempt.aborted && !turn.signal.aborted) continue;
     // the response completed: what it said is now part of the conversation
     turn.record(...output);
+    state.context.noteResponse(turn, usage);
     if (calls.length === 0) {
       reportUsage();
       if (turn.signal.aborted) return aborted({ status: 'completed' });
@@ -337,11 +390,54 @@ async function runAgentTurn(
     reportUsage();
     if (stop) return stop.status === 'failed' ? stop : aborted(stop);
     if (turn.signal.aborted) return aborted({ status: 'completed' });
+    // the model has more to do: a full context is compacted before it is asked again
+    if (state.context.needsCompaction(turn)) {
+      const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
+      if (compaction.kind === 'stopped') return compaction.outcome;
+      // the compacted conversation lost the context messages: the model is told them again
+      await recordContext(turn, state);
+    }
   }
 }
 
-function fail(turn: TurnContext, message: string): TurnOutcome {
-  const error = { message, codexErrorInfo: null, additionalDetails: null };
+/** Records the context messages the conversation lacks for the turn's settings. */
+async function recordContext(turn: TurnContext, state: ThreadAgentState): Promise<void> {
+  turn.record(
+    ...(await state.instructions.turnMessages(turn.settings, turn.conversation, (message) =>
+      turn.emit('warning', { threadId: turn.threadId, message }),
+    )),
+  );
+}
+
+/**
+ * The system prompt as compaction counts and sends it: the server's, else tether's own (a
+ * thread's `baseInstructions` replace it in the turn's own requests).
+ */
+function instructionsFor(options: AgentOptions): string {
+  return options.instructions ?? tetherBaseInstructions([EXEC_COMMAND_TOOL.name]);
+}
+
+/**
+ * Compaction outside the turn loop: before a turn's input when the context is full, and the
+ * `thread/compact/start` turn. Undefined from `beforeInput` lets the turn go on.
+ */
+async function compactTurn(
+  turn: TurnContext,
+  options: AgentOptions,
+  state: ThreadAgentState,
+  when: 'beforeInput' | 'requested',
+): Promise<TurnOutcome | undefined> {
+  if (when === 'beforeInput' && !state.context.needsCompaction(turn)) return undefined;
+  const model = options.model;
+  if ('missing' in model) return fail(turn, model.missing);
+  const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
+  if (compaction.kind === 'stopped') return compaction.outcome;
+  return when === 'requested' ? { status: 'completed' } : undefined;
+}
+
+/** Fails the turn with the error as the reference reports it (a model failure classified). */
+function fail(turn: TurnContext, cause: unknown): TurnOutcome {
+  const error = turnErrorOf(cause);
   turn.emit('error', { threadId: turn.threadId, turnId: turn.turnId, error, willRetry: false });
   return { status: 'failed', error };
 }
@@ -428,6 +524,8 @@ interface CommandRun {
   processId: string;
   exitCode: number | null;
   aggregated: string;
+  /** Bytes the command wrote in all (more than `aggregated` holds when the cap cut it). */
+  originalBytes?: number;
   /** The environment lost the process (its output is incomplete). */
   lost?: string;
 }
@@ -438,6 +536,9 @@ async function runToolCall(
   state: ThreadAgentState,
   call: ToolCall,
 ): Promise<ToolResult> {
+  if (call.name === UPDATE_PLAN_TOOL_NAME && options.updatePlanTool) {
+    return { output: runUpdatePlan(turn, call.arguments) };
+  }
   if (call.name !== 'exec_command') return { output: `unsupported call: ${call.name}` };
   const args = parseExecCommandArgs(call.arguments);
   if ('error' in args) return { output: args.error };
@@ -556,6 +657,7 @@ async function runToolCall(
 
   let run = await runCommand(turn, options, environment, {
     argv,
+    shells: state.loginShells,
     cwd,
     args,
     item: base,
@@ -579,6 +681,7 @@ async function runToolCall(
     ) {
       const again = await runCommand(turn, options, environment, {
         argv,
+        shells: state.loginShells,
         cwd,
         args,
         item: base,
@@ -612,13 +715,36 @@ async function runToolCall(
     durationMs,
   });
   return {
-    output: `Process exited with code ${run.exitCode}\nWall time: ${(durationMs / 1000).toFixed(1)} seconds\nOutput:\n${run.aggregated}`,
+    output: execOutputText({
+      wallMs: durationMs,
+      exitCode: run.exitCode ?? -1,
+      output: run.aggregated,
+      originalBytes: run.originalBytes ?? Buffer.byteLength(run.aggregated),
+    }),
     ...(followUp.length > 0 ? { followUp } : {}),
   };
 }
 
 function developerMessage(text: string): ResponseMessage {
   return { type: 'message', role: 'developer', content: [{ type: 'input_text', text }] };
+}
+
+/**
+ * The system prompt, first in every request as the reference sends it (a developer message, not
+ * the `instructions` field): the thread's `baseInstructions`, else the server's, else tether's
+ * own for the tools offered. Never recorded: a thread resumed or forked with other base
+ * instructions sends those.
+ */
+function baseInstructionsMessage(
+  turn: TurnContext,
+  options: AgentOptions,
+  tools: ResponsesRequest['tools'],
+): ResponseMessage {
+  const text =
+    turn.settings.baseInstructions ??
+    options.instructions ??
+    tetherBaseInstructions((tools ?? []).map((tool) => tool.name));
+  return developerMessage(text);
 }
 
 type ApprovalAnswer =
@@ -698,6 +824,7 @@ async function runCommand(
   environment: Environment,
   run: {
     argv: string[];
+    shells: LoginShells;
     cwd: string;
     args: ExecCommandArgs;
     item: app.CommandExecutionItem;
@@ -710,12 +837,22 @@ async function runCommand(
   const ids = { threadId: turn.threadId, turnId: turn.turnId };
   const settings = turn.settings;
   const sandbox = run.sandboxed ? sandboxContextFor(settings.sandbox, run.cwd) : undefined;
-  const env = { ...(options.commandEnv ?? plainEnv(process.env)) };
+  const how = await run.shells.prepare(
+    run.argv,
+    options.commandEnv ?? plainEnv(process.env),
+    environment,
+    run.cwd,
+  );
+  const env = commandEnvironment(how.base, {
+    threadId: turn.threadId,
+    callId: run.item.id,
+    home: options.home,
+  });
   if (sandbox && !networkAllowed(settings.sandbox)) env.CODEX_SANDBOX_NETWORK_DISABLED = '1';
   let running: RunningCommand;
   try {
     running = await environment.run({
-      argv: run.argv,
+      argv: how.argv,
       cwd: run.cwd,
       env,
       ...(sandbox ? { sandbox } : {}),
@@ -786,7 +923,12 @@ async function runCommand(
     aggregated += `\n[output truncated: ${droppedBytes} more bytes not shown; the cap is ${cap} bytes]`;
   }
   if (timedOut) aggregated += `\n[command timed out after ${timeoutMs} ms and was killed]`;
-  return { processId: running.processId, exitCode, aggregated };
+  return {
+    processId: running.processId,
+    exitCode,
+    aggregated,
+    originalBytes: keptBytes + droppedBytes,
+  };
 }
 
 /** A runtime factory running the agent in every thread. */
@@ -796,7 +938,27 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
       approvedForSession: new Set(),
       approvedPatchPaths: new Set(),
       totals: new Totals(context.tokenUsage?.total),
+      context: new ContextTracker({
+        instructions: () => instructionsFor(options),
+        overrides: {
+          contextWindow: options.modelContextWindow,
+          autoCompactTokenLimit: options.modelAutoCompactTokenLimit,
+        },
+        lastUsage: context.tokenUsage,
+        conversationLength: context.conversation.length,
+      }),
+      instructions: new ThreadContext({
+        home: options.home,
+        projectDocMaxBytes: options.projectDocMaxBytes,
+        shell: DEFAULT_SHELL,
+        tmpdir: (options.commandEnv ?? process.env).TMPDIR,
+      }),
+      loginShells: new LoginShells(),
     };
-    return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state));
+    return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
+      beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),
+      compact: async (turn) =>
+        (await compactTurn(turn, options, state, 'requested')) ?? { status: 'completed' },
+    });
   };
 }

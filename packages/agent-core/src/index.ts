@@ -72,6 +72,15 @@ export {
   shlexQuote,
   shortDisplayPath,
 } from './command-safety.js';
+export {
+  approxTokens,
+  buildCompactedHistory,
+  COMPACT_USER_MESSAGE_MAX_TOKENS,
+  COMPACTION_PROMPT,
+  collectUserMessages,
+  estimateTokens,
+  SUMMARY_PREFIX,
+} from './compaction.js';
 export { MISSING_CALL_OUTPUT, normalizeConversation, unpairedCall } from './conversation.js';
 export {
   type CommandOutput,
@@ -81,6 +90,14 @@ export {
   type RunningCommand,
   type SandboxCapability,
 } from './environment.js';
+export {
+  approximateTokens,
+  CODEX_COMPAT_VERSION,
+  type CommandEnvFacts,
+  commandEnvironment,
+  type ExecResult,
+  execOutputText,
+} from './exec-format.js';
 export {
   DEFAULT_RULES_FILE,
   ExecPolicy,
@@ -93,15 +110,51 @@ export {
   patternMatches,
   RULES_DIR_NAME,
 } from './exec-policy.js';
+export {
+  AGENTS_MD_FILENAMES,
+  AGENTS_MD_REMOVED_NOTICE,
+  AGENTS_MD_REPLACED_NOTICE,
+  type AgentsMdOptions,
+  type ContextFacts,
+  contextMessages,
+  DEFAULT_PROJECT_DOC_MAX_BYTES,
+  type EnvironmentState,
+  environmentState,
+  isPermissionsText,
+  type LoadedAgentsMd,
+  loadAgentsMd,
+  localDate,
+  localTimeZone,
+  type PermissionsFacts,
+  parseAgentsMd,
+  parseEnvironmentContext,
+  renderAgentsMd,
+  renderEnvironmentContext,
+  renderFilesystem,
+  renderPermissions,
+  ThreadContext,
+  type ThreadContextOptions,
+  type ToldContext,
+  tetherBaseInstructions,
+  toldContext,
+  writableRootsForModel,
+} from './instructions/index.js';
 export { agentMessageItem, completeItem, type ItemEmitter, startItem } from './items.js';
 export {
+  ChatCompletionsClient,
+  type ClientFacingError,
+  type CodexErrorInfo,
+  classifyModelError,
+  createModelClient,
   DEFAULT_BASE_URL,
+  DEFAULT_CONNECTION_RETRY_DELAY_MS,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRY_BASE_DELAY_MS,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
   type FunctionTool,
   isModelError,
+  isWireApi,
   type JsonSchema,
   type ModelClientConfig,
   ModelError,
@@ -114,9 +167,32 @@ export {
   ResponsesClient,
   type ResponsesRequest,
   reasoningParam,
+  retryNoticeOf,
   type TokenUsage,
+  turnErrorOf,
   UNKNOWN_MODEL_REASONING,
+  WIRE_APIS,
+  type WireApi,
 } from './model/index.js';
+export {
+  autoCompactTokenLimit,
+  DEFAULT_EFFECTIVE_CONTEXT_WINDOW_PERCENT,
+  FALLBACK_CONTEXT_WINDOW,
+  isCataloguedModel,
+  type ModelContextInfo,
+  type ModelContextOverrides,
+  modelContextInfo,
+  reportedContextWindow,
+} from './model-catalogue.js';
+export {
+  extractProposedPlanText,
+  PlanModeMessage,
+  PROPOSED_PLAN_CLOSE_TAG,
+  PROPOSED_PLAN_OPEN_TAG,
+  ProposedPlanParser,
+  type ProposedPlanSegment,
+  stripProposedPlanBlocks,
+} from './proposed-plan.js';
 export type {
   RuntimeContext,
   RuntimeFactory,
@@ -148,7 +224,16 @@ export { EXEC_COMMAND_TOOL, type ExecCommandArgs, parseExecCommandArgs } from '.
 export {
   type TurnBody,
   type TurnContext,
+  type TurnHooks,
   TurnLoopRuntime,
   type TurnOutcome,
   turnLoopRuntimeFactory,
 } from './turn-loop-runtime.js';
+export {
+  PLAN_UPDATED_OUTPUT,
+  parseUpdatePlanArgs,
+  runUpdatePlan,
+  UPDATE_PLAN_IN_PLAN_MODE,
+  UPDATE_PLAN_TOOL,
+  UPDATE_PLAN_TOOL_NAME,
+} from './update-plan.js';

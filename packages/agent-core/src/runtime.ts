@@ -84,6 +84,11 @@ export type ThreadEvent =
    */
   | { kind: 'conversation'; turnId: string | null; items: ResponseInputItem[] }
   /**
+   * The conversation was compacted: `items` replace everything before them (persisted, so a
+   * resumed thread continues from the compacted conversation).
+   */
+  | { kind: 'compacted'; turnId: string; items: ResponseInputItem[] }
+  /**
    * The turn is over (just before the thread goes idle and `turn/completed` is sent): the owner
    * records how it ended, and may hold the announcement until that record is safe on disk.
    */
@@ -106,6 +111,11 @@ export interface ThreadSettings {
   serviceTier: string | null;
   baseInstructions: string | null;
   developerInstructions: string | null;
+  /**
+   * The collaboration mode of `turn/start` (sticky for later turns). In `plan` mode the agent
+   * streams the reply's `<proposed_plan>` block as a `plan` item and refuses `update_plan`.
+   */
+  collaborationMode?: app.CollaborationMode | null;
 }
 
 export interface TurnRequest {
@@ -134,6 +144,11 @@ export interface ThreadRuntime {
    * the next model request, and every later one, carries them.
    */
   injectItems(items: ResponseInputItem[]): Promise<void>;
+  /**
+   * Starts a turn that compacts the conversation (`thread/compact/start`), interrupting a running
+   * turn first; returns the compaction turn.
+   */
+  compact(settings: ThreadSettings): Promise<app.Turn>;
   /** The thread's events; read by exactly one consumer until `shutdown` ends it. */
   events(): AsyncIterable<ThreadEvent>;
   /** Stops any running turn and ends the event stream. */

@@ -41,6 +41,11 @@ export interface TurnContext {
    * request and a restarted thread see the same conversation).
    */
   record(...items: ResponseInputItem[]): void;
+  /**
+   * Replaces the whole conversation (a compaction): later requests, and a restarted thread, see
+   * only `items`.
+   */
+  replaceConversation(items: ResponseInputItem[]): void;
   /** The input that started the turn, then any input added by steer, in order. */
   readonly inputs: readonly app.UserInput[][];
   /** Aborted when the turn is interrupted or the runtime shuts down. */
@@ -70,6 +75,17 @@ export interface TurnContext {
 
 /** The body of a turn: runs the agent loop and says how the turn ended. */
 export type TurnBody = (context: TurnContext) => Promise<TurnOutcome>;
+
+/** Optional parts of a runtime's turns besides the body. */
+export interface TurnHooks {
+  /**
+   * Runs after `turn/started` and before the turn's input is shown or recorded (the reference
+   * compacts there when the context is full); an outcome ends the turn without running the body.
+   */
+  beforeInput?: (context: TurnContext) => Promise<TurnOutcome | undefined>;
+  /** The body of a turn started by `thread/compact/start` (none: the runtime cannot compact). */
+  compact?: TurnBody;
+}
 
 interface ActiveTurn {
   turn: app.Turn;
@@ -118,6 +134,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
   constructor(
     private readonly context: RuntimeContext,
     private readonly body: TurnBody,
+    private readonly hooks: TurnHooks = {},
   ) {
     // a conversation stored by a server that died in the middle of a command has a call without
     // its output: the model is sent the reference's `aborted` output for it
@@ -135,6 +152,43 @@ export class TurnLoopRuntime implements ThreadRuntime {
       this.addInput(this.active, request);
       return { ...this.active.turn, items: [], itemsView: 'notLoaded', startedAt: null };
     }
+    const { active, context } = this.newTurn(request.settings);
+    this.active = active;
+    // the response to turn/start goes out before the turn's events (the caller answers first)
+    const response = { ...active.turn };
+    this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.run(active, context, request),
+    );
+    return response;
+  }
+
+  /**
+   * Starts a turn that compacts the conversation (`thread/compact/start`); a running turn is
+   * interrupted first, as the reference does. Returns the compaction turn.
+   */
+  async compact(settings: ThreadSettings): Promise<app.Turn> {
+    if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
+    if (!this.hooks.compact) {
+      throw new RpcError(invalidRequest("this thread's agent cannot compact its context"));
+    }
+    const running = this.active;
+    if (running && !running.interrupted) {
+      running.interrupted = true;
+      running.controller.abort(new Error('turn interrupted by compaction'));
+    }
+    const { active, context } = this.newTurn(settings);
+    const previous = this.running;
+    // after the caller's response, and after the interrupted turn has finished
+    this.running = previous
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => {
+        this.active = active;
+        return this.run(active, context, null);
+      });
+    return { ...active.turn };
+  }
+
+  private newTurn(settings: ThreadSettings): { active: ActiveTurn; context: TurnContext } {
     const turnId = uuidv7();
     const turn: app.Turn = {
       id: turnId,
@@ -158,14 +212,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
       startedAtMs: Date.now(),
       injected: [],
     };
-    const context = this.makeContext(active, request.settings);
-    this.active = active;
-    // the response to turn/start goes out before the turn's events (the caller answers first)
-    const response = { ...turn };
-    this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.run(active, context, request),
-    );
-    return response;
+    return { active, context: this.makeContext(active, settings) };
   }
 
   async steer(request: TurnRequest, expectedTurnId: string): Promise<string> {
@@ -235,6 +282,12 @@ export class TurnLoopRuntime implements ThreadRuntime {
     this.record(null, items);
   }
 
+  /** Replaces the conversation and tells the thread's record (a compaction). */
+  private replaceConversation(turnId: string, items: ResponseInputItem[]): void {
+    this.conversation.splice(0, this.conversation.length, ...items);
+    this.emit({ kind: 'compacted', turnId, items });
+  }
+
   private takeInjected(active: ActiveTurn): boolean {
     if (active.injected.length === 0) return false;
     this.record(active.turn.id, active.injected.splice(0));
@@ -286,6 +339,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
         return runtime.lastTokenUsage;
       },
       record: (...items) => this.record(active.turn.id, items),
+      replaceConversation: (items) => this.replaceConversation(active.turn.id, items),
       inputs: active.inputs,
       signal: active.controller.signal,
       attemptSignal: () => AbortSignal.any([active.attempt.signal, active.controller.signal]),
@@ -333,18 +387,37 @@ export class TurnLoopRuntime implements ThreadRuntime {
     };
   }
 
-  private async run(active: ActiveTurn, context: TurnContext, request: TurnRequest): Promise<void> {
+  /** What a turn runs: the compaction body, or the pre-input hook, then the input and the body. */
+  private async runBody(
+    active: ActiveTurn,
+    context: TurnContext,
+    request: TurnRequest | null,
+  ): Promise<TurnOutcome> {
+    if (request === null) {
+      return this.hooks.compact ? this.hooks.compact(context) : { status: 'completed' };
+    }
+    active.inputs.push(request.input);
+    const early = await this.hooks.beforeInput?.(context);
+    if (early) return early;
+    this.emitItem(active, userMessageItem(request.input, request.clientUserMessageId));
+    return this.body(context);
+  }
+
+  /** Runs a turn; `request` null: a compaction turn (no input). */
+  private async run(
+    active: ActiveTurn,
+    context: TurnContext,
+    request: TurnRequest | null,
+  ): Promise<void> {
     const threadId = this.context.threadId;
     const startedAt = nowSeconds();
     active.turn.startedAt = startedAt;
     this.setStatus({ type: 'active', activeFlags: [] });
     this.notify('turn/started', { threadId, turn: { ...active.turn, items: [] } });
-    active.inputs.push(request.input);
-    this.emitItem(active, userMessageItem(request.input, request.clientUserMessageId));
 
     let outcome: TurnOutcome;
     try {
-      outcome = await this.body(context);
+      outcome = await this.runBody(active, context, request);
     } catch (error) {
       outcome = active.interrupted
         ? { status: 'completed' }
@@ -365,7 +438,8 @@ export class TurnLoopRuntime implements ThreadRuntime {
     const finished: app.Turn = {
       ...active.turn,
       items: status === 'interrupted' || !active.lastAgentMessage ? [] : [active.lastAgentMessage],
-      itemsView: status === 'interrupted' ? 'notLoaded' : 'summary',
+      // a compaction turn completes with its items not loaded, as the reference's does
+      itemsView: status === 'interrupted' || request === null ? 'notLoaded' : 'summary',
       status,
       error: status === 'failed' ? (outcome.error ?? { message: 'turn failed' }) : null,
       startedAt,

@@ -240,6 +240,13 @@ export class ThreadListener {
           this.record({ type: 'response_item', turnId: event.turnId, item });
         }
         return;
+      case 'compacted':
+        this.record({
+          type: 'compacted',
+          turnId: event.turnId,
+          replacementHistory: event.items,
+        });
+        return;
       case 'turnFinished':
         await this.finishTurn(event.turn);
         return;
@@ -403,6 +410,11 @@ export class ThreadListener {
     }
     const thread = this.deps.thread;
     if (status !== 'completed' || !thread.persisted) return;
+    // a turn with no user input (thread/compact/start's) leaves the read state alone, as the
+    // reference's does
+    const active = this.active;
+    const fromUser = active?.id !== turn.id || active.items.some((i) => i.type === 'userMessage');
+    if (!fromUser) return;
     const readState: app.ThreadReadState = {
       firstUnread: thread.readState?.firstUnread ?? { type: 'turn', turnId: turn.id },
       revision: randomUUID(),

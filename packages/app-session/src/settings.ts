@@ -185,6 +185,7 @@ export function applyOverrides(base: ThreadSettings, overrides: Overrides): Thre
     serviceTier: overrides.serviceTier === undefined ? base.serviceTier : overrides.serviceTier,
     baseInstructions: overrides.baseInstructions ?? base.baseInstructions,
     developerInstructions: overrides.developerInstructions ?? base.developerInstructions,
+    collaborationMode: overrides.collaborationMode ?? base.collaborationMode ?? null,
   };
 }
 
@@ -343,5 +344,7 @@ export function settingsFromStored(
     serviceTier: str(s.serviceTier),
     baseInstructions: str(s.baseInstructions),
     developerInstructions: str(s.developerInstructions),
+    // stored with the extras: a resumed thread keeps its collaboration mode
+    collaborationMode: extrasFromStored(s).collaborationMode,
   };
 }

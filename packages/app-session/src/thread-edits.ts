@@ -187,6 +187,7 @@ export class ThreadEdits {
         params.serviceTier === undefined ? loaded.settings.serviceTier : params.serviceTier,
       developerInstructions:
         mode?.settings.developer_instructions ?? loaded.settings.developerInstructions,
+      collaborationMode: mode ?? loaded.settings.collaborationMode ?? null,
     };
     loaded.extras = {
       approvalsReviewer: params.approvalsReviewer ?? loaded.extras.approvalsReviewer,

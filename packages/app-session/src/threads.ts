@@ -1035,6 +1035,20 @@ export class ThreadManager {
     return {};
   }
 
+  /**
+   * Compacts the thread's conversation in a turn of its own (`thread/compact/start`), with the
+   * thread's current settings; a running turn is interrupted first, as the reference does.
+   */
+  compact(params: app.ThreadCompactStartParams): Promise<Record<string, never>> {
+    const threadId = parseThreadId(params.threadId);
+    return this.serialized(threadId, async () => {
+      const loaded = this.requireLoaded(threadId);
+      const turn = await loaded.listener.runtime.compact(loaded.settings);
+      loaded.runningTurn = turn.id;
+      return {};
+    });
+  }
+
   // ---- unloading ---------------------------------------------------------------------------
 
   /**

@@ -44,7 +44,7 @@ export interface FoldedThread {
   settings: app.JsonObject;
   turns: StoredTurn[];
   tokenUsage: StoredTokenUsage | null;
-  /** The model-visible conversation (every `response_item`, in file order). */
+  /** The model-visible conversation (every `response_item` in file order, from the last `compacted`). */
   conversation: app.ResponseItem[];
   /** The thread's goal, or null. */
   goal: app.JsonObject | null;
@@ -231,6 +231,10 @@ export function foldRecords(
         break;
       case 'response_item':
         conversation.push(record.item);
+        break;
+      case 'compacted':
+        // what the model sees from here on: the compacted conversation replaces all before it
+        conversation.splice(0, conversation.length, ...record.replacementHistory);
         break;
       case 'thread_metadata':
         applyMetadata(summary, record);

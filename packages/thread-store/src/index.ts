@@ -25,6 +25,7 @@ export {
 export { ARCHIVED_SESSIONS_DIR, INDEX_FILE, SESSIONS_DIR } from './paths.js';
 export {
   type AppendRecord,
+  type CompactedRecord,
   type FinishedTurnStatus,
   type ItemCompletedRecord,
   type ItemStartedRecord,

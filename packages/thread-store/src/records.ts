@@ -120,6 +120,18 @@ export interface ResponseItemRecord {
   item: app.ResponseItem;
 }
 
+/**
+ * The conversation was compacted: from here on the model-visible conversation is
+ * `replacementHistory` (the user's recent messages and the summary), not the items before it.
+ */
+export interface CompactedRecord {
+  v: 1;
+  ts: number;
+  type: 'compacted';
+  turnId: string;
+  replacementHistory: app.ResponseItem[];
+}
+
 /** `thread/metadata/update`: absent fields are unchanged. */
 export interface ThreadMetadataRecord {
   v: 1;
@@ -166,6 +178,7 @@ export type RolloutRecord =
   | ItemCompletedRecord
   | TokenUsageRecord
   | ResponseItemRecord
+  | CompactedRecord
   | ThreadMetadataRecord
   | ThreadGoalRecord
   | ReadStateRecord
@@ -188,6 +201,7 @@ export type AppendRecord =
   | Omit<ItemCompletedRecord, 'v' | 'ts'>
   | Omit<TokenUsageRecord, 'v' | 'ts'>
   | Omit<ResponseItemRecord, 'v' | 'ts'>
+  | Omit<CompactedRecord, 'v' | 'ts'>
   | Omit<ThreadMetadataRecord, 'v' | 'ts'>
   | Omit<ThreadGoalRecord, 'v' | 'ts'>
   | Omit<ReadStateRecord, 'v' | 'ts'>
@@ -269,6 +283,10 @@ const turnCompletedSchema = z.looseObject({
 const itemSchema = z.looseObject({ turnId: z.string(), item: app.ThreadItem });
 const tokenUsageSchema = z.looseObject({ turnId: z.string(), tokenUsage: app.ThreadTokenUsage });
 const responseItemSchema = z.looseObject({ turnId: nullableString, item: app.ResponseItem });
+const compactedSchema = z.looseObject({
+  turnId: z.string(),
+  replacementHistory: z.array(app.ResponseItem),
+});
 const metadataSchema = z.looseObject({
   gitInfo: app.GitInfo.nullable().optional(),
   projectId: nullableString.optional(),
@@ -291,6 +309,7 @@ const recordTypes: ReadonlySet<string> = new Set<RolloutRecordType>([
   'item_completed',
   'token_usage',
   'response_item',
+  'compacted',
   'thread_metadata',
   'thread_goal',
   'read_state',
@@ -377,6 +396,10 @@ function parseBody(type: RolloutRecordType, value: unknown, ts: number): Outcome
     }
     case 'response_item': {
       const r = responseItemSchema.safeParse(value);
+      return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
+    }
+    case 'compacted': {
+      const r = compactedSchema.safeParse(value);
       return r.success ? { ...r.data, v, ts, type } : describe(type, r.error);
     }
     case 'thread_metadata': {

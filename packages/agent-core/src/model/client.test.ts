@@ -334,17 +334,61 @@ describe('ResponsesClient against the mock server', () => {
     expect(error?.message).toMatch(/^model stream ended before response\.completed/);
   });
 
-  it('turns response.failed into a ModelError', async () => {
-    mock.enqueue(mockReply.failed('The model is overloaded', { code: 'server_error' }));
-    const { events, error } = await collect(client().stream(request));
-    expect(events).toEqual([{ type: 'created', responseId: 'resp_mock_1' }]);
+  it('turns response.failed into a ModelError, retried as the reference retries it', async () => {
+    mock.enqueue(
+      mockReply.failed('Something broke', { code: 'server_error' }),
+      mockReply.failed('Something broke', { code: 'server_error' }),
+    );
+    const { events, error } = await collect(client({ maxRetries: 1 }).stream(request));
+    expect(events.map((e) => e.type)).toEqual(['created', 'retry', 'created']);
     expect(error).toMatchObject({
       code: 'response_failed',
       apiCode: 'server_error',
+      apiMessage: 'Something broke',
       retryable: true,
-      message: 'model response failed: The model is overloaded',
+      message: 'model response failed: Something broke (gave up after 2 attempts)',
     });
+    expect(mock.requests).toHaveLength(2);
+  });
+
+  it('does not retry a failed response whose model is at capacity', async () => {
+    mock.enqueue(mockReply.failed('overloaded', { code: 'server_is_overloaded' }));
+    const error = await failure(client().stream(request));
+    expect(error).toMatchObject({ code: 'response_failed', apiCode: 'server_is_overloaded' });
     expect(mock.requests).toHaveLength(1);
+  });
+
+  it('waits as long as an in-stream rate limit asks before retrying', async () => {
+    mock.enqueue(
+      mockReply.failed('Rate limit reached for requests. Please try again in 0.3s.', {
+        code: 'rate_limit_exceeded',
+      }),
+      mockReply.text('after the wait'),
+    );
+    const started = performance.now();
+    const { events, error } = await collect(client().stream(request));
+    expect(error).toBeUndefined();
+    expect(performance.now() - started).toBeGreaterThanOrEqual(290);
+    const retry = events.find((e) => e.type === 'retry');
+    expect(retry).toMatchObject({ attempt: 1, maxRetries: 3, delayMs: 300 });
+    expect(mock.requests).toHaveLength(2);
+  });
+
+  it('yields a retry event per retry, counting attempts against maxRetries', async () => {
+    mock.enqueue(
+      mockReply.httpError(502, 'bad gateway'),
+      mockReply.drop({ afterEvents: 1 }),
+      mockReply.text('third time'),
+    );
+    const { events, error } = await collect(client().stream(request));
+    expect(error).toBeUndefined();
+    const retries = events.filter((e) => e.type === 'retry');
+    expect(retries.map((e) => [e.attempt, e.maxRetries, e.error.code, e.error.status])).toEqual([
+      [1, 3, 'server_error', 502],
+      [2, 3, 'stream_disconnected', undefined],
+    ]);
+    // the stream that broke after `created` started over: the consumer sees `created` again
+    expect(events.map((e) => e.type).slice(0, 4)).toEqual(['retry', 'created', 'retry', 'created']);
   });
 
   it('marks a failed response for a too-long context as not retryable', async () => {
@@ -357,15 +401,31 @@ describe('ResponsesClient against the mock server', () => {
     expect(error).toMatchObject({ code: 'response_failed', retryable: false });
   });
 
-  it('turns an error event into a ModelError', async () => {
-    mock.enqueue(mockReply.errorEvent('Something broke', { code: 'internal' }));
-    const error = await failure(client().stream(request));
+  it('turns an error event into a ModelError, retried as the reference retries the stream', async () => {
+    mock.enqueue(
+      mockReply.errorEvent('Something broke', { code: 'internal' }),
+      mockReply.errorEvent('Something broke', { code: 'internal' }),
+    );
+    const error = await failure(client({ maxRetries: 1 }).stream(request));
     expect(error).toMatchObject({
       code: 'stream_error',
       apiCode: 'internal',
-      message: 'model stream error: Something broke',
+      message: 'model stream error: Something broke (gave up after 2 attempts)',
     });
-    expect(mock.requests).toHaveLength(1);
+    expect(mock.requests).toHaveLength(2);
+  });
+
+  it('does not retry a usage limit or an exhausted quota', async () => {
+    mock.enqueue(
+      mockReply.httpError(429, { error: { message: 'x', type: 'usage_limit_reached' } }),
+    );
+    expect(await failure(client().stream(request))).toMatchObject({
+      code: 'rate_limited',
+      retryable: false,
+    });
+    mock.enqueue(mockReply.errorEvent('quota', { code: 'insufficient_quota' }));
+    expect(await failure(client().stream(request))).toMatchObject({ retryable: false });
+    expect(mock.requests).toHaveLength(2);
   });
 
   it('turns response.incomplete into a ModelError naming the reason', async () => {
@@ -476,14 +536,24 @@ describe('ResponsesClient against the mock server', () => {
     const closed = await MockResponsesServer.start();
     const baseUrl = closed.baseUrl;
     await closed.close();
-    const error = await failure(client({ baseUrl, maxRetries: 1 }).stream(request));
+    const { events, error: failed } = await collect(
+      client({ baseUrl, maxRetries: 0, maxConnectionRetries: 2, connectionRetryDelayMs: 5 }).stream(
+        request,
+      ),
+    );
+    // an unreachable server is retried apart from maxRetries, the wait doubling each time
+    expect(events).toMatchObject([
+      { type: 'retry', attempt: 1, maxRetries: null, delayMs: 5 },
+      { type: 'retry', attempt: 2, maxRetries: null, delayMs: 10 },
+    ]);
+    const error = failed ?? new ModelError('aborted', 'no failure', { retryable: false });
     expect(error.code).toBe('connection_failed');
     expect(error.retryable).toBe(true);
     expect(error.message).toMatch(
       /^model request failed: could not reach http:\/\/127\.0\.0\.1:\d+\/v1\/responses: /,
     );
     expect(error.message).toMatch(/ECONNREFUSED/);
-    expect(error.message).toMatch(/\(gave up after 2 attempts\)$/);
+    expect(error.message).toMatch(/\(gave up after 3 attempts\)$/);
   });
 });
 

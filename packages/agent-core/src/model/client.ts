@@ -4,14 +4,22 @@ import { type Logger, silentLogger } from '@tether/protocol';
 import { ModelError } from './errors.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
 import { SseParser } from './sse.js';
-import { isPermanentApiCode, ResponseStreamTranslator } from './translate.js';
+import {
+  isPermanentApiCode,
+  ResponseStreamTranslator,
+  type StreamTranslator,
+} from './translate.js';
 import type { ModelEvent, ResponsesRequest } from './types.js';
 
 export const DEFAULT_BASE_URL = 'https://api.openai.com/v1';
 export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
 export const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 300_000;
-export const DEFAULT_MAX_RETRIES = 4;
+/** As many as the reference's `stream_max_retries` (its notices read "Reconnecting... 1/5"). */
+export const DEFAULT_MAX_RETRIES = 5;
 export const DEFAULT_RETRY_BASE_DELAY_MS = 200;
+/** The reference's first wait for an unreachable server; it doubles up to the maximum. */
+export const DEFAULT_CONNECTION_RETRY_DELAY_MS = 5_000;
+export const MAX_CONNECTION_RETRY_DELAY_MS = 60_000;
 
 export interface ModelClientConfig {
   /** Where the Responses API lives; `{baseUrl}/responses` is called. Default OpenAI's. */
@@ -29,6 +37,19 @@ export interface ModelClientConfig {
   retryBaseDelayMs?: number;
   /** Extra request headers (an `OpenAI-Organization`, a proxy's header...). */
   headers?: Record<string, string>;
+  /**
+   * Retries when the server cannot be reached at all. Unbounded by default, as in the reference
+   * (a laptop that lost its network gets its turn back once the network returns); they do not
+   * count against `maxRetries`.
+   */
+  maxConnectionRetries?: number;
+  /** First wait before retrying an unreachable server; doubles up to a minute. */
+  connectionRetryDelayMs?: number;
+  /**
+   * Where the API key comes from, in words a user can act on ("set OPENAI_API_KEY…"): added to
+   * the message of a refused (401/403) or missing key.
+   */
+  apiKeyHint?: string;
 }
 
 /** Codes the client retries by itself (while nothing has been yielded yet). */
@@ -38,7 +59,23 @@ const RETRIED: ReadonlySet<string> = new Set([
   'stream_disconnected',
   'rate_limited',
   'server_error',
+  'response_failed',
+  // the reference reads past an `error` event and retries the stream that then ends
+  'stream_error',
 ]);
+
+/** API codes of a failed response that the same request would meet again at once. */
+const NOT_RETRIED_IN_STREAM: ReadonlySet<string> = new Set(['server_is_overloaded', 'slow_down']);
+
+function retried(error: ModelError): boolean {
+  if (!RETRIED.has(error.code)) return false;
+  // as the reference: a failed response is retried unless the model is at capacity
+  return !(
+    error.code === 'response_failed' &&
+    error.apiCode !== undefined &&
+    NOT_RETRIED_IN_STREAM.has(error.apiCode)
+  );
+}
 
 const EXCERPT_READ_LIMIT = 4096;
 const EXCERPT_LENGTH = 500;
@@ -61,6 +98,9 @@ export class ResponsesClient {
   private readonly retryBaseDelayMs: number;
   private readonly extraHeaders: Record<string, string>;
   private readonly needsApiKey: boolean;
+  private readonly maxConnectionRetries: number;
+  private readonly connectionRetryDelayMs: number;
+  private readonly apiKeyHint: string | undefined;
   private readonly logger: Logger;
 
   constructor(config: ModelClientConfig, logger?: Logger) {
@@ -86,7 +126,7 @@ export class ResponsesClient {
         { retryable: false },
       );
     }
-    this.url = `${baseUrl.replace(/\/+$/, '')}/responses`;
+    this.url = `${baseUrl.replace(/\/+$/, '')}/${this.endpoint()}`;
     this.model = config.model;
     this.apiKey = config.apiKey || undefined;
     this.needsApiKey = parsed.hostname === 'api.openai.com';
@@ -98,6 +138,12 @@ export class ResponsesClient {
     this.maxRetries = Math.floor(nonNegative(config.maxRetries, DEFAULT_MAX_RETRIES));
     this.retryBaseDelayMs = nonNegative(config.retryBaseDelayMs, DEFAULT_RETRY_BASE_DELAY_MS);
     this.extraHeaders = { ...config.headers };
+    this.maxConnectionRetries = Math.floor(nonNegative(config.maxConnectionRetries, Infinity));
+    this.connectionRetryDelayMs = nonNegative(
+      config.connectionRetryDelayMs,
+      DEFAULT_CONNECTION_RETRY_DELAY_MS,
+    );
+    this.apiKeyHint = config.apiKeyHint || undefined;
     this.logger = logger ?? silentLogger();
   }
 
@@ -114,15 +160,19 @@ export class ResponsesClient {
       throw new ModelError(
         'missing_api_key',
         `model request not sent: ${this.url} needs an API key and none is configured (set OPENAI_API_KEY, or point the model base URL at a local server)`,
-        { retryable: false },
+        { retryable: false, ...(this.apiKeyHint ? { hint: this.apiKeyHint } : {}) },
       );
     }
     const body = JSON.stringify(this.requestBody(request));
+    let retries = 0;
+    let connectionRetries = 0;
+    let connectionDelayMs = this.connectionRetryDelayMs;
     for (let attempt = 0; ; attempt++) {
       let yielded = false;
       try {
         for await (const event of this.attempt(body, attempt, signal)) {
-          yielded = true;
+          // `created` says nothing yet: a stream that breaks after it is retried as a whole
+          if (event.type !== 'created') yielded = true;
           yield event;
         }
         return;
@@ -135,10 +185,20 @@ export class ResponsesClient {
                 cause: caught,
               });
         if (signal?.aborted) throw abortedError(signal.reason);
-        const retry = !yielded && error.retryable && RETRIED.has(error.code);
+        const retry = !yielded && error.retryable && retried(error);
         if (!retry) throw error;
-        if (attempt >= this.maxRetries) throw exhausted(error, attempt + 1);
-        const delayMs = error.retryAfterMs ?? backoffDelay(attempt, this.retryBaseDelayMs);
+        let delayMs: number;
+        if (error.code === 'connection_failed' && connectionRetries < this.maxConnectionRetries) {
+          connectionRetries++;
+          delayMs = connectionDelayMs;
+          connectionDelayMs = Math.min(connectionDelayMs * 2, MAX_CONNECTION_RETRY_DELAY_MS);
+          yield { type: 'retry', attempt: connectionRetries, maxRetries: null, delayMs, error };
+        } else {
+          if (retries >= this.maxRetries) throw exhausted(error, attempt + 1);
+          delayMs = error.retryAfterMs ?? backoffDelay(retries, this.retryBaseDelayMs);
+          retries++;
+          yield { type: 'retry', attempt: retries, maxRetries: this.maxRetries, delayMs, error };
+        }
         this.logger.warn(
           { attempt: attempt + 1, code: error.code, status: error.status, delayMs },
           `${error.message}; retrying in ${delayMs} ms`,
@@ -152,7 +212,17 @@ export class ResponsesClient {
     }
   }
 
-  private requestBody(request: ResponsesRequest): Record<string, unknown> {
+  /** The path under the base URL that this wire API posts to. */
+  protected endpoint(): string {
+    return 'responses';
+  }
+
+  /** A fresh translator of this wire API's events, one per HTTP response. */
+  protected translator(logger: Logger): StreamTranslator {
+    return new ResponseStreamTranslator(logger);
+  }
+
+  protected requestBody(request: ResponsesRequest): Record<string, unknown> {
     const body: Record<string, unknown> = { model: request.model || this.model };
     if (request.instructions !== undefined) body.instructions = request.instructions;
     body.input = request.input;
@@ -249,7 +319,7 @@ export class ResponsesClient {
       if (!response.ok) {
         const text = await readExcerpt(response);
         if (signal?.aborted) throw abortedError(signal.reason);
-        throw httpError(response, text);
+        throw httpError(response, text, this.url, this.apiKeyHint);
       }
       const contentType = response.headers.get('content-type');
       if (contentType !== null && !contentType.toLowerCase().includes('text/event-stream')) {
@@ -272,7 +342,7 @@ export class ResponsesClient {
       }
       reader = response.body.getReader();
       const parser = new SseParser();
-      const translator = new ResponseStreamTranslator(this.logger);
+      const translator = this.translator(this.logger);
       let first = true;
       for (;;) {
         if (!first) {
@@ -299,6 +369,13 @@ export class ResponsesClient {
           }
         }
         if (chunk.done) {
+          // a wire API whose end marker is optional (chat's `[DONE]`) may call the body's end final
+          const last = translator.end?.();
+          if (last?.completed) {
+            for (const event of last.events) yield event;
+            completed = true;
+            return;
+          }
           throw new ModelError(
             'stream_disconnected',
             'model stream ended before response.completed',
@@ -330,6 +407,10 @@ function exhausted(error: ModelError, attempts: number): ModelError {
     retryable: error.retryable,
     apiCode: error.apiCode,
     retryAfterMs: error.retryAfterMs,
+    ...(error.apiMessage !== undefined ? { apiMessage: error.apiMessage } : {}),
+    ...(error.body !== undefined ? { body: error.body } : {}),
+    ...(error.url !== undefined ? { url: error.url } : {}),
+    ...(error.hint !== undefined ? { hint: error.hint } : {}),
     cause: error,
   });
 }
@@ -350,10 +431,15 @@ export function describe(error: unknown): string {
   return parts.length > 0 ? parts.join(': ') : 'unknown error';
 }
 
-function httpError(response: Response, text: string): ModelError {
+function httpError(
+  response: Response,
+  text: string,
+  url: string,
+  apiKeyHint: string | undefined,
+): ModelError {
   const status = response.status;
   const statusText = response.statusText || STATUS_CODES[status] || '';
-  const apiCode = apiCodeOf(text);
+  const { code: apiCode, message: apiMessage } = apiErrorOf(text);
   const code =
     status === 401 || status === 403
       ? 'unauthorized'
@@ -369,6 +455,10 @@ function httpError(response: Response, text: string): ModelError {
     retryable,
     apiCode,
     retryAfterMs: parseRetryAfter(response.headers),
+    ...(apiMessage !== undefined ? { apiMessage } : {}),
+    body: text,
+    url,
+    ...(code === 'unauthorized' && apiKeyHint ? { hint: apiKeyHint } : {}),
   });
 }
 
@@ -378,18 +468,29 @@ function excerptSuffix(text: string): string {
   return `: ${flat.length > EXCERPT_LENGTH ? `${flat.slice(0, EXCERPT_LENGTH)}…` : flat}`;
 }
 
-function apiCodeOf(text: string): string | undefined {
+/** The `error.code` (else `error.type`) and `error.message` of an API error body. */
+function apiErrorOf(text: string): { code?: string; message?: string } {
   try {
     const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || !('error' in parsed)) return undefined;
+    if (typeof parsed !== 'object' || parsed === null || !('error' in parsed)) return {};
     const error = parsed.error;
-    if (typeof error !== 'object' || error === null) return undefined;
-    if ('code' in error && typeof error.code === 'string') return error.code;
-    if ('type' in error && typeof error.type === 'string') return error.type;
+    if (typeof error !== 'object' || error === null) return {};
+    const code =
+      'code' in error && typeof error.code === 'string'
+        ? error.code
+        : 'type' in error && typeof error.type === 'string'
+          ? error.type
+          : undefined;
+    const message =
+      'message' in error && typeof error.message === 'string' ? error.message : undefined;
+    return {
+      ...(code !== undefined ? { code } : {}),
+      ...(message !== undefined ? { message } : {}),
+    };
   } catch {
     // not JSON: no API code
   }
-  return undefined;
+  return {};
 }
 
 /** The start of an error response's body; never throws (a broken body gives what arrived). */

@@ -34,6 +34,14 @@ export interface ModelErrorOptions {
   apiCode?: string;
   /** What the server asked for in `Retry-After` / `retry-after-ms`, in milliseconds. */
   retryAfterMs?: number;
+  /** The API's own words: `error.message` of an error body or of `response.failed`. */
+  apiMessage?: string;
+  /** The start of an HTTP error response's body, as it came. */
+  body?: string;
+  /** The URL the request went to. */
+  url?: string;
+  /** What the user can do about it (for a refused key: where the key comes from). */
+  hint?: string;
   cause?: unknown;
 }
 
@@ -49,6 +57,10 @@ export class ModelError extends Error {
   readonly retryable: boolean;
   readonly apiCode: string | undefined;
   readonly retryAfterMs: number | undefined;
+  readonly apiMessage: string | undefined;
+  readonly body: string | undefined;
+  readonly url: string | undefined;
+  readonly hint: string | undefined;
 
   constructor(code: ModelErrorCode, message: string, options: ModelErrorOptions) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -57,6 +69,10 @@ export class ModelError extends Error {
     this.retryable = options.retryable;
     this.apiCode = options.apiCode;
     this.retryAfterMs = options.retryAfterMs;
+    this.apiMessage = options.apiMessage;
+    this.body = options.body;
+    this.url = options.url;
+    this.hint = options.hint;
   }
 }
 

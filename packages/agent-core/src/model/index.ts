@@ -1,12 +1,29 @@
+export { ChatCompletionsClient } from './chat/client.js';
 export {
   DEFAULT_BASE_URL,
+  DEFAULT_CONNECTION_RETRY_DELAY_MS,
   DEFAULT_MAX_RETRIES,
   DEFAULT_REQUEST_TIMEOUT_MS,
   DEFAULT_RETRY_BASE_DELAY_MS,
   DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+  MAX_CONNECTION_RETRY_DELAY_MS,
   type ModelClientConfig,
   ResponsesClient,
 } from './client.js';
+export {
+  type ClientFacingError,
+  CONTEXT_WINDOW_EXCEEDED_MESSAGE,
+  type CodexErrorInfo,
+  classifyModelError,
+  INTERNAL_SERVER_ERROR_MESSAGE,
+  QUOTA_EXCEEDED_MESSAGE,
+  retryNoticeOf,
+  SERVER_OVERLOADED_MESSAGE,
+  turnErrorOf,
+  USAGE_LIMIT_MESSAGE,
+  USAGE_NOT_INCLUDED_MESSAGE,
+  WAITING_FOR_NETWORK_MESSAGE,
+} from './error-info.js';
 export { isModelError, ModelError, type ModelErrorCode, type ModelErrorOptions } from './errors.js';
 export {
   type ReasoningDefaults,
@@ -26,3 +43,4 @@ export type {
   ResponseTextContent,
   TokenUsage,
 } from './types.js';
+export { createModelClient, isWireApi, WIRE_APIS, type WireApi } from './wire-api.js';

@@ -19,6 +19,17 @@ export function parseRetryAfter(
   return clamp(date - nowMs);
 }
 
+/**
+ * The wait a rate-limit message asks for ("… Please try again in 1.5s.", "… in 20ms"), as the
+ * Responses API words it inside a stream where no header can carry it.
+ */
+export function retryDelayFromMessage(message: string): number | undefined {
+  const match = /try again in\s*(\d+(?:\.\d+)?)\s*(ms|s|sec|secs|seconds?)\b/i.exec(message);
+  if (!match) return undefined;
+  const value = Number(match[1]);
+  return clamp(match[2]?.toLowerCase() === 'ms' ? value : value * 1000);
+}
+
 function clamp(ms: number): number {
   return Math.min(Math.max(0, Math.ceil(ms)), MAX_RETRY_AFTER_MS);
 }

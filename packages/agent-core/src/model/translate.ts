@@ -1,6 +1,7 @@
 import type { Logger } from '@tether/protocol';
 import { ModelError } from './errors.js';
 import { ReasoningStream } from './reasoning.js';
+import { retryDelayFromMessage } from './retry.js';
 import type { SseEvent } from './sse.js';
 import type { ModelEvent, TokenUsage } from './types.js';
 
@@ -10,6 +11,17 @@ export interface TranslateStep {
   events: ModelEvent[];
   /** `response.completed` arrived: the response is over. */
   completed: boolean;
+}
+
+/** Turns one HTTP response's server-sent events into `ModelEvent`s (one per wire API). */
+export interface StreamTranslator {
+  translate(sse: SseEvent): TranslateStep;
+  /**
+   * The body ended without the translator reporting completion: the last events and whether the
+   * response counts as complete; without this method (or when not complete) the client reports a
+   * disconnected stream.
+   */
+  end?(): TranslateStep;
 }
 
 const NOTHING: TranslateStep = { events: [], completed: false };
@@ -22,7 +34,13 @@ const PERMANENT_API_CODES: ReadonlySet<string> = new Set([
   'invalid_prompt',
   'model_not_found',
   'usage_not_included',
+  'usage_limit_reached',
 ]);
+
+function retryAfterIn(message: string): { retryAfterMs?: number } {
+  const ms = retryDelayFromMessage(message);
+  return ms === undefined ? {} : { retryAfterMs: ms };
+}
 
 export function isPermanentApiCode(code: string | undefined): boolean {
   return code !== undefined && PERMANENT_API_CODES.has(code);
@@ -33,7 +51,7 @@ export function isPermanentApiCode(code: string | undefined): boolean {
  * response. Unknown event types and unparseable data are skipped; `response.failed`,
  * `response.incomplete` and `error` throw a `ModelError`.
  */
-export class ResponseStreamTranslator {
+export class ResponseStreamTranslator implements StreamTranslator {
   private readonly started = new Set<string>();
   private readonly texts = new Map<string, string>();
   private readonly reasoning = new ReasoningStream();
@@ -97,6 +115,9 @@ export class ResponseStreamTranslator {
         throw new ModelError('response_failed', `model response failed: ${message}`, {
           retryable: !isPermanentApiCode(apiCode),
           apiCode,
+          ...(str(error?.message) !== undefined ? { apiMessage: message } : {}),
+          // an in-stream rate limit says how long to wait in its message only
+          ...retryAfterIn(message),
         });
       }
       case 'response.incomplete': {
@@ -114,6 +135,7 @@ export class ResponseStreamTranslator {
         throw new ModelError('stream_error', `model stream error: ${message}`, {
           retryable: !isPermanentApiCode(apiCode),
           apiCode,
+          apiMessage: message,
         });
       }
       default:

@@ -1,3 +1,5 @@
+import type { ModelError } from './errors.js';
+
 /** A JSON Schema object (the `parameters` of a function tool). */
 export type JsonSchema = { readonly [key: string]: unknown };
 
@@ -120,4 +122,16 @@ export type ModelEvent =
     }
   /** Any other finished output item, to carry forward as it is. */
   | { type: 'otherItem'; itemId: string; item: ResponseInputItem }
-  | { type: 'completed'; responseId: string; usage: TokenUsage | null };
+  | { type: 'completed'; responseId: string; usage: TokenUsage | null }
+  /**
+   * The request failed before saying anything and is tried again after `delayMs`: retry
+   * `attempt` of `maxRetries` (`null`: the server could not be reached, retried without a bound).
+   * Events of the new attempt follow, from `created`.
+   */
+  | {
+      type: 'retry';
+      attempt: number;
+      maxRetries: number | null;
+      delayMs: number;
+      error: ModelError;
+    };

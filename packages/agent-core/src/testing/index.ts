@@ -1,3 +1,4 @@
+export { conversationOf, isContextMessage } from './conversation-of.js';
 export { type MockReasoningOutput, mockReasoning } from './mock-reasoning.js';
 export {
   type MockCustomToolCall,

@@ -190,7 +190,7 @@ describe('MockResponsesServer', () => {
 
   it('answers 404 on other routes without consuming the script', async () => {
     mock.enqueue(mockReply.text('kept'));
-    const response = await post('/v1/chat/completions');
+    const response = await post('/v1/completions');
     expect(response.status).toBe(404);
     expect(await response.json()).toMatchObject({ error: { type: 'not_found' } });
     expect(mock.requests).toHaveLength(0);

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { type Logger, silentLogger } from '@tether/protocol';
 import { unpairedCall } from '../conversation.js';
 import type { ResponseInputItem } from '../model/index.js';
+import { CHAT_COMPLETIONS_PATHS, chatStreamEvents, unansweredToolCall } from './mock-chat.js';
 import { emitReasoning, type MockReasoningOutput } from './mock-reasoning.js';
 
 /** Token counts reported in `response.completed` (missing numbers are 0; total is computed). */
@@ -343,7 +344,8 @@ export class MockResponsesServer {
         sendJson(res, 200, { object: 'list', data: [] });
         return;
       }
-      if (req.method !== 'POST' || !RESPONSES_PATHS.has(path)) {
+      const isModelPath = RESPONSES_PATHS.has(path) || CHAT_COMPLETIONS_PATHS.has(path);
+      if (req.method !== 'POST' || !isModelPath) {
         sendJson(res, 404, {
           error: { message: `mock: no route for ${req.method} ${path}`, type: 'not_found' },
         });
@@ -363,7 +365,12 @@ export class MockResponsesServer {
     } catch {
       // recorded with an empty body
     }
-    const refusal = this.requireCallOutputs ? refuseUnpairedCalls(body) : undefined;
+    const chat = CHAT_COMPLETIONS_PATHS.has(path);
+    const refusal = !this.requireCallOutputs
+      ? undefined
+      : chat
+        ? refuseUnansweredToolCalls(body)
+        : refuseUnpairedCalls(body);
     const scripted = refusal ?? this.responder?.(body) ?? this.script.shift();
     const reply = scripted ?? this.defaultReply;
     const index = this.requests.length;
@@ -412,9 +419,14 @@ export class MockResponsesServer {
     });
     res.on('finish', () => end('completed'));
 
-    const responseId = `resp_mock_${++this.responseCounter}`;
+    const responseId = `${chat ? 'chatcmpl' : 'resp'}_mock_${++this.responseCounter}`;
     const model = typeof body.model === 'string' ? body.model : 'mock-model';
-    this.play(exchange, reply, responseId, model, () => end('dropped')).catch((error: unknown) => {
+    // the same scripted reply, shaped as the endpoint that was called streams it
+    const shape = (stream: MockStreamReply) =>
+      chat
+        ? chatStreamEvents(stream, responseId, model, body)
+        : streamEvents(stream, responseId, model);
+    this.play(exchange, reply, shape, () => end('dropped')).catch((error: unknown) => {
       this.logger.error({ err: error, index }, 'mock-responses: reply failed');
       res.destroy();
     });
@@ -423,8 +435,7 @@ export class MockResponsesServer {
   private async play(
     exchange: Exchange,
     reply: MockReply,
-    responseId: string,
-    model: string,
+    shape: (reply: MockStreamReply) => string[],
     dropped: () => void,
   ): Promise<void> {
     const res = exchange.res;
@@ -438,7 +449,7 @@ export class MockResponsesServer {
       res.end(reply.body);
       return;
     }
-    const events = streamEvents(reply, responseId, model);
+    const events = shape(reply);
     res.writeHead(200, {
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
@@ -527,6 +538,15 @@ function refuseUnpairedCalls(body: Record<string, unknown>): MockReply | undefin
   if (problem === undefined) return undefined;
   return mockReply.httpError(400, {
     error: { message: problem, type: 'invalid_request_error', param: 'input', code: null },
+  });
+}
+
+/** The Chat Completions API's answer to `messages` with a tool call left unanswered. */
+function refuseUnansweredToolCalls(body: Record<string, unknown>): MockReply | undefined {
+  const problem = unansweredToolCall(body);
+  if (problem === undefined) return undefined;
+  return mockReply.httpError(400, {
+    error: { message: problem, type: 'invalid_request_error', param: 'messages', code: null },
   });
 }
 

@@ -10,7 +10,8 @@ type ThreadMethods =
   | 'thread/unarchive'
   | 'thread/delete'
   | 'thread/revert'
-  | 'thread/inject_items';
+  | 'thread/inject_items'
+  | 'thread/compact/start';
 
 /** Starting, resuming, forking, archiving and deleting threads; who watches which. */
 export function threadHandlers({ threads }: ServiceParts): AreaHandlers<ThreadMethods> {
@@ -28,5 +29,6 @@ export function threadHandlers({ threads }: ServiceParts): AreaHandlers<ThreadMe
     'thread/revert': (params, scope) =>
       threads.revert(scope.connection.connection.id, params, scope),
     'thread/inject_items': (params) => threads.injectItems(params),
+    'thread/compact/start': (params) => threads.compact(params),
   };
 }

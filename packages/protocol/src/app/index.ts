@@ -30,6 +30,7 @@ import {
   SkillsListParams,
   SkillsListResponse,
 } from './client-support.js';
+import { ThreadCompactStartParams, ThreadCompactStartResponse } from './compact.js';
 import {
   FileChangeRequestApprovalParams,
   FileChangeRequestApprovalResponse,
@@ -60,6 +61,7 @@ import {
   TurnStartedNotification,
   WarningNotification,
 } from './notifications.js';
+import * as plan from './plan.js';
 import {
   ThreadArchiveParams,
   ThreadArchiveResponse,
@@ -96,11 +98,13 @@ import {
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
+export * from './compact.js';
 export * from './file-changes.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
 export * from './notifications.js';
+export * from './plan.js';
 export * from './reference-methods.js';
 export * from './thread.js';
 export * from './threads.js';
@@ -141,6 +145,7 @@ export const clientRequests = {
     history.ThreadSettingsUpdateResponse,
   ),
   'thread/inject_items': method(history.ThreadInjectItemsParams, history.ThreadInjectItemsResponse),
+  'thread/compact/start': method(ThreadCompactStartParams, ThreadCompactStartResponse),
   'thread/search': method(history.ThreadSearchParams, history.ThreadSearchResponse),
   'thread/searchOccurrences': method(
     history.ThreadSearchOccurrencesParams,
@@ -198,6 +203,8 @@ export const serverNotifications = {
   'item/reasoning/summaryPartAdded': ReasoningSummaryPartAddedNotification,
   'item/reasoning/textDelta': ReasoningTextDeltaNotification,
   'serverRequest/resolved': ServerRequestResolvedNotification,
+  'turn/plan/updated': plan.TurnPlanUpdatedNotification,
+  'item/plan/delta': plan.PlanDeltaNotification,
   error: ErrorNotification,
   warning: WarningNotification,
   configWarning: ConfigWarningNotification,

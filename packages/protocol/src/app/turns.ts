@@ -42,7 +42,10 @@ export const TurnStartParams = z.looseObject({
   effort: ReasoningEffort.nullish(),
   summary: ReasoningSummary.nullish(),
   personality: Personality.nullish(),
-  /** Experimental: the mode's model and reasoning effort become the turn's. */
+  /**
+   * Experimental: the mode's model and reasoning effort become the turn's; `plan` makes the
+   * reply's proposed plan a `plan` item. Sticks for later turns.
+   */
   collaborationMode: CollaborationMode.nullish(),
   /** JSON Schema the final answer must follow. */
   outputSchema: z.unknown().optional(),

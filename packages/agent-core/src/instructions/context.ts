@@ -1,0 +1,183 @@
+import type { ResponseInputItem, ResponseMessage } from '../model/index.js';
+import type { ThreadSettings } from '../runtime.js';
+import { type LoadedAgentsMd, loadAgentsMd, parseAgentsMd, renderAgentsMd } from './agents-md.js';
+import {
+  type EnvironmentState,
+  environmentState,
+  parseEnvironmentContext,
+  renderEnvironmentContext,
+} from './environment-context.js';
+import { isPermissionsText, renderPermissions } from './permissions.js';
+
+/**
+ * The context messages of a turn, as the reference sends them: the first turn of a thread gets a
+ * developer message (the thread's developer instructions, then the permissions) and a user message
+ * (the AGENTS.md instructions, then the environment context) before the user's input; a later turn
+ * gets only what changed since (new permissions; replaced or withdrawn AGENTS.md instructions; an
+ * environment update), and nothing when nothing did.
+ *
+ * "Since" means since what the conversation already tells the model: the last state is read back
+ * from the conversation itself, so it survives a restart, follows a fork, and a conversation that
+ * lost its context (compacted, or stored before tether sent any) gets all of it again.
+ */
+
+/** What the conversation has told the model so far. */
+export interface ToldContext {
+  /** Whether any context was ever sent (else the next turn sends all of it). */
+  seen: boolean;
+  permissions: string | undefined;
+  agentsMd: { directory: string; text: string } | undefined;
+  environment: Partial<EnvironmentState>;
+}
+
+function textParts(item: ResponseInputItem): { role: string; texts: string[] } | undefined {
+  if (item.type !== 'message' || !Array.isArray(item.content)) return undefined;
+  const role = typeof item.role === 'string' ? item.role : '';
+  const texts: string[] = [];
+  for (const part of item.content as unknown[]) {
+    if (typeof part !== 'object' || part === null) continue;
+    const text = (part as { text?: unknown }).text;
+    if (typeof text === 'string') texts.push(text);
+  }
+  return { role, texts };
+}
+
+/** Reads what the context messages of a conversation told the model, the latest winning. */
+export function toldContext(conversation: readonly ResponseInputItem[]): ToldContext {
+  const told: ToldContext = {
+    seen: false,
+    permissions: undefined,
+    agentsMd: undefined,
+    environment: {},
+  };
+  for (const item of conversation) {
+    const message = textParts(item);
+    if (!message) continue;
+    for (const text of message.texts) {
+      if (message.role === 'developer' && isPermissionsText(text)) {
+        told.seen = true;
+        told.permissions = text;
+      } else if (message.role === 'user') {
+        const agents = parseAgentsMd(text);
+        if (agents) {
+          told.agentsMd = agents;
+          continue;
+        }
+        const environment = parseEnvironmentContext(text);
+        if (environment) {
+          told.seen = true;
+          Object.assign(told.environment, environment);
+        }
+      }
+    }
+  }
+  return told;
+}
+
+const message = (role: 'developer' | 'user', texts: string[]): ResponseMessage => ({
+  type: 'message',
+  role,
+  content: texts.map((text) => ({ type: 'input_text' as const, text })),
+});
+
+/** What a turn's context is made of. */
+export interface ContextFacts {
+  permissions: string;
+  agentsMd: { directory: string; text: string };
+  environment: EnvironmentState;
+  developerInstructions: string | null;
+}
+
+/** The messages that bring the model from `told` to `current` (none when it already knows). */
+export function contextMessages(told: ToldContext, current: ContextFacts): ResponseMessage[] {
+  const developer: string[] = [];
+  const user: string[] = [];
+  const agents = current.agentsMd;
+  if (!told.seen) {
+    if (current.developerInstructions) developer.push(current.developerInstructions);
+    developer.push(current.permissions);
+    if (agents.text !== '') user.push(renderAgentsMd(agents.directory, agents.text));
+    user.push(renderEnvironmentContext(current.environment) ?? '');
+  } else {
+    if (told.permissions !== current.permissions) developer.push(current.permissions);
+    const before = told.agentsMd;
+    const hadText = before !== undefined && before.text !== '';
+    if (agents.text === '') {
+      if (hadText) user.push(renderAgentsMd(agents.directory, '', 'removal'));
+    } else if (before?.text !== agents.text || before.directory !== agents.directory) {
+      user.push(renderAgentsMd(agents.directory, agents.text, 'replacement'));
+    }
+    const environment = renderEnvironmentContext(current.environment, told.environment);
+    if (environment !== undefined) user.push(environment);
+  }
+  const messages: ResponseMessage[] = [];
+  if (developer.length > 0) messages.push(message('developer', developer));
+  if (user.length > 0) messages.push(message('user', user));
+  return messages;
+}
+
+export interface ThreadContextOptions {
+  /** The state directory with the user's own AGENTS.md. */
+  home?: string | undefined;
+  /** Budget of the project's AGENTS.md files (32 KiB). */
+  projectDocMaxBytes?: number | undefined;
+  /** The shell commands run in (`/bin/bash`). */
+  shell: string;
+  /** `$TMPDIR` of the commands. */
+  tmpdir?: string | undefined;
+  /** The clock and zone of the environment context (tests pin them). */
+  now?: () => Date;
+  timezone?: string;
+}
+
+/**
+ * A thread's context: the AGENTS.md instructions, read when the thread is loaded and again when
+ * its cwd changes (as the reference reads them, not on every turn), and the messages each turn
+ * starts with.
+ */
+export class ThreadContext {
+  private loaded: { cwd: string; value: Promise<LoadedAgentsMd> } | undefined;
+
+  constructor(private readonly options: ThreadContextOptions) {}
+
+  /**
+   * The instructions for a cwd; `fresh` is true when they were read for this call (the caller
+   * then passes on their warnings).
+   */
+  async agentsMd(cwd: string): Promise<{ value: LoadedAgentsMd; fresh: boolean }> {
+    if (this.loaded?.cwd === cwd) return { value: await this.loaded.value, fresh: false };
+    const value = loadAgentsMd({
+      cwd,
+      home: this.options.home,
+      maxBytes: this.options.projectDocMaxBytes,
+    });
+    this.loaded = { cwd, value };
+    return { value: await value, fresh: true };
+  }
+
+  /** The messages a turn with these settings starts with, given the conversation so far. */
+  async turnMessages(
+    settings: ThreadSettings,
+    conversation: readonly ResponseInputItem[],
+    warn: (message: string) => void,
+  ): Promise<ResponseMessage[]> {
+    const { value, fresh } = await this.agentsMd(settings.cwd);
+    if (fresh) for (const warning of value.warnings) warn(warning);
+    const environment = environmentState(settings, {
+      shell: this.options.shell,
+      ...(this.options.now ? { now: this.options.now() } : {}),
+      ...(this.options.timezone ? { timezone: this.options.timezone } : {}),
+    });
+    return contextMessages(toldContext(conversation), {
+      permissions: renderPermissions({
+        sandbox: settings.sandbox,
+        approvalPolicy: settings.approvalPolicy,
+        cwd: settings.cwd,
+        tmpdir: this.options.tmpdir,
+      }),
+      agentsMd: { directory: value.directory, text: value.text },
+      environment,
+      developerInstructions: settings.developerInstructions,
+    });
+  }
+}

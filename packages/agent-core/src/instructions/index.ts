@@ -1,0 +1,35 @@
+export {
+  AGENTS_MD_FILENAMES,
+  AGENTS_MD_REMOVED_NOTICE,
+  AGENTS_MD_REPLACED_NOTICE,
+  type AgentsMdOptions,
+  DEFAULT_PROJECT_DOC_MAX_BYTES,
+  type LoadedAgentsMd,
+  loadAgentsMd,
+  parseAgentsMd,
+  renderAgentsMd,
+} from './agents-md.js';
+export { tetherBaseInstructions } from './base-instructions.js';
+export {
+  type ContextFacts,
+  contextMessages,
+  ThreadContext,
+  type ThreadContextOptions,
+  type ToldContext,
+  toldContext,
+} from './context.js';
+export {
+  type EnvironmentState,
+  environmentState,
+  localDate,
+  localTimeZone,
+  parseEnvironmentContext,
+  renderEnvironmentContext,
+  renderFilesystem,
+} from './environment-context.js';
+export {
+  isPermissionsText,
+  type PermissionsFacts,
+  renderPermissions,
+  writableRootsForModel,
+} from './permissions.js';
