@@ -25,6 +25,8 @@ export interface AgentFlags {
   updatePlanTool?: boolean | undefined;
   execServerUrl?: string | undefined;
   execServerTokenEnv?: string | undefined;
+  /** `freeform` or `function`; by default as the reference offers apply_patch to the model. */
+  applyPatchTool?: string | undefined;
   /** The model's context window in tokens (for a model the catalogue does not know). */
   modelContextWindow?: string | undefined;
   /** Tokens in use at which the conversation is compacted (default 90% of the window). */
@@ -169,6 +171,12 @@ export async function agentFromOptions(
     projectDocMaxBytes: resolved.projectDocMaxBytes,
     ...(compactLimit !== undefined ? { modelAutoCompactTokenLimit: compactLimit } : {}),
     ...(execPolicy ? { execPolicy } : {}),
+    // the Chat Completions API has no custom tools: there apply_patch is a function
+    ...(flags.applyPatchTool === 'freeform' || flags.applyPatchTool === 'function'
+      ? { applyPatchTool: flags.applyPatchTool }
+      : wireApi === 'chat'
+        ? { applyPatchTool: 'function' as const }
+        : {}),
     // the user's own AGENTS.md lives in tether's home, as the reference's in CODEX_HOME
     ...(places ? { home: places.home } : {}),
     ...(flags.updatePlanTool ? { updatePlanTool: true } : {}),

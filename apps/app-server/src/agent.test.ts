@@ -129,7 +129,7 @@ describe('agent turns', () => {
       stream: boolean;
     };
     expect(body.stream).toBe(true);
-    expect(body.tools.map((t) => t.name)).toEqual(['exec_command']);
+    expect(body.tools.map((t) => t.name)).toEqual(['exec_command', 'apply_patch']);
     // the system prompt, the thread's context, then what the user said
     expect(body.input).toHaveLength(4);
     expect(body.input[0]).toMatchObject({ type: 'message', role: 'developer' });

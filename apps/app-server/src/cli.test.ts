@@ -50,6 +50,7 @@ describe('tether-app-server command line', () => {
       [['--thread-unload-delay', 'tty=1s'], {}, "unknown origin 'tty'"],
       [['--model-timeout', '5 minutes'], {}, "invalid value '5 minutes' for '--model-timeout'"],
       [['--model-retries', 'many'], {}, "invalid value 'many' for '--model-retries'"],
+      [['--apply-patch-tool', 'json'], {}, "invalid value 'json' for '--apply-patch-tool'"],
     ];
     for (const [args, env, message] of cases) {
       const result = run(args, env);

@@ -65,6 +65,8 @@ Options:
                                     tokens in use at which the conversation is compacted
   --update-plan-tool                offer the model the update_plan checklist tool (turn/plan/updated);
                                     off by default, as Codex's tools.update_plan.enabled
+  --apply-patch-tool <TYPE>         how apply_patch is offered: freeform (a custom tool) or function;
+                                    default freeform for GPT-5 and Codex models, function otherwise
   --exec-server-url <URL>           run commands on a remote tether or Codex exec-server
                                     (default $TETHER_EXEC_SERVER_URL; else locally)
   --exec-server-token-env <NAME>    environment variable holding the exec-server bearer token
@@ -106,6 +108,7 @@ const OPTIONS = {
   'wire-api': { type: 'string' },
   'model-timeout': { type: 'string' },
   'model-retries': { type: 'string' },
+  'apply-patch-tool': { type: 'string' },
   'update-plan-tool': { type: 'boolean' },
   'model-context-window': { type: 'string' },
   'model-auto-compact-token-limit': { type: 'string' },
@@ -193,6 +196,12 @@ function command(values: CliValues<typeof OPTIONS>, logLevel: LogLevel) {
       `invalid value '${retries}' for '--model-retries': expected a whole number`,
     );
   }
+  const patchTool = values['apply-patch-tool'];
+  if (patchTool !== undefined && patchTool !== 'freeform' && patchTool !== 'function') {
+    throw new UsageError(
+      `invalid value '${patchTool}' for '--apply-patch-tool': expected freeform or function`,
+    );
+  }
   tokenCount(values['model-context-window'], 'model-context-window');
   tokenCount(values['model-auto-compact-token-limit'], 'model-auto-compact-token-limit');
   let overrides: ConfigOverride[];
@@ -272,6 +281,7 @@ async function main(): Promise<void> {
           }),
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
+        applyPatchTool: v['apply-patch-tool'],
         updatePlanTool: v['update-plan-tool'],
         execServerUrl: v['exec-server-url'],
         execServerTokenEnv: v['exec-server-token-env'],

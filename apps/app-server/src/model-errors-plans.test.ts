@@ -183,7 +183,7 @@ describe('plan updates', () => {
       mockReply.text('done'),
     );
     const { turnId, notifications } = await runTurn(a, threadId, 'fix it');
-    expect(toolNames(mock, 0)).toEqual(['exec_command', 'update_plan']);
+    expect(toolNames(mock, 0)).toEqual(['exec_command', 'apply_patch', 'update_plan']);
     const updates = notifications.filter((n) => n.method === 'turn/plan/updated');
     expect(updates.map((n) => n.params)).toEqual([
       {
@@ -214,7 +214,7 @@ describe('plan updates', () => {
     const { a, mock, threadId } = await setup();
     mock.enqueue(planCall({ plan: [] }), mockReply.text('ok'));
     await runTurn(a, threadId, 'plan');
-    expect(toolNames(mock, 0)).toEqual(['exec_command']);
+    expect(toolNames(mock, 0)).toEqual(['exec_command', 'apply_patch']);
     expect(outputSent(mock, 1, 'call_plan')).toBe('unsupported call: update_plan');
   });
 

@@ -1,5 +1,5 @@
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
@@ -57,16 +57,34 @@ const lastUserText = (body: Record<string, unknown>): string => {
   const input = (body.input as Array<Record<string, unknown>>) ?? [];
   const last = input[input.length - 1];
   if (last?.type === 'function_call_output') return '<tool output>';
+  if (last?.type === 'custom_tool_call_output') return '<patch output>';
   const content = (last?.content as Array<{ text?: string }>) ?? [];
   return content.map((c) => c.text ?? '').join('\n');
 };
 
-/** The project's mock model: a command on request, a fixed reply otherwise. */
+/** The edit the mock model asks for: one line of `notes.txt` changed. */
+const NOTES_PATCH =
+  '*** Begin Patch\n*** Update File: notes.txt\n@@\n first line\n-second line\n+second line, edited by the model\n third line\n*** End Patch\n';
+
+/** The project's mock model: a command or a patch on request, a fixed reply otherwise. */
 async function mockModel(): Promise<MockResponsesServer> {
   const mock = await MockResponsesServer.start({
     responder: (body) => {
       const text = lastUserText(body);
       if (text === '<tool output>') return mockReply.text(['Command', ' finished.']);
+      if (text === '<patch output>') return mockReply.text(['Patch', ' applied.']);
+      // (the TUI's title request quotes the prompt after "User prompt:"; it gets plain text)
+      if (text.startsWith('please EDIT THE NOTES')) {
+        // as the tool is offered: freeform to a GPT-5 model, a function otherwise
+        const tools = Array.isArray(body.tools) ? body.tools : [];
+        const freeform = tools.some(
+          (t: { name?: unknown; type?: unknown }) =>
+            t.name === 'apply_patch' && t.type === 'custom',
+        );
+        return freeform
+          ? mockReply.customToolCall({ name: 'apply_patch', input: NOTES_PATCH })
+          : mockReply.toolCall({ name: 'apply_patch', arguments: { input: NOTES_PATCH } });
+      }
       if (text.includes('RUN THE COMMAND')) {
         return mockReply.toolCall({
           name: 'exec_command',
@@ -86,13 +104,25 @@ async function mockModel(): Promise<MockResponsesServer> {
 }
 
 /** tether-app-server on a websocket port; resolves with its URL and the process. */
-async function startTether(home: string, mock: MockResponsesServer) {
+async function startTether(
+  home: string,
+  mock: MockResponsesServer,
+  options: { model?: string; cwd?: string } = {},
+) {
   const env: NodeJS.ProcessEnv = { ...process.env, TETHER_HOME: home, TETHER_LOG: 'warn' };
   delete env.OPENAI_API_KEY;
   const server = launchAppServer(
     cli,
-    ['--listen', 'ws://127.0.0.1:0', '--model', 'mock-model', '--model-base-url', mock.baseUrl],
-    { env },
+    [
+      '--listen',
+      'ws://127.0.0.1:0',
+      '--model',
+      options.model ?? 'mock-model',
+      '--model-base-url',
+      mock.baseUrl,
+    ],
+    // a remote TUI's threads run in the server's directory
+    { env, ...(options.cwd ? { cwd: options.cwd } : {}) },
   );
   cleanups.push(async () => {
     await server.stop();
@@ -140,6 +170,33 @@ describe.skipIf(missing !== undefined)('the Codex TUI against tether', () => {
     const { url } = await startTether(join(home, 'tether'), mock);
     startTui(home, `--remote ${url}`);
     await conversationWithACommand();
+  }, 120_000);
+
+  it('shows an edit the model makes with its diff, asks for approval, and the file changes on disk', async () => {
+    const mock = await mockModel();
+    const home = tempHome('tether-tui-patch-');
+    const work = join(home, 'work');
+    const notes = join(work, 'notes.txt');
+    execFileSync('mkdir', ['-p', work]);
+    writeFileSync(notes, 'first line\nsecond line\nthird line\n');
+    // a GPT-5 model name, so apply_patch is the freeform tool the TUI sees from Codex models
+    const { url } = await startTether(join(home, 'tether'), mock, { model: 'gpt-5.5', cwd: work });
+    // a read-only sandbox: an edit leaves the writable roots, so on-request asks
+    startTui(home, `--remote ${url} -a on-request -s read-only`);
+    await waitForScreen(/Ask Codex to do anything/);
+    await type('please EDIT THE NOTES');
+    const asking = await waitForScreen(/Would you like to make the following edits\?/);
+    // the edit with its diff, then the question
+    expect(asking).toMatch(/Edited notes\.txt \(\+1 -1\)/);
+    expect(asking).toMatch(/2 -second line\n/);
+    expect(asking).toMatch(/2 \+second line, edited by the model/);
+    expect(asking).toContain(`Destination: ${notes}`);
+    expect(readFileSync(notes, 'utf8')).toBe('first line\nsecond line\nthird line\n');
+    tmux('send-keys', '-t', session, 'y');
+    await waitForScreen(/Patch applied\./);
+    expect(readFileSync(notes, 'utf8')).toBe(
+      'first line\nsecond line, edited by the model\nthird line\n',
+    );
   }, 120_000);
 
   it('resumes a conversation after the server restarts: earlier text and output on screen, then a new turn', async () => {

@@ -1,6 +1,16 @@
 import { isAbsolute, resolve } from 'node:path';
 import { app } from '@tether/protocol';
 import {
+  APPLY_PATCH_TOOL_NAME,
+  type ApplyPatchToolType,
+  applyPatchTool,
+  applyPatchToolTypeFor,
+  emitTurnDiff,
+  patchFromArguments,
+  runApplyPatchCall,
+  TurnDiffTracker,
+} from './apply-patch/index.js';
+import {
   DECLINED_OUTPUT,
   decideCommand,
   offersRetryWithoutSandbox,
@@ -86,6 +96,11 @@ export interface AgentOptions {
   /** The model's reasoning defaults (default: the reference's for a model it does not know). */
   reasoningDefaults?: ReasoningDefaults;
   /**
+   * How `apply_patch` is offered: `freeform` (a custom tool) or `function`. By default as the
+   * reference offers it to the thread's model (see `applyPatchToolTypeFor`).
+   */
+  applyPatchTool?: ApplyPatchToolType;
+  /**
    * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
    * reference, where `tools.update_plan.enabled` turns it on.
    */
@@ -134,7 +149,9 @@ const turnAbortedMessage = (): ResponseMessage => ({
  * and are always carried, as the reference carries them).
  */
 function keepsInConversation(item: ResponseInputItem): boolean {
-  return item.type === 'message' || item.type === 'function_call';
+  return (
+    item.type === 'message' || item.type === 'function_call' || item.type === 'custom_tool_call'
+  );
 }
 
 class Totals {
@@ -174,6 +191,8 @@ class Totals {
 interface ThreadAgentState {
   /** Commands the user accepted for the session (exact command, cwd, escalation); in memory only. */
   approvedForSession: Set<string>;
+  /** Files the user accepted patches to for the session (`acceptForSession`); in memory only. */
+  approvedPatchPaths: Set<string>;
   totals: Totals;
   /** How full the context is; compacts it when full. */
   context: ContextTracker;
@@ -221,6 +240,13 @@ async function runAgentTurn(
   };
   // what changed since the model was last told (everything, on a thread's first turn)
   await recordContext(turn, state);
+  // the turn's net file changes, sent again after each response while there are any
+  const patchDiff = new TurnDiffTracker(turn.settings.cwd);
+  const tools = [
+    EXEC_COMMAND_TOOL,
+    applyPatchTool(options.applyPatchTool ?? applyPatchToolTypeFor(turn.settings.model ?? '')),
+    ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : []),
+  ];
   let consumedInputs = 0;
   const takeInputs = () => {
     for (; consumedInputs < turn.inputs.length; consumedInputs++) {
@@ -233,7 +259,7 @@ async function runAgentTurn(
     takeInputs();
     if (turn.signal.aborted) return aborted({ status: 'completed' });
     const attempt = turn.attemptSignal();
-    const calls: Array<{ callId: string; arguments: string; name: string }> = [];
+    const calls: ToolCall[] = [];
     const output: ResponseInputItem[] = [];
     let usage: TokenUsage | null = null;
     // a response's token usage is reported once its tool calls ran, as the reference orders it
@@ -246,6 +272,7 @@ async function runAgentTurn(
         turnId: turn.turnId,
         tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
       });
+      emitTurnDiff(turn, patchDiff);
     };
     let openItem:
       | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
@@ -256,7 +283,7 @@ async function runAgentTurn(
         model: turn.settings.model,
         // every call answered, every output with its call: the API refuses anything else
         input: normalizeConversation(turn.conversation),
-        tools: [EXEC_COMMAND_TOOL, ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : [])],
+        tools,
         parallelToolCalls: false,
         reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
         serviceTier: turn.settings.serviceTier,
@@ -309,9 +336,12 @@ async function runAgentTurn(
             calls.push({ callId: event.callId, arguments: event.arguments, name: event.name });
             output.push(event.item);
             break;
-          case 'otherItem':
+          case 'otherItem': {
+            const custom = customToolCall(event.item);
+            if (custom) calls.push(custom);
             if (keepsInConversation(event.item)) output.push(event.item);
             break;
+          }
           case 'completed':
             usage = event.usage;
             break;
@@ -348,8 +378,12 @@ async function runAgentTurn(
       // every call the conversation holds gets an output, or the next request would be refused
       const result: ToolResult = stop
         ? { output: 'aborted' }
-        : await answerToolCall(turn, options, state, call);
-      turn.record({ type: 'function_call_output', call_id: call.callId, output: result.output });
+        : await answerToolCall(turn, options, state, call, patchDiff);
+      turn.record({
+        type: call.custom ? 'custom_tool_call_output' : 'function_call_output',
+        call_id: call.callId,
+        output: result.output,
+      });
       if (result.followUp) turn.record(...result.followUp);
       stop ??= result.stop;
     }
@@ -425,15 +459,64 @@ async function answerToolCall(
   turn: TurnContext,
   options: AgentOptions,
   state: ThreadAgentState,
-  call: { callId: string; arguments: string; name: string },
+  call: ToolCall,
+  patchDiff: TurnDiffTracker,
 ): Promise<ToolResult> {
   try {
+    if (call.name === APPLY_PATCH_TOOL_NAME) {
+      return await applyPatchCall(turn, options, state, call, patchDiff);
+    }
     return await runToolCall(turn, options, state, call);
   } catch (error) {
     const message = `${call.name} failed: ${error instanceof Error ? error.message : String(error)}`;
     if (turn.signal.aborted) return { output: 'aborted', stop: { status: 'completed' } };
     return { output: message, stop: fail(turn, message) };
   }
+}
+
+/** A tool call of a response: a function call, or a custom tool call (`arguments` is its input). */
+interface ToolCall {
+  callId: string;
+  arguments: string;
+  name: string;
+  custom?: boolean;
+}
+
+/** A `custom_tool_call` output item as a call to answer (its output must be a custom one). */
+function customToolCall(item: ResponseInputItem): ToolCall | undefined {
+  if (item.type !== 'custom_tool_call') return undefined;
+  const { call_id: callId, name, input } = item;
+  if (typeof callId !== 'string' || typeof name !== 'string') return undefined;
+  return { callId, name, arguments: typeof input === 'string' ? input : '', custom: true };
+}
+
+/** `apply_patch`, freeform (the input is the patch) or as a function (`{"input": patch}`). */
+async function applyPatchCall(
+  turn: TurnContext,
+  options: AgentOptions,
+  state: ThreadAgentState,
+  call: ToolCall,
+  patchDiff: TurnDiffTracker,
+): Promise<ToolResult> {
+  const args = call.custom ? { patch: call.arguments } : patchFromArguments(call.arguments);
+  if ('error' in args) return { output: args.error };
+  let environment: Environment;
+  try {
+    environment = await options.environment();
+  } catch (error) {
+    return { output: `apply_patch verification failed: ${messageOf(error)}` };
+  }
+  return runApplyPatchCall(
+    {
+      turn,
+      files: environment.files,
+      tracker: patchDiff,
+      approvedPaths: state.approvedPatchPaths,
+      tmpdir: (options.commandEnv ?? process.env).TMPDIR,
+    },
+    call.callId,
+    args.patch,
+  );
 }
 
 /** What a tool call hands back: the model's output, what to add after it, and whether to stop. */
@@ -459,7 +542,7 @@ async function runToolCall(
   turn: TurnContext,
   options: AgentOptions,
   state: ThreadAgentState,
-  call: { callId: string; arguments: string; name: string },
+  call: ToolCall,
 ): Promise<ToolResult> {
   if (call.name === UPDATE_PLAN_TOOL_NAME && options.updatePlanTool) {
     return { output: runUpdatePlan(turn, call.arguments) };
@@ -857,6 +940,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
   return (context) => {
     const state: ThreadAgentState = {
       approvedForSession: new Set(),
+      approvedPatchPaths: new Set(),
       totals: new Totals(context.tokenUsage?.total),
       context: new ContextTracker({
         instructions: (turn) => systemPrompt(turn, options),

@@ -1,4 +1,5 @@
 import type { exec } from '@tether/protocol';
+import type { PatchFileSystem } from './apply-patch/files.js';
 
 /** One chunk of a running command's output. */
 export interface CommandOutput {
@@ -42,6 +43,8 @@ export interface Environment {
   run(spec: CommandSpec): Promise<RunningCommand>;
   /** Whether sandboxed commands can run here (a sandboxed `run` fails with `problem` otherwise). */
   sandboxCapability(): Promise<SandboxCapability>;
+  /** The environment's files, where `apply_patch` reads and writes (absent: it cannot edit files). */
+  readonly files?: PatchFileSystem;
   close(): Promise<void>;
 }
 

@@ -4,6 +4,7 @@ import type {
   CommandOutput,
   CommandSpec,
   Environment,
+  PatchFileSystem,
   RunningCommand,
   SandboxCapability,
 } from '@tether/agent-core';
@@ -51,8 +52,18 @@ export async function remoteEnvironment(
     }
   };
   void watch();
+  // the exec-server's fs/* methods: a patch is read and written where the commands run
+  const files: PatchFileSystem = {
+    readFile: (path) => (lost ? Promise.reject(lost) : client.fs.readFile(path)),
+    writeFile: (path, data) => (lost ? Promise.reject(lost) : client.fs.writeFile(path, data)),
+    createDirectory: (path) =>
+      lost ? Promise.reject(lost) : client.fs.createDirectory(path, true),
+    removeFile: (path) =>
+      lost ? Promise.reject(lost) : client.fs.remove(path, { recursive: false, force: false }),
+  };
   return {
     id: 'remote',
+    files,
     async sandboxCapability(): Promise<SandboxCapability> {
       // tether's exec-server says whether bubblewrap works there; the reference always can
       // (it ships its own bubblewrap), and says nothing

@@ -3,6 +3,7 @@ import type {
   CommandOutput,
   CommandSpec,
   Environment,
+  PatchFileSystem,
   RunningCommand,
   SandboxCapability,
 } from '@tether/agent-core';
@@ -64,7 +65,10 @@ interface Tracked {
 export class LocalEnvironment implements Environment {
   readonly id = 'local';
   private readonly processes = new Map<string, Tracked>();
-  private readonly pending = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<
+    number,
+    { resolve: (result: unknown) => void; reject: (e: Error) => void }
+  >();
   private readonly connection: ExecConnection;
   private nextId = 1;
 
@@ -138,6 +142,27 @@ export class LocalEnvironment implements Environment {
     };
   }
 
+  /**
+   * This machine's files through the same `fs/*` methods a remote exec-server serves, so a patch
+   * meets the same errors (`No such file or directory (os error 2)`) wherever it applies.
+   */
+  readonly files: PatchFileSystem = {
+    readFile: async (path) => {
+      const answer = await this.send('fs/readFile', { path: exec.pathToFileUri(path) });
+      return Buffer.from(exec.FsReadFileResult.parse(answer).dataBase64, 'base64');
+    },
+    writeFile: async (path, data) => {
+      await this.call('fs/writeFile', {
+        path: exec.pathToFileUri(path),
+        dataBase64: data.toString('base64'),
+      });
+    },
+    createDirectory: (path) =>
+      this.call('fs/createDirectory', { path: exec.pathToFileUri(path), recursive: true }),
+    removeFile: (path) =>
+      this.call('fs/remove', { path: exec.pathToFileUri(path), recursive: false, force: false }),
+  };
+
   /** Ends the session: its processes are killed with the service. */
   async close(): Promise<void> {
     this.connection.close();
@@ -145,8 +170,19 @@ export class LocalEnvironment implements Environment {
   }
 
   /** A request to the in-process core; resolves on its response, rejects with its error. */
-  private call<M extends exec.RequestMethod>(method: M, params: exec.ParamsOf<M>): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
+  private async call<M extends exec.RequestMethod>(
+    method: M,
+    params: exec.ParamsOf<M>,
+  ): Promise<void> {
+    await this.send(method, params);
+  }
+
+  /** A request to the in-process core; resolves with its result, rejects with its error. */
+  private send<M extends exec.RequestMethod>(
+    method: M,
+    params: exec.ParamsOf<M>,
+  ): Promise<unknown> {
+    return new Promise<unknown>((resolve, reject) => {
       const id = this.nextId++;
       this.pending.set(id, { resolve, reject });
       this.connection.handle({ kind: 'request', id, method, params });
@@ -163,7 +199,7 @@ export class LocalEnvironment implements Environment {
         const id = typeof message.id === 'number' ? message.id : -1;
         const waiter = this.pending.get(id);
         this.pending.delete(id);
-        if (message.kind === 'response') waiter?.resolve();
+        if (message.kind === 'response') waiter?.resolve(message.result);
         else waiter?.reject(new RpcError(message.error));
         return;
       }

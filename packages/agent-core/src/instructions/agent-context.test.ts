@@ -169,8 +169,9 @@ describe('the request a thread sends', () => {
     ]);
     const prompt = partsOf(input[0])[0] ?? '';
     expect(prompt).toContain('`exec_command` runs a shell command');
-    // tools that are not offered are not promised
-    expect(prompt).not.toContain('`apply_patch`');
+    // the tools offered are described, and those not offered are not promised
+    expect(prompt).toContain('`apply_patch` edits files with a patch');
+    expect(prompt).not.toContain('`update_plan`');
     const permissions = partsOf(input[1])[0] ?? '';
     expect(permissions).toContain('`sandbox_mode` is `workspace-write`');
     expect(permissions).toContain('`approval_policy` is `on-request`');

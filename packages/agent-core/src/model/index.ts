@@ -32,6 +32,7 @@ export {
 } from './reasoning.js';
 export { type SseEvent, SseParser } from './sse.js';
 export type {
+  CustomTool,
   FunctionTool,
   JsonSchema,
   ModelEvent,

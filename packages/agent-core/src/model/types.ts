@@ -34,6 +34,17 @@ export interface FunctionTool {
 }
 
 /**
+ * A custom (freeform) tool: the model's input is plain text, constrained by `format` (a grammar),
+ * and comes back as a `custom_tool_call` item whose output is a `custom_tool_call_output`.
+ */
+export interface CustomTool {
+  type: 'custom';
+  name: string;
+  description: string;
+  format: { type: 'grammar'; syntax: 'lark' | 'regex'; definition: string };
+}
+
+/**
  * What one model call asks for; the client adds `stream: true`, `store: false` and
  * `include: ["reasoning.encrypted_content"]`.
  */
@@ -42,7 +53,7 @@ export interface ResponsesRequest {
   model?: string | null;
   instructions?: string;
   input: readonly ResponseInputItem[];
-  tools?: FunctionTool[];
+  tools?: Array<FunctionTool | CustomTool>;
   /** Sent as `parallel_tool_calls`; `false` when omitted. */
   parallelToolCalls?: boolean;
   /**

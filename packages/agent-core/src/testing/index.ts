@@ -1,6 +1,7 @@
 export { conversationOf, isContextMessage } from './conversation-of.js';
 export { type MockReasoningOutput, mockReasoning } from './mock-reasoning.js';
 export {
+  type MockCustomToolCall,
   type MockOutput,
   type MockReply,
   type MockReplyOptions,

@@ -27,10 +27,18 @@ export interface MockToolCall {
   callId?: string;
 }
 
+/** A custom (freeform) tool call: the model's `input` is plain text (an `apply_patch` patch). */
+export interface MockCustomToolCall {
+  name: string;
+  input: string;
+  callId?: string;
+}
+
 /** One output item of a scripted response. */
 export type MockOutput =
   | { type: 'text'; deltas: string[] }
   | ({ type: 'toolCall' } & MockToolCall)
+  | ({ type: 'customToolCall' } & MockCustomToolCall)
   | MockReasoningOutput;
 
 /** How a scripted stream ends after its output items. */
@@ -100,6 +108,10 @@ export const mockReply = {
   /** A `function_call` item, then `response.completed`. */
   toolCall(call: MockToolCall, options?: MockReplyOptions): MockStreamReply {
     return stream([{ type: 'toolCall', ...call }], { type: 'completed' }, options);
+  },
+  /** A `custom_tool_call` item, then `response.completed`. */
+  customToolCall(call: MockCustomToolCall, options?: MockReplyOptions): MockStreamReply {
+    return stream([{ type: 'customToolCall', ...call }], { type: 'completed' }, options);
   },
   /** A message, then a `function_call` item, then `response.completed`. */
   textAndToolCall(
@@ -611,6 +623,27 @@ export function streamEvents(reply: MockStreamReply, responseId: string, model: 
       };
       emit('response.output_item.done', { output_index: outputIndex, item });
       done.push(item);
+    } else if (output.type === 'customToolCall') {
+      const id = `ctc_${serial}_${outputIndex}`;
+      const callId = output.callId ?? `call_${serial}_${outputIndex}`;
+      const item = (status: string, input: string) => ({
+        id,
+        type: 'custom_tool_call',
+        status,
+        call_id: callId,
+        name: output.name,
+        input,
+      });
+      emit('response.output_item.added', {
+        output_index: outputIndex,
+        item: item('in_progress', ''),
+      });
+      const at = { item_id: id, output_index: outputIndex };
+      emit('response.custom_tool_call_input.delta', { ...at, delta: output.input });
+      emit('response.custom_tool_call_input.done', { ...at, input: output.input });
+      const completed = item('completed', output.input);
+      emit('response.output_item.done', { output_index: outputIndex, item: completed });
+      done.push(completed);
     } else {
       const id = `fc_${serial}_${outputIndex}`;
       const callId = output.callId ?? `call_${serial}_${outputIndex}`;

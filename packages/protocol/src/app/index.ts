@@ -30,6 +30,11 @@ import {
 } from './client-support.js';
 import { ThreadCompactStartParams, ThreadCompactStartResponse } from './compact.js';
 import * as config from './config.js';
+import {
+  FileChangeRequestApprovalParams,
+  FileChangeRequestApprovalResponse,
+  TurnDiffUpdatedNotification,
+} from './file-changes.js';
 import * as history from './history.js';
 import { InitializedNotification, InitializeParams, InitializeResponse } from './initialize.js';
 import {
@@ -94,6 +99,7 @@ export * from './client-support.js';
 export * from './common.js';
 export * from './compact.js';
 export * from './config.js';
+export * from './file-changes.js';
 export * from './history.js';
 export * from './initialize.js';
 export * from './items.js';
@@ -198,6 +204,7 @@ export const serverNotifications = {
   'thread/tokenUsage/updated': ThreadTokenUsageUpdatedNotification,
   'turn/started': TurnStartedNotification,
   'turn/completed': TurnCompletedNotification,
+  'turn/diff/updated': TurnDiffUpdatedNotification,
   'item/started': ItemStartedNotification,
   'item/completed': ItemCompletedNotification,
   'item/agentMessage/delta': AgentMessageDeltaNotification,
@@ -309,6 +316,10 @@ export const serverRequests = {
   'item/commandExecution/requestApproval': {
     params: CommandExecutionRequestApprovalParams,
     result: CommandExecutionRequestApprovalResponse,
+  },
+  'item/fileChange/requestApproval': {
+    params: FileChangeRequestApprovalParams,
+    result: FileChangeRequestApprovalResponse,
   },
 } as const;
 

@@ -34,12 +34,26 @@ export function chatRequestBody(request: ResponsesRequest, model: string): Recor
   const body: Record<string, unknown> = { model: request.model || model, messages };
   const tools = (request.tools ?? []).map((tool) => ({
     type: 'function',
-    function: {
-      name: tool.name,
-      description: tool.description,
-      parameters: tool.parameters,
-      ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
-    },
+    function:
+      tool.type === 'custom'
+        ? // the Chat API has no custom tools: the freeform input travels as one `input` string,
+          // which is how the agent reads a custom tool's function form (apply_patch's)
+          {
+            name: tool.name,
+            description: tool.description,
+            parameters: {
+              type: 'object',
+              properties: { input: { type: 'string' } },
+              required: ['input'],
+              additionalProperties: false,
+            },
+          }
+        : {
+            name: tool.name,
+            description: tool.description,
+            parameters: tool.parameters,
+            ...(tool.strict !== undefined ? { strict: tool.strict } : {}),
+          },
   }));
   if (tools.length > 0) {
     body.tools = tools;
