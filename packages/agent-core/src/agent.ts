@@ -242,11 +242,7 @@ async function runAgentTurn(
   await recordContext(turn, state);
   // the turn's net file changes, sent again after each response while there are any
   const patchDiff = new TurnDiffTracker(turn.settings.cwd);
-  const tools = [
-    EXEC_COMMAND_TOOL,
-    applyPatchTool(options.applyPatchTool ?? applyPatchToolTypeFor(turn.settings.model ?? '')),
-    ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : []),
-  ];
+  const tools = turnTools(turn, options);
   let consumedInputs = 0;
   const takeInputs = () => {
     for (; consumedInputs < turn.inputs.length; consumedInputs++) {
@@ -416,13 +412,25 @@ async function recordContext(turn: TurnContext, state: ThreadAgentState): Promis
 function systemPrompt(
   turn: TurnContext,
   options: AgentOptions,
-  tools: ResponsesRequest['tools'] = [EXEC_COMMAND_TOOL],
+  tools: ResponsesRequest['tools'] = turnTools(turn, options),
 ): string {
   return (
     turn.settings.baseInstructions ??
     options.instructions ??
     tetherBaseInstructions((tools ?? []).map((tool) => tool.name))
   );
+}
+
+/** The tools a turn offers the model (tether's prompt names exactly these). */
+function turnTools(
+  turn: TurnContext,
+  options: AgentOptions,
+): NonNullable<ResponsesRequest['tools']> {
+  return [
+    EXEC_COMMAND_TOOL,
+    applyPatchTool(options.applyPatchTool ?? applyPatchToolTypeFor(turn.settings.model ?? '')),
+    ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : []),
+  ];
 }
 
 /**
