@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process';
 import { silentLogger } from '@tether/protocol';
 import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, agentRuntimeFactory } from './agent.js';
-import { AsyncQueue } from './async-queue.js';
 import { MISSING_CALL_OUTPUT, normalizeConversation } from './conversation.js';
-import type { CommandOutput, Environment } from './environment.js';
+import type { Environment } from './environment.js';
 import { type ResponseInputItem, ResponsesClient } from './model/index.js';
 import type { ThreadEvent, ThreadRuntime, ThreadSettings } from './runtime.js';
+import { childProcesses } from './test-support/child-processes.js';
 import { testSettings } from './test-support/settings.js';
 import { MockResponsesServer, mockReply } from './testing/index.js';
 
@@ -19,37 +18,6 @@ afterEach(async () => {
   for (const rt of runtimes.splice(0)) await rt.shutdown();
   for (const mock of mocks.splice(0)) await mock.close();
 });
-
-/**
- * Commands as plain child processes, unsandboxed: all these tests need of an environment (the
- * real local one, with sessions and the sandbox, is exec-session's `localEnvironment`).
- */
-const childProcesses: Environment = {
-  id: 'child-processes',
-  async run(spec) {
-    const [program = 'false', ...args] = spec.argv;
-    const child = spawn(program, args, { cwd: spec.cwd, env: spec.env, detached: true });
-    const output = new AsyncQueue<CommandOutput>();
-    child.stdout.on('data', (data: Buffer) => output.push({ stream: 'stdout', data }));
-    child.stderr.on('data', (data: Buffer) => output.push({ stream: 'stderr', data }));
-    const exitCode = new Promise<number>((resolve) => {
-      child.on('close', (code) => {
-        output.end();
-        resolve(code ?? -1);
-      });
-    });
-    return {
-      processId: String(child.pid),
-      output,
-      exitCode,
-      terminate: async () => {
-        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-      },
-    };
-  },
-  sandboxCapability: async () => ({ available: false, problem: 'no sandbox in these tests' }),
-  close: async () => undefined,
-};
 
 const user = (text: string): ResponseInputItem => ({
   type: 'message',

@@ -1,14 +1,12 @@
-import { spawn } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { silentLogger } from '@tether/protocol';
 import { tempHome, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type AgentOptions, agentRuntimeFactory } from '../agent.js';
-import { AsyncQueue } from '../async-queue.js';
-import type { CommandOutput, Environment } from '../environment.js';
 import { type ResponseInputItem, ResponsesClient } from '../model/index.js';
 import type { ThreadEvent, ThreadRuntime, ThreadSettings } from '../runtime.js';
+import { childProcessEnvironment } from '../test-support/child-processes.js';
 import { testSettings } from '../test-support/settings.js';
 import { MockResponsesServer, mockReply } from '../testing/index.js';
 
@@ -23,33 +21,7 @@ afterEach(async () => {
   for (const fn of cleanup.splice(0).reverse()) await fn();
 });
 
-/** Commands as plain child processes (the sandboxed local environment lives in exec-session). */
-const childProcesses: Environment = {
-  id: 'child-processes',
-  async run(spec) {
-    const [program = 'false', ...args] = spec.argv;
-    const child = spawn(program, args, { cwd: spec.cwd, env: spec.env, detached: true });
-    const output = new AsyncQueue<CommandOutput>();
-    child.stdout.on('data', (data: Buffer) => output.push({ stream: 'stdout', data }));
-    child.stderr.on('data', (data: Buffer) => output.push({ stream: 'stderr', data }));
-    const exitCode = new Promise<number>((resolve) => {
-      child.on('close', (code) => {
-        output.end();
-        resolve(code ?? -1);
-      });
-    });
-    return {
-      processId: String(child.pid),
-      output,
-      exitCode,
-      terminate: async () => {
-        if (child.pid !== undefined && child.exitCode === null) process.kill(-child.pid, 'SIGKILL');
-      },
-    };
-  },
-  sandboxCapability: async () => ({ available: true }),
-  close: async () => undefined,
-};
+const childProcesses = childProcessEnvironment({ sandboxAvailable: true });
 
 function tree(files: Record<string, string>): string {
   const root = tempHome('tether-context-');
