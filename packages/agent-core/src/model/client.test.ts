@@ -1,5 +1,6 @@
 import { sleep } from '@tether/test-kit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collect, failure } from '../test-support/model-stream.js';
 import { MockResponsesServer, mockReply } from '../testing/mock-responses.js';
 import { type ModelClientConfig, ResponsesClient } from './client.js';
 import { ModelError } from './errors.js';
@@ -28,25 +29,6 @@ function client(config: Partial<ModelClientConfig> = {}): ResponsesClient {
     retryBaseDelayMs: 1,
     ...config,
   });
-}
-
-async function collect(
-  iterable: AsyncIterable<ModelEvent>,
-): Promise<{ events: ModelEvent[]; error: ModelError | undefined }> {
-  const events: ModelEvent[] = [];
-  try {
-    for await (const event of iterable) events.push(event);
-  } catch (error) {
-    if (!(error instanceof ModelError)) throw error;
-    return { events, error };
-  }
-  return { events, error: undefined };
-}
-
-async function failure(iterable: AsyncIterable<ModelEvent>): Promise<ModelError> {
-  const { error } = await collect(iterable);
-  if (error === undefined) throw new Error('expected the stream to fail');
-  return error;
 }
 
 describe('ResponsesClient against the mock server', () => {

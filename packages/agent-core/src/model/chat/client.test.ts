@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { collect, failure } from '../../test-support/model-stream.js';
 import { MockResponsesServer, mockReply } from '../../testing/mock-responses.js';
 import type { ModelClientConfig } from '../client.js';
-import { ModelError } from '../errors.js';
 import type { FunctionTool, ModelEvent, ResponsesRequest } from '../types.js';
 import { createModelClient } from '../wire-api.js';
 import { ChatCompletionsClient } from './client.js';
@@ -39,25 +39,6 @@ function client(config: Partial<ModelClientConfig> = {}): ChatCompletionsClient 
     retryBaseDelayMs: 1,
     ...config,
   });
-}
-
-async function collect(
-  iterable: AsyncIterable<ModelEvent>,
-): Promise<{ events: ModelEvent[]; error: ModelError | undefined }> {
-  const events: ModelEvent[] = [];
-  try {
-    for await (const event of iterable) events.push(event);
-  } catch (error) {
-    if (!(error instanceof ModelError)) throw error;
-    return { events, error };
-  }
-  return { events, error: undefined };
-}
-
-async function failure(iterable: AsyncIterable<ModelEvent>): Promise<ModelError> {
-  const { error } = await collect(iterable);
-  if (error === undefined) throw new Error('expected the stream to fail');
-  return error;
 }
 
 function calls(events: ModelEvent[]) {
