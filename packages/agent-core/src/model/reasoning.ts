@@ -1,6 +1,5 @@
+import { asRecord, type Json, str } from './json.js';
 import type { ModelEvent, ReasoningParam, ResponseInputItem } from './types.js';
-
-type Json = { readonly [key: string]: unknown };
 
 /**
  * The reasoning part of a response stream: `reasoning` output items, their summary parts and
@@ -144,16 +143,6 @@ function texts(parts: unknown, ...types: string[]): string[] {
     }
   }
   return out;
-}
-
-function asRecord(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }
 
 function int(value: unknown): number | undefined {

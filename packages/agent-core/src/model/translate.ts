@@ -1,11 +1,10 @@
 import type { Logger } from '@tether/protocol';
 import { ModelError } from './errors.js';
+import { asRecord, type Json, num, str } from './json.js';
 import { ReasoningStream } from './reasoning.js';
 import { retryDelayFromMessage } from './retry.js';
 import type { SseEvent } from './sse.js';
 import type { ModelEvent, TokenUsage } from './types.js';
-
-type Json = { readonly [key: string]: unknown };
 
 export interface TranslateStep {
   events: ModelEvent[];
@@ -204,20 +203,6 @@ export class ResponseStreamTranslator implements StreamTranslator {
 
 function step(events: ModelEvent[]): TranslateStep {
   return { events, completed: false };
-}
-
-function asRecord(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
 
 /** An id for an item the server sent without one, from its `output_index`. */

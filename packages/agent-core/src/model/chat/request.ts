@@ -1,6 +1,5 @@
+import { asRecord, str } from '../json.js';
 import type { ResponseInputItem, ResponsesRequest } from '../types.js';
-
-type Json = { readonly [key: string]: unknown };
 
 /** One entry of a Chat Completions request's `tool_calls`. */
 export interface ChatToolCall {
@@ -145,7 +144,7 @@ function contentParts(content: unknown): ChatContentPart[] {
   if (!Array.isArray(content)) return [];
   const parts: ChatContentPart[] = [];
   for (const entry of content) {
-    const part = record(entry);
+    const part = asRecord(entry);
     if (part === undefined) continue;
     const text = str(part.text);
     if ((part.type === 'input_text' || part.type === 'output_text') && text !== undefined) {
@@ -173,21 +172,11 @@ function outputText(output: unknown): string {
   if (typeof output === 'string') return output;
   if (Array.isArray(output)) {
     return output
-      .map((entry) => str(record(entry)?.text))
+      .map((entry) => str(asRecord(entry)?.text))
       .filter((text): text is string => text !== undefined)
       .join('\n');
   }
-  const content = record(output)?.content;
+  const content = asRecord(output)?.content;
   if (typeof content === 'string') return content;
   return JSON.stringify(output ?? '');
-}
-
-function record(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
 }

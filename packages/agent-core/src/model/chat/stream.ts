@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '@tether/protocol';
 import { ModelError } from '../errors.js';
+import { asRecord, type Json, num, str } from '../json.js';
 import type { SseEvent } from '../sse.js';
 import { isPermanentApiCode, type StreamTranslator, type TranslateStep } from '../translate.js';
 import type { ModelEvent, ResponseInputItem, TokenUsage } from '../types.js';
-
-type Json = { readonly [key: string]: unknown };
 
 const NOTHING: TranslateStep = { events: [], completed: false };
 
@@ -48,14 +47,14 @@ export class ChatStreamTranslator implements StreamTranslator {
     if (data === '[DONE]') return this.complete();
     let chunk: Json;
     try {
-      const parsed = record(JSON.parse(data));
+      const parsed = asRecord(JSON.parse(data));
       if (parsed === undefined) throw new Error('not an object');
       chunk = parsed;
     } catch {
       this.logger.debug({ data: data.slice(0, 200) }, 'model: unparseable chat chunk');
       return NOTHING;
     }
-    const error = record(chunk.error);
+    const error = asRecord(chunk.error);
     if (error !== undefined) throw streamError(error);
     const events: ModelEvent[] = [];
     if (!this.created) {
@@ -67,10 +66,10 @@ export class ChatStreamTranslator implements StreamTranslator {
     if (usage !== null) this.usage = usage;
     const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
     for (const entry of choices) {
-      const choice = record(entry);
+      const choice = asRecord(entry);
       // one choice is asked for; a server that sends more has its others ignored
       if (choice === undefined || (choice.index !== undefined && choice.index !== 0)) continue;
-      const delta = record(choice.delta) ?? record(choice.message);
+      const delta = asRecord(choice.delta) ?? asRecord(choice.message);
       if (delta !== undefined) this.delta(delta, events);
       const reason = str(choice.finish_reason);
       if (reason !== undefined && !this.finished) this.finish(reason, events);
@@ -118,7 +117,7 @@ export class ChatStreamTranslator implements StreamTranslator {
     }
     if (Array.isArray(delta.tool_calls)) {
       for (const entry of delta.tool_calls) {
-        const call = record(entry);
+        const call = asRecord(entry);
         if (call !== undefined) this.toolCallDelta(call);
       }
     }
@@ -126,7 +125,7 @@ export class ChatStreamTranslator implements StreamTranslator {
 
   private toolCallDelta(delta: Json): void {
     const id = str(delta.id) || undefined;
-    const fn = record(delta.function);
+    const fn = asRecord(delta.function);
     const key = typeof delta.index === 'number' ? `index:${delta.index}` : undefined;
     let call = key !== undefined ? this.callAt.get(key) : undefined;
     if (key === undefined) {
@@ -151,7 +150,7 @@ export class ChatStreamTranslator implements StreamTranslator {
     if (name !== undefined && name !== '') call.name = name;
     const args = fn?.arguments;
     if (typeof args === 'string') call.arguments += args;
-    else if (record(args) !== undefined) call.arguments += JSON.stringify(args);
+    else if (asRecord(args) !== undefined) call.arguments += JSON.stringify(args);
   }
 
   /** The choice is over: its reasoning, message and tool calls are complete. */
@@ -227,14 +226,14 @@ function contentText(content: unknown): string | undefined {
   if (typeof content === 'string') return content;
   if (!Array.isArray(content)) return undefined;
   let text = '';
-  for (const part of content) text += str(record(part)?.text) ?? '';
+  for (const part of content) text += str(asRecord(part)?.text) ?? '';
   return text;
 }
 
 /** Reasoning text as local servers stream it: a string, or an object with `text` or `content`. */
 function reasoningText(value: unknown): string | undefined {
   if (typeof value === 'string') return value === '' ? undefined : value;
-  const object = record(value);
+  const object = asRecord(value);
   if (object === undefined) return undefined;
   return str(object.text) || str(object.content) || undefined;
 }
@@ -251,30 +250,16 @@ function streamError(error: Json): ModelError {
 
 /** `usage` of a chunk (`prompt_tokens`, `completion_tokens` and their details), else null. */
 function usageOf(value: unknown): TokenUsage | null {
-  const usage = record(value);
+  const usage = asRecord(value);
   if (usage === undefined) return null;
   const inputTokens = num(usage.prompt_tokens);
   const outputTokens = num(usage.completion_tokens);
   return {
     inputTokens,
-    cachedInputTokens: num(record(usage.prompt_tokens_details)?.cached_tokens),
+    cachedInputTokens: num(asRecord(usage.prompt_tokens_details)?.cached_tokens),
     outputTokens,
-    reasoningOutputTokens: num(record(usage.completion_tokens_details)?.reasoning_tokens),
+    reasoningOutputTokens: num(asRecord(usage.completion_tokens_details)?.reasoning_tokens),
     totalTokens:
       typeof usage.total_tokens === 'number' ? num(usage.total_tokens) : inputTokens + outputTokens,
   };
-}
-
-function record(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Json)
-    : undefined;
-}
-
-function str(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function num(value: unknown): number {
-  return typeof value === 'number' && Number.isFinite(value) ? value : 0;
 }
