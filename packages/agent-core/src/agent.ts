@@ -31,6 +31,7 @@ import { ThreadContext, tetherBaseInstructions } from './instructions/index.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import {
   type ModelEvent,
+  type RateLimitSnapshot,
   type ReasoningDefaults,
   type ResponseInputItem,
   type ResponseMessage,
@@ -40,6 +41,7 @@ import {
   type TokenUsage,
   turnErrorOf,
 } from './model/index.js';
+import { BUILT_IN_CATALOGUE, type ModelCatalogue } from './model-catalogue.js';
 import { PlanModeMessage } from './proposed-plan.js';
 import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
@@ -83,8 +85,16 @@ export interface AgentOptions {
    * sandbox, as in the reference); an accepted amendment is saved here.
    */
   execPolicy?: ExecPolicyRules;
-  /** The model's reasoning defaults (default: the reference's for a model it does not know). */
+  /**
+   * The model's reasoning defaults for every model (default: the catalogue's for the turn's model,
+   * the reference's for a model it does not know).
+   */
   reasoningDefaults?: ReasoningDefaults;
+  /**
+   * The models tether knows (default: codex 0.169.0's catalogue): each turn's model gets its
+   * context window and its default reasoning from here.
+   */
+  catalogue?: ModelCatalogue;
   /**
    * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
    * reference, where `tools.update_plan.enabled` turns it on.
@@ -236,16 +246,23 @@ async function runAgentTurn(
     const calls: Array<{ callId: string; arguments: string; name: string }> = [];
     const output: ResponseInputItem[] = [];
     let usage: TokenUsage | null = null;
-    // a response's token usage is reported once its tool calls ran, as the reference orders it
+    let rateLimits: RateLimitSnapshot[] = [];
+    // a response's token usage is reported once its tool calls ran, as the reference orders it,
+    // followed by what its headers said about the account's rate limits
     const reportUsage = () => {
-      if (!usage) return;
-      const totals = state.totals.add(usage);
-      usage = null;
-      turn.emit('thread/tokenUsage/updated', {
-        threadId: turn.threadId,
-        turnId: turn.turnId,
-        tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
-      });
+      if (usage) {
+        const totals = state.totals.add(usage);
+        usage = null;
+        turn.emit('thread/tokenUsage/updated', {
+          threadId: turn.threadId,
+          turnId: turn.turnId,
+          tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
+        });
+      }
+      for (const snapshot of rateLimits) {
+        turn.emit('account/rateLimits/updated', { rateLimits: snapshot });
+      }
+      rateLimits = [];
     };
     let openItem:
       | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
@@ -258,7 +275,11 @@ async function runAgentTurn(
         input: normalizeConversation(turn.conversation),
         tools: [EXEC_COMMAND_TOOL, ...(options.updatePlanTool ? [UPDATE_PLAN_TOOL] : [])],
         parallelToolCalls: false,
-        reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
+        reasoning: reasoningParam(
+          turn.settings,
+          options.reasoningDefaults ??
+            (options.catalogue ?? BUILT_IN_CATALOGUE).reasoningDefaults(turn.settings.model),
+        ),
         serviceTier: turn.settings.serviceTier,
       };
       request.input = [baseInstructionsMessage(turn, options, request.tools), ...request.input];
@@ -314,6 +335,9 @@ async function runAgentTurn(
             break;
           case 'completed':
             usage = event.usage;
+            break;
+          case 'rateLimits':
+            rateLimits = event.snapshots;
             break;
           case 'retry': {
             const notice = retryNoticeOf(event.error, event.attempt, event.maxRetries);
@@ -860,6 +884,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
           contextWindow: options.modelContextWindow,
           autoCompactTokenLimit: options.modelAutoCompactTokenLimit,
         },
+        catalogue: options.catalogue,
         lastUsage: context.tokenUsage,
         conversationLength: context.conversation.length,
       }),

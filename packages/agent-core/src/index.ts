@@ -136,12 +136,14 @@ export {
   ModelError,
   type ModelErrorCode,
   type ModelEvent,
+  type RateLimitSnapshot,
   type ReasoningDefaults,
   type ReasoningParam,
   type ResponseInputItem,
   type ResponseMessage,
   ResponsesClient,
   type ResponsesRequest,
+  rateLimitsFromHeaders,
   reasoningParam,
   retryNoticeOf,
   type TokenUsage,
@@ -152,12 +154,18 @@ export {
 } from './model/index.js';
 export {
   autoCompactTokenLimit,
+  BUILT_IN_CATALOGUE,
+  type CatalogueEntry,
   DEFAULT_EFFECTIVE_CONTEXT_WINDOW_PERCENT,
+  effortDescription,
   FALLBACK_CONTEXT_WINDOW,
   isCataloguedModel,
+  ModelCatalogue,
+  ModelCatalogueError,
   type ModelContextInfo,
   type ModelContextOverrides,
   modelContextInfo,
+  parseModelCatalogue,
   reportedContextWindow,
 } from './model-catalogue.js';
 export {
