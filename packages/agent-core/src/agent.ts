@@ -56,9 +56,15 @@ export interface ModelStreamer {
   stream(request: ResponsesRequest, signal?: AbortSignal): AsyncIterable<ModelEvent>;
 }
 
+/** A model to call, or why none can be called. */
+export type ModelChoice = ModelStreamer | { missing: string };
+
 export interface AgentOptions {
-  /** The model, or a message naming the missing setting when none is configured. */
-  model: ModelStreamer | { missing: string };
+  /**
+   * The model, or a message naming the missing setting when none is configured; a function is
+   * asked before each turn (a key a client signs in with applies without a restart).
+   */
+  model: ModelChoice | (() => ModelChoice);
   /** Where commands run (shared by the threads of a server). */
   environment: () => Promise<Environment>;
   /** The system prompt of every thread that names none (`baseInstructions`); tether's own by default. */
@@ -221,7 +227,7 @@ async function runAgentTurn(
   options: AgentOptions,
   state: ThreadAgentState,
 ): Promise<TurnOutcome> {
-  const model = options.model;
+  const model = typeof options.model === 'function' ? options.model() : options.model;
   if ('missing' in model) {
     return fail(turn, model.missing);
   }
@@ -418,7 +424,7 @@ async function compactTurn(
   when: 'beforeInput' | 'requested',
 ): Promise<TurnOutcome | undefined> {
   if (when === 'beforeInput' && !state.context.needsCompaction(turn)) return undefined;
-  const model = options.model;
+  const model = typeof options.model === 'function' ? options.model() : options.model;
   if ('missing' in model) return fail(turn, model.missing);
   const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
   if (compaction.kind === 'stopped') return compaction.outcome;

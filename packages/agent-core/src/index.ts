@@ -5,6 +5,7 @@ export {
   DEFAULT_OUTPUT_CAP_BYTES,
   displayCommand,
   type ExecPolicyRules,
+  type ModelChoice,
   type ModelStreamer,
   TURN_ABORTED_TEXT,
 } from './agent.js';

@@ -17,27 +17,44 @@ import { serverNotification } from './notify.js';
 export const UNSUPPORTED_LOGIN_MESSAGE =
   'tether does not support ChatGPT or cloud-account sign-in; sign in with an API key instead: account/login/start with {"type": "apiKey", "apiKey": "..."} (in the Codex TUI: "Provide your own API key"), or set the key\'s environment variable (OPENAI_API_KEY, or the env_key of your [model_providers] entry) before starting the server';
 
+/**
+ * The latest rate limits the provider's response headers reported, per limit id: the model client
+ * records them, `account/rateLimits/read` answers from them.
+ */
+export class RateLimitBoard {
+  private readonly limits = new Map<string, app.RateLimitSnapshot>();
+  private firstLimitId: string | null = null;
+
+  record(snapshots: readonly app.RateLimitSnapshot[]): void {
+    for (const snapshot of snapshots) {
+      const id = snapshot.limitId ?? 'codex';
+      this.limits.set(id, snapshot);
+      this.firstLimitId ??= id;
+    }
+  }
+
+  /** The first family reported (`codex` when the provider sends it) and every family by id. */
+  latest(): app.GetAccountRateLimitsResponse | undefined {
+    const first = this.firstLimitId === null ? undefined : this.limits.get(this.firstLimitId);
+    if (!first) return undefined;
+    return { rateLimits: first, rateLimitsByLimitId: Object.fromEntries(this.limits) };
+  }
+}
+
 export interface AccountsOptions {
   store: AuthStore;
+  rateLimits: RateLimitBoard;
   config: ConfigService;
   router: OutboundRouter;
   logger: Logger;
 }
 
 export class Accounts {
-  /** The latest snapshot per limit id, from the last model response that sent rate-limit headers. */
-  private readonly limits = new Map<string, app.RateLimitSnapshot>();
-  private firstLimitId: string | null = null;
-
   constructor(private readonly options: AccountsOptions) {}
 
   /** Records what a model response's headers said (the model client calls this). */
   recordRateLimits(snapshots: readonly app.RateLimitSnapshot[]): void {
-    for (const snapshot of snapshots) {
-      const id = snapshot.limitId ?? 'codex';
-      this.limits.set(id, snapshot);
-      this.firstLimitId ??= id;
-    }
+    this.options.rateLimits.record(snapshots);
   }
 
   read(): app.GetAccountResponse {
@@ -85,15 +102,15 @@ export class Accounts {
   }
 
   rateLimits(): app.GetAccountRateLimitsResponse {
-    const first = this.firstLimitId === null ? undefined : this.limits.get(this.firstLimitId);
-    if (!first) {
+    const latest = this.options.rateLimits.latest();
+    if (!latest) {
       throw new RpcError(
         invalidRequest(
           'no rate limits to report yet: tether reports the limits the model provider sends in its response headers (x-codex-* or x-ratelimit-*), and none has arrived',
         ),
       );
     }
-    return { rateLimits: first, rateLimitsByLimitId: Object.fromEntries(this.limits) };
+    return latest;
   }
 
   private provider() {

@@ -1,4 +1,4 @@
-export { Accounts, UNSUPPORTED_LOGIN_MESSAGE } from './accounts.js';
+export { Accounts, RateLimitBoard, UNSUPPORTED_LOGIN_MESSAGE } from './accounts.js';
 export { AUTH_FILE, AuthStore, apiKeyFor } from './auth-store.js';
 export { runCommand } from './command-exec.js';
 export {

@@ -10,7 +10,7 @@ import type { app, Served } from '@tether/protocol';
 import { ThreadStateManager } from '@tether/thread-state';
 import { ThreadStore } from '@tether/thread-store';
 import { CONTROL_SOCKET_DIR, type Connection, type Logger } from '@tether/transport';
-import { Accounts } from './accounts.js';
+import { Accounts, RateLimitBoard } from './accounts.js';
 import { AuthStore } from './auth-store.js';
 import { ClientSupport } from './client-support.js';
 import { type ConfigService, configService, settingsFromConfig } from './config/index.js';
@@ -46,6 +46,8 @@ export interface AppServiceOptions {
    * should read the same store so a new key applies to the next request.
    */
   authStore?: AuthStore;
+  /** Where the model client records the rate limits the provider reports (`account/rateLimits/read`). */
+  rateLimits?: RateLimitBoard;
   /** How `model/list` asks the provider for its models (cache lifetimes, timeout). */
   servedModels?: Omit<ServedModelsOptions, 'logger'>;
   /** How long a finished turn waits for its records to reach the disk (default 30 s). */
@@ -119,7 +121,13 @@ export class AppService {
       };
     };
     const authStore = options.authStore ?? new AuthStore(home);
-    this.accounts = new Accounts({ store: authStore, config, router: this.router, logger });
+    this.accounts = new Accounts({
+      store: authStore,
+      rateLimits: options.rateLimits ?? new RateLimitBoard(),
+      config,
+      router: this.router,
+      logger,
+    });
     this.threads = new ThreadManager({
       store: this.store,
       state: this.state,
