@@ -44,9 +44,10 @@ it('sends the key a client signs in with from the next turn on, and none after l
   const mock = await MockResponsesServer.start();
   mocks.push(mock);
   const { client, home } = await launch(`model = "gpt-5.5"\nopenai_base_url = "${mock.baseUrl}"\n`);
+  // OpenAI's provider pointed at another server needs no sign-in
   expect(await client.request('account/read', {})).toMatchObject({
     account: null,
-    requiresOpenaiAuth: true,
+    requiresOpenaiAuth: false,
   });
   const { thread } = await client.request('thread/start', { cwd: '/tmp' });
   await turn(client, thread.id, 'before');
@@ -55,6 +56,7 @@ it('sends the key a client signs in with from the next turn on, and none after l
   expect(mock.requests[0]?.body.reasoning).toEqual({ effort: 'medium' });
 
   await client.request('account/login/start', { type: 'apiKey', apiKey: 'sk-signed-in' });
+  expect(await client.request('account/read', {})).toMatchObject({ account: { type: 'apiKey' } });
   expect(statSync(join(home, 'auth.json')).mode & 0o777).toBe(0o600);
   await turn(client, thread.id, 'after login');
   expect(mock.requests[1]?.headers.authorization).toBe('Bearer sk-signed-in');

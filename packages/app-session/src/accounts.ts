@@ -49,6 +49,15 @@ export interface AccountsOptions {
   logger: Logger;
 }
 
+function needsOpenAiKey(provider: { requiresOpenaiAuth: boolean; baseUrl: string }): boolean {
+  if (!provider.requiresOpenaiAuth) return false;
+  try {
+    return new URL(provider.baseUrl).hostname === 'api.openai.com';
+  } catch {
+    return true;
+  }
+}
+
 export class Accounts {
   constructor(private readonly options: AccountsOptions) {}
 
@@ -63,7 +72,10 @@ export class Accounts {
     return {
       account: key ? { type: 'apiKey' } : null,
       userId: null,
-      requiresOpenaiAuth: provider?.requiresOpenaiAuth ?? true,
+      // a client asks for a sign-in only where one is needed: OpenAI's own API (tether started
+      // with an OpenAI base URL pointing at a local server needs no key, and the TUI must not
+      // stop at its sign-in screen)
+      requiresOpenaiAuth: provider ? needsOpenAiKey(provider) : true,
       workspaceRouting: null,
     };
   }
