@@ -5,9 +5,18 @@ import {
   type Environment,
   ExecPolicy,
   isWireApi,
+  type ModelChoice,
+  type ModelStreamer,
+  type RateLimitSnapshot,
   type RuntimeFactory,
 } from '@tether/agent-core';
-import { type ResolvedConfig, resolveConfig } from '@tether/app-session';
+import {
+  type AuthStore,
+  apiKeyFor,
+  loadModelCatalogue,
+  type ResolvedConfig,
+  resolveConfig,
+} from '@tether/app-session';
 import { remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
@@ -71,11 +80,18 @@ export const OPENAI_BASE_URL = 'https://api.openai.com/v1';
  * Builds the agent from flags and environment. With no API key and no base URL the server still
  * serves threads; every turn then fails with an error naming the missing setting.
  */
+/** The account side of the model: a signed-in key, and where the rate limits go. */
+export interface AgentAccount {
+  store: AuthStore;
+  onRateLimits?: (snapshots: RateLimitSnapshot[]) => void;
+}
+
 export async function agentFromOptions(
   flags: AgentFlags,
   env: NodeJS.ProcessEnv,
   logger: Logger,
   places?: AgentPlaces,
+  account?: AgentAccount,
 ) {
   const resolved =
     flags.config ??
@@ -101,25 +117,42 @@ export async function agentFromOptions(
     throw new UsageError(`invalid value \`${wireApi}\` for --wire-api; expected responses or chat`);
   }
 
-  const missing = missingModelSetting(resolved, env);
   const keyEnv = provider.envKey ?? 'OPENAI_API_KEY';
-  const modelClient = missing
-    ? { missing }
-    : createModelClient(
+  // the key is looked up before each turn: one a client signs in with (auth.json) applies to the
+  // next turn without a restart, and a client per key is kept
+  const clients = new Map<string, ModelStreamer>();
+  const modelClient = (): ModelChoice => {
+    const key = (account ? apiKeyFor(provider, account.store) : provider.apiKey) ?? undefined;
+    const missing = missingModelSetting(resolved, env, key);
+    if (missing) return { missing };
+    let client = clients.get(key ?? '');
+    if (!client) {
+      client = createModelClient(
         {
           wireApi,
           model,
           baseUrl: provider.baseUrl,
-          ...(apiKey ? { apiKey } : {}),
+          ...(key ? { apiKey: key } : {}),
           requestTimeoutMs: timeoutMs,
           streamIdleTimeoutMs: provider.streamIdleTimeoutMs,
           maxRetries: retries,
           headers: provider.headers,
           queryParams: provider.queryParams,
-          apiKeyHint: apiKeyHint(keyEnv, apiKey !== undefined),
+          apiKeyHint: apiKeyHint(keyEnv, key !== undefined),
+          ...(account?.onRateLimits ? { onRateLimits: account.onRateLimits } : {}),
         },
         logger.child({ component: 'model', provider: provider.id, wireApi }),
       );
+      clients.set(key ?? '', client);
+    }
+    return client;
+  };
+  // model_catalog_json: the models' reasoning defaults and windows
+  const catalogue = loadModelCatalogue(
+    resolved.modelCatalogJson,
+    places?.home ?? process.cwd(),
+    (m) => logger.warn(m),
+  );
 
   const execUrl = flags.execServerUrl ?? (env.TETHER_EXEC_SERVER_URL || undefined);
   const token = flags.execServerTokenEnv ? env[flags.execServerTokenEnv] : undefined;
@@ -161,6 +194,7 @@ export async function agentFromOptions(
   );
   const runtimeFactory: RuntimeFactory = agentRuntimeFactory({
     model: modelClient,
+    catalogue,
     environment: getEnvironment,
     // config's model_context_window, and the flag over it
     ...(resolved.modelContextWindow !== null
@@ -216,9 +250,13 @@ export async function agentFromOptions(
  * Why no model can be called with this configuration, or undefined when one can: OpenAI's API
  * without a key (and no other base URL), or a provider whose `env_key` variable is unset.
  */
-function missingModelSetting(resolved: ResolvedConfig, env: NodeJS.ProcessEnv): string | undefined {
+function missingModelSetting(
+  resolved: ResolvedConfig,
+  env: NodeJS.ProcessEnv,
+  apiKey: string | undefined,
+): string | undefined {
   const { provider } = resolved;
-  if (provider.apiKey) return undefined;
+  if (apiKey) return undefined;
   if (provider.id === 'openai') {
     if (provider.baseUrl !== OPENAI_BASE_URL) return undefined;
     return `no model is configured: set ${provider.envKey ?? 'OPENAI_API_KEY'} to use the OpenAI API, or --model-base-url (or OPENAI_BASE_URL, or a [model_providers] entry in config.toml) for an OpenAI-compatible server`;

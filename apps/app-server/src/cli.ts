@@ -3,10 +3,12 @@ import { homedir, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ExecPolicy } from '@tether/agent-core';
 import {
+  AuthStore,
   type ConfigOverride,
   ConfigOverrideError,
   ConfigService,
   parseOverride,
+  RateLimitBoard,
   resolveConfig,
 } from '@tether/app-session';
 import { checkSandbox } from '@tether/exec-session';
@@ -265,6 +267,9 @@ async function main(): Promise<void> {
       `Invalid configuration; using defaults. ${loaded.error.message}`,
     );
   }
+  // a key a client signs in with, shared by the account methods and the model client
+  const authStore = new AuthStore(home);
+  const rateLimits = new RateLimitBoard();
   let agent: Awaited<ReturnType<typeof agentFromOptions>>;
   try {
     agent = await agentFromOptions(
@@ -291,6 +296,7 @@ async function main(): Promise<void> {
       process.env,
       logger,
       { home, masked: listen.kind === 'unix' ? [listen.path] : [] },
+      { store: authStore, onRateLimits: (snapshots) => rateLimits.record(snapshots) },
     );
   } catch (error) {
     if (error instanceof UsageError) exitWithUsageError(spec, error);
@@ -312,6 +318,8 @@ async function main(): Promise<void> {
       },
       config,
       apiKeyConfigured: agent.apiKeyConfigured,
+      authStore,
+      rateLimits,
       version: spec.version,
       environment: agent.environment,
       configWarnings: agent.configWarnings,

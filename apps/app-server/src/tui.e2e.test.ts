@@ -221,3 +221,32 @@ describe.skipIf(missing !== undefined)('the Codex TUI against tether', () => {
     await waitForScreen(/Back again\./);
   }, 180_000);
 });
+
+describe.skipIf(missing !== undefined)('the Codex TUI model picker against tether', () => {
+  it('lists the models the provider serves, and a model and effort picked there reach the model', async () => {
+    const mock = await mockModel();
+    mock.setModels(['mock-model', 'other-model']);
+    const home = tempHome('tether-tui-models-');
+    const { url } = await startTether(join(home, 'tether'), mock);
+    startTui(home, `--remote ${url}`);
+    await waitForScreen(/Ask Codex to do anything/);
+    await type('/model');
+    const picker = await waitForScreen(/other-model/);
+    expect(picker).toContain('mock-model');
+    // the second entry, then the effort picker's `high` (the entries are low, medium, high)
+    tmux('send-keys', '-t', session, 'Down');
+    await sleep(300);
+    tmux('send-keys', '-t', session, 'Enter');
+    await waitForScreen(/[Hh]igh/);
+    tmux('send-keys', '-t', session, 'Down');
+    await sleep(300);
+    tmux('send-keys', '-t', session, 'Enter');
+    await sleep(500);
+    const before = mock.requests.length;
+    await type('say hi');
+    await waitForScreen(/Hello from tether mock\./);
+    const sent = mock.requests.slice(before).find((r) => lastUserText(r.body).includes('say hi'));
+    expect(sent?.body.model).toBe('other-model');
+    expect(sent?.body.reasoning).toMatchObject({ effort: 'high' });
+  }, 120_000);
+});

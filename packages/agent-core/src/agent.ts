@@ -41,6 +41,7 @@ import { ThreadContext, tetherBaseInstructions } from './instructions/index.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import {
   type ModelEvent,
+  type RateLimitSnapshot,
   type ReasoningDefaults,
   type ResponseInputItem,
   type ResponseMessage,
@@ -50,6 +51,7 @@ import {
   type TokenUsage,
   turnErrorOf,
 } from './model/index.js';
+import { BUILT_IN_CATALOGUE, type ModelCatalogue } from './model-catalogue.js';
 import { PlanModeMessage } from './proposed-plan.js';
 import { isReasoningEvent, ReasoningItems } from './reasoning-items.js';
 import type { RuntimeFactory } from './runtime.js';
@@ -64,9 +66,15 @@ export interface ModelStreamer {
   stream(request: ResponsesRequest, signal?: AbortSignal): AsyncIterable<ModelEvent>;
 }
 
+/** A model to call, or why none can be called. */
+export type ModelChoice = ModelStreamer | { missing: string };
+
 export interface AgentOptions {
-  /** The model, or a message naming the missing setting when none is configured. */
-  model: ModelStreamer | { missing: string };
+  /**
+   * The model, or a message naming the missing setting when none is configured; a function is
+   * asked before each turn (a key a client signs in with applies without a restart).
+   */
+  model: ModelChoice | (() => ModelChoice);
   /** Where commands run (shared by the threads of a server). */
   environment: () => Promise<Environment>;
   /** The system prompt of every thread that names none (`baseInstructions`); tether's own by default. */
@@ -93,13 +101,21 @@ export interface AgentOptions {
    * sandbox, as in the reference); an accepted amendment is saved here.
    */
   execPolicy?: ExecPolicyRules;
-  /** The model's reasoning defaults (default: the reference's for a model it does not know). */
+  /**
+   * The model's reasoning defaults for every model (default: the catalogue's for the turn's model,
+   * the reference's for a model it does not know).
+   */
   reasoningDefaults?: ReasoningDefaults;
   /**
    * How `apply_patch` is offered: `freeform` (a custom tool) or `function`. By default as the
    * reference offers it to the thread's model (see `applyPatchToolTypeFor`).
    */
   applyPatchTool?: ApplyPatchToolType;
+  /**
+   * The models tether knows (default: codex 0.169.0's catalogue): each turn's model gets its
+   * context window and its default reasoning from here.
+   */
+  catalogue?: ModelCatalogue;
   /**
    * Offer the `update_plan` checklist tool (`turn/plan/updated`). Off by default, as in the
    * reference, where `tools.update_plan.enabled` turns it on.
@@ -230,7 +246,7 @@ async function runAgentTurn(
   options: AgentOptions,
   state: ThreadAgentState,
 ): Promise<TurnOutcome> {
-  const model = options.model;
+  const model = typeof options.model === 'function' ? options.model() : options.model;
   if ('missing' in model) {
     return fail(turn, model.missing);
   }
@@ -258,17 +274,27 @@ async function runAgentTurn(
     const calls: ToolCall[] = [];
     const output: ResponseInputItem[] = [];
     let usage: TokenUsage | null = null;
-    // a response's token usage is reported once its tool calls ran, as the reference orders it
+    let rateLimits: RateLimitSnapshot[] = [];
+    // a response's token usage is reported once its tool calls ran, as the reference orders it,
+    // followed by what its headers said about the account's rate limits
     const reportUsage = () => {
-      if (!usage) return;
-      const totals = state.totals.add(usage);
-      usage = null;
-      turn.emit('thread/tokenUsage/updated', {
-        threadId: turn.threadId,
-        turnId: turn.turnId,
-        tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
-      });
-      emitTurnDiff(turn, patchDiff);
+      // the reference's order: usage, then the rate limits the response's headers carried, then
+      // the turn's diff (sent again after each response)
+      const responded = usage !== null;
+      if (usage) {
+        const totals = state.totals.add(usage);
+        usage = null;
+        turn.emit('thread/tokenUsage/updated', {
+          threadId: turn.threadId,
+          turnId: turn.turnId,
+          tokenUsage: { ...totals, modelContextWindow: state.context.reportedWindow(turn) },
+        });
+      }
+      for (const snapshot of rateLimits) {
+        turn.emit('account/rateLimits/updated', { rateLimits: snapshot });
+      }
+      rateLimits = [];
+      if (responded) emitTurnDiff(turn, patchDiff);
     };
     let openItem:
       | { id: string; text: string; startedAtMs: number; planMode?: PlanModeMessage }
@@ -281,7 +307,11 @@ async function runAgentTurn(
         input: normalizeConversation(turn.conversation),
         tools,
         parallelToolCalls: false,
-        reasoning: reasoningParam(turn.settings, options.reasoningDefaults),
+        reasoning: reasoningParam(
+          turn.settings,
+          options.reasoningDefaults ??
+            (options.catalogue ?? BUILT_IN_CATALOGUE).reasoningDefaults(turn.settings.model),
+        ),
         serviceTier: turn.settings.serviceTier,
       };
       request.input = [baseInstructionsMessage(turn, options, request.tools), ...request.input];
@@ -340,6 +370,9 @@ async function runAgentTurn(
           }
           case 'completed':
             usage = event.usage;
+            break;
+          case 'rateLimits':
+            rateLimits = event.snapshots;
             break;
           case 'retry': {
             const notice = retryNoticeOf(event.error, event.attempt, event.maxRetries);
@@ -444,7 +477,7 @@ async function compactTurn(
   when: 'beforeInput' | 'requested',
 ): Promise<TurnOutcome | undefined> {
   if (when === 'beforeInput' && !state.context.needsCompaction(turn)) return undefined;
-  const model = options.model;
+  const model = typeof options.model === 'function' ? options.model() : options.model;
   if ('missing' in model) return fail(turn, model.missing);
   const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
   if (compaction.kind === 'stopped') return compaction.outcome;
@@ -956,6 +989,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
           contextWindow: options.modelContextWindow,
           autoCompactTokenLimit: options.modelAutoCompactTokenLimit,
         },
+        catalogue: options.catalogue,
         lastUsage: context.tokenUsage,
         conversationLength: context.conversation.length,
       }),

@@ -13,9 +13,10 @@ import {
 } from './model/index.js';
 import {
   autoCompactTokenLimit,
+  BUILT_IN_CATALOGUE,
+  type ModelCatalogue,
   type ModelContextInfo,
   type ModelContextOverrides,
-  modelContextInfo,
   reportedContextWindow,
 } from './model-catalogue.js';
 import type { TurnContext, TurnOutcome } from './turn-loop-runtime.js';
@@ -314,6 +315,8 @@ export interface ContextTrackerOptions {
   instructions: (turn: TurnContext) => string;
   /** Window and compaction limit settings that override the model catalogue. */
   overrides?: ModelContextOverrides;
+  /** Where the model's window comes from (default: the built-in catalogue). */
+  catalogue?: ModelCatalogue | undefined;
   /** The thread's last reported usage: a resumed thread starts from it. */
   lastUsage: app.ThreadTokenUsage | null;
   /** How long the conversation was when that usage was reported. */
@@ -336,7 +339,8 @@ export class ContextTracker {
   }
 
   private info(turn: TurnContext): ModelContextInfo {
-    return modelContextInfo(turn.settings.model, this.options.overrides);
+    const catalogue = this.options.catalogue ?? BUILT_IN_CATALOGUE;
+    return catalogue.contextInfo(turn.settings.model, this.options.overrides);
   }
 
   /** `modelContextWindow` for the turn's model. */

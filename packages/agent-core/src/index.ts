@@ -5,6 +5,7 @@ export {
   DEFAULT_OUTPUT_CAP_BYTES,
   displayCommand,
   type ExecPolicyRules,
+  type ModelChoice,
   type ModelStreamer,
   TURN_ABORTED_TEXT,
 } from './agent.js';
@@ -160,12 +161,14 @@ export {
   ModelError,
   type ModelErrorCode,
   type ModelEvent,
+  type RateLimitSnapshot,
   type ReasoningDefaults,
   type ReasoningParam,
   type ResponseInputItem,
   type ResponseMessage,
   ResponsesClient,
   type ResponsesRequest,
+  rateLimitsFromHeaders,
   reasoningParam,
   retryNoticeOf,
   type TokenUsage,
@@ -176,12 +179,18 @@ export {
 } from './model/index.js';
 export {
   autoCompactTokenLimit,
+  BUILT_IN_CATALOGUE,
+  type CatalogueEntry,
   DEFAULT_EFFECTIVE_CONTEXT_WINDOW_PERCENT,
+  effortDescription,
   FALLBACK_CONTEXT_WINDOW,
   isCataloguedModel,
+  ModelCatalogue,
+  ModelCatalogueError,
   type ModelContextInfo,
   type ModelContextOverrides,
   modelContextInfo,
+  parseModelCatalogue,
   reportedContextWindow,
 } from './model-catalogue.js';
 export {

@@ -12,6 +12,7 @@ import {
   serve,
 } from '@tether/protocol';
 import type { Connection } from '@tether/transport';
+import { accountHandlers } from './handlers/account.js';
 import { configHandlers } from './handlers/config.js';
 import type { AppHandlers, ClientState, ServiceParts } from './handlers/context.js';
 import { editHandlers } from './handlers/edits.js';
@@ -72,6 +73,7 @@ export function serveApp(parts: ServiceParts): Served<ClientState> {
     ...turnHandlers(parts),
     ...shellHandlers(parts),
     ...configHandlers(parts),
+    ...accountHandlers(parts),
   };
   return serve(app.clientRequests, handlers, {
     order: () => 'connection',

@@ -10,12 +10,17 @@ import type { app, Served } from '@tether/protocol';
 import { ThreadStateManager } from '@tether/thread-state';
 import { ThreadStore } from '@tether/thread-store';
 import { CONTROL_SOCKET_DIR, type Connection, type Logger } from '@tether/transport';
+import { Accounts, RateLimitBoard } from './accounts.js';
+import { AuthStore } from './auth-store.js';
 import { ClientSupport } from './client-support.js';
 import { type ConfigService, configService, settingsFromConfig } from './config/index.js';
 import { AppConnection, RequestSlots, serveApp } from './connection.js';
 import { experimentalFilter } from './experimental.js';
 import type { ClientState, ServiceParts } from './handlers/context.js';
 import { HistoryQueries } from './history.js';
+import { remoteControlStatus } from './installation.js';
+import { ModelList } from './model-list.js';
+import { ServedModels, type ServedModelsOptions } from './served-models.js';
 import { DEFAULT_SETTINGS, type SettingsDefaults } from './settings.js';
 import { ThreadEdits } from './thread-edits.js';
 import { ThreadManager } from './threads.js';
@@ -34,8 +39,17 @@ export interface AppServiceOptions {
   maxInFlightRequests?: number;
   router?: Omit<OutboundRouterOptions, 'logger' | 'filter'>;
   defaults?: Partial<SettingsDefaults>;
-  /** Whether the model is reached with an API key (clients show an API-key account). */
+  /** Whether the model is reached with an API key (unused: `account/read` reads the config). */
   apiKeyConfigured?: boolean;
+  /**
+   * Where a client's signed-in API key is kept (default `<home>/auth.json`); the model client
+   * should read the same store so a new key applies to the next request.
+   */
+  authStore?: AuthStore;
+  /** Where the model client records the rate limits the provider reports (`account/rateLimits/read`). */
+  rateLimits?: RateLimitBoard;
+  /** How `model/list` asks the provider for its models (cache lifetimes, timeout). */
+  servedModels?: Omit<ServedModelsOptions, 'logger'>;
   /** How long a finished turn waits for its records to reach the disk (default 30 s). */
   persistTimeoutMs?: number;
   /** First retry delay of records the disk refused (default 100 ms). */
@@ -72,6 +86,8 @@ export class AppService {
   readonly state: ThreadStateManager;
   readonly store: ThreadStore;
   readonly threads: ThreadManager;
+  /** The signed-in API key and the rate limits the provider reported (`account/*`). */
+  readonly accounts: Accounts;
   private readonly served: Served<ClientState>;
   private readonly parts: ServiceParts;
   private readonly slots: RequestSlots;
@@ -104,7 +120,14 @@ export class AppService {
         ...options.defaults,
       };
     };
-    const defaults = currentDefaults();
+    const authStore = options.authStore ?? new AuthStore(home);
+    this.accounts = new Accounts({
+      store: authStore,
+      rateLimits: options.rateLimits ?? new RateLimitBoard(),
+      config,
+      router: this.router,
+      logger,
+    });
     this.threads = new ThreadManager({
       store: this.store,
       state: this.state,
@@ -140,11 +163,16 @@ export class AppService {
       threads: this.threads,
       history: new HistoryQueries(pieces),
       edits: new ThreadEdits(pieces),
-      support: new ClientSupport({
-        model: defaults.model,
-        modelProvider: defaults.modelProvider,
-        apiKeyConfigured: options.apiKeyConfigured ?? false,
+      support: new ClientSupport(),
+      accounts: this.accounts,
+      models: new ModelList({
+        home,
+        config,
+        store: authStore,
+        served: new ServedModels({ logger, ...options.servedModels }),
+        logger,
       }),
+      remoteControl: remoteControlStatus(home),
       commandExec: {
         environment: () => this.environment(),
         defaultSandbox: () => this.threads.defaultSettings().sandbox,

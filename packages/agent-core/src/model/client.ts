@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type Logger, silentLogger } from '@tether/protocol';
 import { ModelError } from './errors.js';
+import { hasRateLimitData, type RateLimitSnapshot, rateLimitsFromHeaders } from './rate-limits.js';
 import { backoffDelay, parseRetryAfter } from './retry.js';
 import { SseParser } from './sse.js';
 import {
@@ -52,6 +53,8 @@ export interface ModelClientConfig {
   apiKeyHint?: string;
   /** Added to the URL's query (`query_params` of a provider, e.g. Azure's `api-version`). */
   queryParams?: Record<string, string>;
+  /** Told what each accepted response's headers say about the account's rate limits. */
+  onRateLimits?: (snapshots: RateLimitSnapshot[]) => void;
 }
 
 /** Codes the client retries by itself (while nothing has been yielded yet). */
@@ -103,6 +106,7 @@ export class ResponsesClient {
   private readonly maxConnectionRetries: number;
   private readonly connectionRetryDelayMs: number;
   private readonly apiKeyHint: string | undefined;
+  private readonly onRateLimits: ((snapshots: RateLimitSnapshot[]) => void) | undefined;
   private readonly logger: Logger;
 
   constructor(config: ModelClientConfig, logger?: Logger) {
@@ -147,6 +151,7 @@ export class ResponsesClient {
       DEFAULT_CONNECTION_RETRY_DELAY_MS,
     );
     this.apiKeyHint = config.apiKeyHint || undefined;
+    this.onRateLimits = config.onRateLimits;
     this.logger = logger ?? silentLogger();
   }
 
@@ -175,7 +180,7 @@ export class ResponsesClient {
       try {
         for await (const event of this.attempt(body, attempt, signal)) {
           // `created` says nothing yet: a stream that breaks after it is retried as a whole
-          if (event.type !== 'created') yielded = true;
+          if (event.type !== 'created' && event.type !== 'rateLimits') yielded = true;
           yield event;
         }
         return;
@@ -325,6 +330,15 @@ export class ResponsesClient {
         throw httpError(response, text, this.url, this.apiKeyHint);
       }
       const contentType = response.headers.get('content-type');
+      if (contentType === null || contentType.toLowerCase().includes('text/event-stream')) {
+        // reported when the server sent rate-limit headers (the reference also reports an empty
+        // snapshot after every response; a local server that sends none stays quiet here)
+        const snapshots = rateLimitsFromHeaders(response.headers).filter(hasRateLimitData);
+        if (snapshots.length > 0) {
+          this.onRateLimits?.(snapshots);
+          yield { type: 'rateLimits', snapshots };
+        }
+      }
       if (contentType !== null && !contentType.toLowerCase().includes('text/event-stream')) {
         const text = await readExcerpt(response);
         throw new ModelError(

@@ -25,6 +25,7 @@ export {
   WAITING_FOR_NETWORK_MESSAGE,
 } from './error-info.js';
 export { isModelError, ModelError, type ModelErrorCode, type ModelErrorOptions } from './errors.js';
+export { type RateLimitSnapshot, rateLimitsFromHeaders } from './rate-limits.js';
 export {
   type ReasoningDefaults,
   reasoningParam,

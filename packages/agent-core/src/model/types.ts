@@ -1,4 +1,5 @@
 import type { ModelError } from './errors.js';
+import type { RateLimitSnapshot } from './rate-limits.js';
 
 /** A JSON Schema object (the `parameters` of a function tool). */
 export type JsonSchema = { readonly [key: string]: unknown };
@@ -123,6 +124,12 @@ export type ModelEvent =
   /** Any other finished output item, to carry forward as it is. */
   | { type: 'otherItem'; itemId: string; item: ResponseInputItem }
   | { type: 'completed'; responseId: string; usage: TokenUsage | null }
+  /**
+   * What the response's headers say about the account's rate limits (the `codex` family first),
+   * before the response's own events, when it sent rate-limit headers; a failure after it is
+   * still retried.
+   */
+  | { type: 'rateLimits'; snapshots: RateLimitSnapshot[] }
   /**
    * The request failed before saying anything and is tried again after `delayMs`: retry
    * `attempt` of `maxRetries` (`null`: the server could not be reached, retried without a bound).

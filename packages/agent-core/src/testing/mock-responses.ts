@@ -63,6 +63,8 @@ export type MockReply =
        * connection open, `end` finishes the HTTP response properly.
        */
       readonly cut?: { readonly afterEvents: number; readonly action: 'drop' | 'hang' | 'end' };
+      /** Extra response headers (rate-limit headers, for instance). */
+      readonly headers?: Readonly<Record<string, string>>;
     }
   | {
       readonly kind: 'http';
@@ -80,6 +82,8 @@ export type MockStreamReply = Extract<MockReply, { kind: 'stream' }>;
 export interface MockReplyOptions {
   /** Usage in `response.completed`; `null` leaves it out. Default 10 input and 5 output tokens. */
   usage?: MockUsage | null;
+  /** Extra response headers, e.g. `x-codex-primary-used-percent` or `x-ratelimit-*`. */
+  headers?: Record<string, string>;
 }
 
 const DEFAULT_USAGE: MockUsage = { inputTokens: 10, outputTokens: 5 };
@@ -95,6 +99,7 @@ function stream(
     end,
     usage: options.usage === undefined ? DEFAULT_USAGE : options.usage,
     delayMs: 0,
+    ...(options.headers ? { headers: { ...options.headers } } : {}),
   };
 }
 
@@ -247,6 +252,11 @@ export interface MockResponsesOptions {
    */
   responder?: (body: Record<string, unknown>) => MockReply | undefined;
   /**
+   * The model ids `GET /v1/models` lists (default none); change them later with `setModels`.
+   * `null` answers that route 404, as a server without it does.
+   */
+  models?: string[] | null;
+  /**
    * Refuse, as the real API does (HTTP 400, before the script is consulted), a request whose
    * `input` has a tool call without its output or an output without its call. Default true.
    */
@@ -265,6 +275,9 @@ export class MockResponsesServer {
   readonly port: number;
   /** Requests to the Responses endpoint, in arrival order. */
   readonly requests: MockRequest[] = [];
+  /** `GET /v1/models` requests, with their headers, in arrival order. */
+  readonly modelListRequests: IncomingHttpHeaders[] = [];
+  private models: string[] | null = [];
   private readonly script: MockReply[] = [];
   private readonly waiters: Array<{ count: number; resolve: () => void }> = [];
   private readonly live = new Set<() => void>();
@@ -300,8 +313,14 @@ export class MockResponsesServer {
       options.responder,
       options.requireCallOutputs ?? true,
     );
+    if (options.models !== undefined) mock.setModels(options.models);
     server.on('request', (req, res) => mock.handle(req, res));
     return mock;
+  }
+
+  /** What `GET /v1/models` lists from now on (`null`: that route answers 404). */
+  setModels(models: string[] | null): void {
+    this.models = models === null ? null : [...models];
   }
 
   /** Appends replies to the script; each request takes the next one. */
@@ -340,8 +359,9 @@ export class MockResponsesServer {
     req.on('end', () => {
       const rawBody = Buffer.concat(chunks).toString('utf8');
       const path = (req.url ?? '/').split('?')[0] ?? '/';
-      if (req.method === 'GET' && path === '/v1/models') {
-        sendJson(res, 200, { object: 'list', data: [] });
+      if (req.method === 'GET' && path === '/v1/models' && this.models !== null) {
+        this.modelListRequests.push(req.headers);
+        sendModelList(res, this.models);
         return;
       }
       const isModelPath = RESPONSES_PATHS.has(path) || CHAT_COMPLETIONS_PATHS.has(path);
@@ -451,6 +471,7 @@ export class MockResponsesServer {
     }
     const events = shape(reply);
     res.writeHead(200, {
+      ...reply.headers,
       'content-type': 'text/event-stream',
       'cache-control': 'no-cache',
       connection: 'keep-alive',
@@ -700,4 +721,12 @@ export function streamEvents(reply: MockStreamReply, responseId: string, model: 
       break;
   }
   return events;
+}
+
+/** `GET /v1/models` as OpenAI-compatible servers answer it (vLLM, Ollama, llama.cpp's server). */
+function sendModelList(res: ServerResponse, models: readonly string[]): void {
+  sendJson(res, 200, {
+    object: 'list',
+    data: models.map((id) => ({ id, object: 'model', created: 0, owned_by: 'mock' })),
+  });
 }

@@ -57,6 +57,8 @@ export interface ResolvedConfig {
   projectDocMaxBytes: number;
   instructions: string | null;
   developerInstructions: string | null;
+  /** `model_catalog_json`: the file of models that replaces the built-in catalogue. */
+  modelCatalogJson: string | null;
 }
 
 /** Command-line shorthands that change the selected provider (`--model-base-url`, `--api-key-env`). */
@@ -159,5 +161,6 @@ export function resolveConfig(
     projectDocMaxBytes: config.project_doc_max_bytes ?? DEFAULT_PROJECT_DOC_MAX_BYTES,
     instructions: config.instructions ?? null,
     developerInstructions: config.developer_instructions ?? null,
+    modelCatalogJson: config.model_catalog_json ?? null,
   };
 }

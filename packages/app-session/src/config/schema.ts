@@ -137,6 +137,8 @@ export const ConfigToml = table({
   instructions: str().optional(),
   developer_instructions: str().optional(),
   openai_base_url: str().optional(),
+  /** A JSON file of models (`{"models": [...]}`) that replaces the built-in catalogue. */
+  model_catalog_json: str().optional(),
   default_permissions: str().optional(),
   features: z
     .record(z.string(), bool(), { error: (issue) => invalidType(issue.input, 'a map') })

@@ -14,7 +14,13 @@ import { app, internalError, invalidRequest, RpcError } from '@tether/protocol';
 import { parse, TomlError } from 'smol-toml';
 import { locateValue, type TextRange } from './locate.js';
 import { type ConfigOverride, splitKeyPath } from './overrides.js';
-import { type ProviderShorthands, type ResolvedConfig, resolveConfig } from './resolve.js';
+import {
+  type ProviderShorthands,
+  type ResolvedConfig,
+  type ResolvedProvider,
+  resolveConfig,
+  resolveProvider,
+} from './resolve.js';
 import { type ConfigToml, checkConfig, PROFILE_KEYS } from './schema.js';
 import {
   deepMerge,
@@ -215,6 +221,15 @@ export class ConfigService {
       throw new ConfigLoadError(error instanceof Error ? error.message : String(error), 'provider');
     }
     return { layers, effective, config: checked.config, resolved };
+  }
+
+  /**
+   * Provider `id` as this configuration defines it (the selected one with the command-line
+   * shorthands applied), for methods that name a provider other than the selected one.
+   */
+  provider(snapshot: ConfigSnapshot, id: string): ResolvedProvider {
+    if (id === snapshot.resolved.provider.id) return snapshot.resolved.provider;
+    return resolveProvider({ ...snapshot.config, model_provider: id }, this.env);
   }
 
   /** The configuration, or why it cannot be used. */

@@ -2,9 +2,7 @@ import { permissionProfiles } from '../settings.js';
 import type { AreaHandlers, ServiceParts } from './context.js';
 
 type ConfigMethods =
-  | 'account/read'
   | 'account/bedrock/checkGovCloudRequirements'
-  | 'model/list'
   | 'config/read'
   | 'config/value/write'
   | 'config/batchWrite'
@@ -17,12 +15,10 @@ type ConfigMethods =
   | 'skills/list'
   | 'plugin/installed';
 
-/** What clients read about the account, the models, the configuration and the permissions. */
+/** What clients read about the configuration and the permissions. */
 export function configHandlers({ support, config }: ServiceParts): AreaHandlers<ConfigMethods> {
   return {
-    'account/read': () => support.account(),
     'account/bedrock/checkGovCloudRequirements': () => support.govCloud(),
-    'model/list': (params) => support.models(params),
     'config/read': (params) => config.read(params),
     'config/value/write': (params) => config.write([params], params),
     // loaded threads keep their settings; every new thread reads the file again, so

@@ -2,10 +2,12 @@ import type { OutboundRouter, ServerRequests } from '@tether/outbound-router';
 import type { app, Handler, Handlers, RequestScope } from '@tether/protocol';
 import type { ThreadStateManager } from '@tether/thread-state';
 import type { Connection, Logger } from '@tether/transport';
+import type { Accounts } from '../accounts.js';
 import type { ClientSupport } from '../client-support.js';
 import type { CommandExecContext } from '../command-exec.js';
 import type { ConfigService } from '../config/index.js';
 import type { HistoryQueries } from '../history.js';
+import type { ModelList } from '../model-list.js';
 import type { ThreadEdits } from '../thread-edits.js';
 import type { ThreadManager } from '../threads.js';
 
@@ -36,6 +38,12 @@ export interface ServiceParts {
   readonly history: HistoryQueries;
   readonly edits: ThreadEdits;
   readonly support: ClientSupport;
+  /** The API key a client signed in with, and the rate limits the provider reported. */
+  readonly accounts: Accounts;
+  /** `model/list`: the catalogue and what the provider serves. */
+  readonly models: ModelList;
+  /** `remoteControl/status/changed` after `initialize`: this server's name and installation id. */
+  readonly remoteControl: () => app.RemoteControlStatusChangedNotification;
   readonly commandExec: CommandExecContext;
   /** The configuration files and `-c` flags: thread defaults and the `config/*` methods. */
   readonly config: ConfigService;

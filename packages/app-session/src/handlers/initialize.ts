@@ -37,6 +37,11 @@ export function initializeHandlers(parts: ServiceParts): AreaHandlers<'initializ
             serverNotification('configWarning', warning),
           );
         }
+        // then, as the reference, the remote-control status (tether has none: `disabled`)
+        await parts.router.toConnection(
+          connectionId,
+          serverNotification('remoteControl/status/changed', parts.remoteControl()),
+        );
       });
       const term = process.env.TERM_PROGRAM ?? process.env.TERM ?? 'unknown';
       return {

@@ -40,11 +40,32 @@ export const ReasoningEffortOption = z.looseObject({
 export const ModelInfo = z.looseObject({
   id: z.string(),
   model: z.string(),
+  upgrade: z.string().nullish(),
+  upgradeInfo: z
+    .looseObject({
+      model: z.string(),
+      upgradeCopy: z.string().nullish(),
+      modelLink: z.string().nullish(),
+      migrationMarkdown: z.string().nullish(),
+      retirementAt: z.string().nullish(),
+    })
+    .nullish(),
+  availabilityNux: z.looseObject({ message: z.string() }).nullish(),
   displayName: z.string(),
   description: z.string(),
+  modelSpecialty: z.string().nullish(),
   hidden: z.boolean(),
   supportedReasoningEfforts: z.array(ReasoningEffortOption),
   defaultReasoningEffort: z.string(),
+  inputModalities: z.array(z.enum(['text', 'image', 'audio'])).optional(),
+  supportsPersonality: z.boolean().optional(),
+  multiAgentVersion: z.string().nullish(),
+  additionalSpeedTiers: z.array(z.string()).optional(),
+  serviceTiers: z
+    .array(z.looseObject({ id: z.string(), name: z.string(), description: z.string() }))
+    .optional(),
+  defaultServiceTier: z.string().nullish(),
+  availableAccessPrograms: z.looseObject({ cyber: z.array(z.string()) }).nullish(),
   isDefault: z.boolean(),
 });
 export type ModelInfo = z.infer<typeof ModelInfo>;

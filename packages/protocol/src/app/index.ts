@@ -4,6 +4,7 @@
  */
 import type { z } from 'zod';
 import { method } from '../serve.js';
+import * as account from './account.js';
 import {
   CommandExecutionRequestApprovalParams,
   CommandExecutionRequestApprovalResponse,
@@ -94,6 +95,7 @@ import {
   TurnSteerResponse,
 } from './turns.js';
 
+export * from './account.js';
 export * from './approvals.js';
 export * from './client-support.js';
 export * from './common.js';
@@ -169,6 +171,17 @@ export const clientRequests = {
     GovCloudRequirementsResponse,
   ),
   'model/list': method(ModelListParams, ModelListResponse),
+  'modelProvider/list': method(account.ModelProviderListParams, account.ModelProviderListResponse),
+  'modelProvider/capabilities/read': method(
+    account.ModelProviderCapabilitiesReadParams,
+    account.ModelProviderCapabilitiesReadResponse,
+  ),
+  'account/login/start': method(account.LoginAccountParams, account.LoginAccountResponse),
+  'account/logout': method(account.LogoutAccountParams, account.LogoutAccountResponse),
+  'account/rateLimits/read': method(
+    account.GetAccountRateLimitsParams,
+    account.GetAccountRateLimitsResponse,
+  ),
   'config/read': method(config.ConfigReadParams, config.ConfigReadResponse),
   'config/value/write': method(config.ConfigValueWriteParams, config.ConfigWriteResponse),
   'config/batchWrite': method(config.ConfigBatchWriteParams, config.ConfigWriteResponse),
@@ -226,6 +239,10 @@ export const serverNotifications = {
   'thread/goal/updated': history.ThreadGoalUpdatedNotification,
   'thread/goal/cleared': history.ThreadGoalClearedNotification,
   'thread/queue/changed': history.ThreadQueueChangedNotification,
+  'account/login/completed': account.AccountLoginCompletedNotification,
+  'account/updated': account.AccountUpdatedNotification,
+  'account/rateLimits/updated': account.AccountRateLimitsUpdatedNotification,
+  'remoteControl/status/changed': account.RemoteControlStatusChangedNotification,
 } as const;
 
 /**
