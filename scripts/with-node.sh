@@ -50,6 +50,7 @@ if [ ! -f "$cached" ]; then
   echo "with-node: compiling better-sqlite3 $sqlite_version for ABI $abi (once; then cached)" >&2
   gyp=$(npm root -g)/npm/node_modules/node-gyp/bin/node-gyp.js
   work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
   cp -R "$sqlite_dir/." "$work/"
   rm -rf "$work/build"
   (cd "$work" && PATH="$nodepkg/bin:$PATH" "$node_bin" "$gyp" rebuild --release \
@@ -57,20 +58,38 @@ if [ ! -f "$cached" ]; then
     tail -20 "$work/gyp.log" >&2
     exit 1
   }
-  cp "$work/build/Release/better_sqlite3.node" "$cached.partial"
-  mv "$cached.partial" "$cached"
+  # a unique partial name: two runs compiling at once never interleave into one file
+  partial=$(mktemp "$cache/better-sqlite3.XXXXXX")
+  cp "$work/build/Release/better_sqlite3.node" "$partial"
+  mv "$partial" "$cached"
   rm -rf "$work"
+  trap - EXIT
 fi
 
+# One swap at a time in this workspace: a second run would otherwise save the first run's
+# swapped-in binary as "the original" and restore the wrong one for good.
+exec 9>"$sqlite_dir/.with-node.lock"
+flock 9
+
 binary=$sqlite_dir/build/Release/better_sqlite3.node
-backup=$binary.node$(node -p process.versions.modules)
-if [ -f "$binary" ]; then mv "$binary" "$backup"; fi
+backup=$binary.workspace
 restore() {
-  rm -f "$binary"
-  if [ -f "$backup" ]; then mv "$backup" "$binary"; fi
+  if [ -f "$backup" ]; then
+    rm -f "$binary"
+    mv "$backup" "$binary"
+  fi
 }
+# Set before the first move, so an interrupt at any point puts the workspace's binary back.
 trap restore EXIT
-cp "$cached" "$binary.partial"
-mv "$binary.partial" "$binary"
+if [ -f "$backup" ]; then
+  # an earlier run was killed before it could restore: the backup is the workspace's binary,
+  # and what sits in its place now is that run's swapped-in one
+  rm -f "$binary"
+else
+  mv "$binary" "$backup"
+fi
+partial=$(mktemp "$binary.XXXXXX")
+cp "$cached" "$partial"
+mv "$partial" "$binary"
 
 PATH="$nodepkg/bin:$PATH" "$@"
