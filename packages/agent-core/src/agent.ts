@@ -887,6 +887,7 @@ async function runCommand(
     options.commandEnv ?? plainEnv(process.env),
     environment,
     run.cwd,
+    sandbox,
   );
   const env = commandEnvironment(how.base, {
     threadId: turn.threadId,
@@ -999,7 +1000,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
         shell: DEFAULT_SHELL,
         tmpdir: (options.commandEnv ?? process.env).TMPDIR,
       }),
-      loginShells: new LoginShells(),
+      loginShells: new LoginShells(DEFAULT_SHELL),
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
       beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),

@@ -1,3 +1,4 @@
+import type { exec } from '@tether/protocol';
 import type { Environment } from './environment.js';
 
 /**
@@ -12,6 +13,11 @@ import type { Environment } from './environment.js';
  * The reference keeps a snapshot script and sources it before `exec`ing the command's shell, which
  * carries over exported variables only; passing the captured variables as the process environment
  * does the same without a file, so it works unchanged against a remote exec-server.
+ *
+ * Only the configured default shell is captured, never a shell the model names: the capture runs
+ * outside any command the user sees, so a model-named "shell" (a script it wrote in the workspace)
+ * would otherwise run without being shown or asked for. A model-named shell simply runs as a login
+ * shell each time. The capture itself runs inside the sandbox the command that triggers it runs in.
  */
 
 /** How long capturing may take before later commands keep using login shells (the reference's). */
@@ -47,10 +53,16 @@ async function capture(
   shell: string,
   cwd: string,
   env: Record<string, string>,
+  sandbox: exec.SandboxContext | undefined,
   timeoutMs: number,
 ): Promise<Record<string, string> | undefined> {
   try {
-    const running = await environment.run({ argv: [shell, '-lc', CAPTURE_SCRIPT], cwd, env });
+    const running = await environment.run({
+      argv: [shell, '-lc', CAPTURE_SCRIPT],
+      cwd,
+      env,
+      ...(sandbox ? { sandbox } : {}),
+    });
     const timer = setTimeout(() => void running.terminate(), timeoutMs);
     const chunks: Buffer[] = [];
     try {
@@ -68,41 +80,43 @@ async function capture(
   }
 }
 
-/** A thread's login environments, one per shell the model used. */
+/** A thread's login environment for its default shell. */
 export class LoginShells {
-  /** Per shell: undefined once its first command ran, then its capture. */
-  private readonly captured = new Map<
-    string,
-    Promise<Record<string, string> | undefined> | undefined
-  >();
-
-  constructor(private readonly timeoutMs = LOGIN_ENV_TIMEOUT_MS) {}
+  /** Whether a login command of the default shell ran already (the capture waits for the second). */
+  private firstRan = false;
+  private captured: Promise<Record<string, string> | undefined> | undefined;
 
   /**
-   * How to run `argv` (`[shell, '-lc', script]` for a login shell): unchanged for the thread's
-   * first login command of that shell and when the capture failed; else a plain shell with the
-   * captured environment as its base.
+   * @param shell the configured default shell, the only one captured
+   */
+  constructor(
+    private readonly shell: string,
+    private readonly timeoutMs = LOGIN_ENV_TIMEOUT_MS,
+  ) {}
+
+  /**
+   * How to run `argv` (`[shell, '-lc', script]` for a login shell): unchanged for any other shell
+   * than the default, for the thread's first login command, and when the capture failed; else a
+   * plain shell with the captured environment as its base. `sandbox` is the sandbox the command
+   * runs in, which a capture started for it runs in too.
    */
   async prepare(
     argv: readonly string[],
     base: Record<string, string>,
     environment: Environment,
     cwd: string,
+    sandbox: exec.SandboxContext | undefined,
   ): Promise<{ argv: string[]; base: Record<string, string> }> {
     const [shell, flag, script, ...rest] = argv;
-    if (shell === undefined || flag !== '-lc' || script === undefined) {
+    if (shell !== this.shell || flag !== '-lc' || script === undefined) {
       return { argv: [...argv], base };
     }
-    if (!this.captured.has(shell)) {
-      this.captured.set(shell, undefined);
+    if (!this.firstRan) {
+      this.firstRan = true;
       return { argv: [...argv], base };
     }
-    let known = this.captured.get(shell);
-    if (!known) {
-      known = capture(environment, shell, cwd, base, this.timeoutMs);
-      this.captured.set(shell, known);
-    }
-    const env = await known;
+    this.captured ??= capture(environment, shell, cwd, base, sandbox, this.timeoutMs);
+    const env = await this.captured;
     if (!env) return { argv: [...argv], base };
     return { argv: [shell, '-c', script, ...rest], base: env };
   }
