@@ -36,7 +36,7 @@ function definedInUserFile(snapshot: ConfigSnapshot, id: string): boolean {
   return snapshot.layers.some((layer) => {
     if (layer.name.type !== 'user') return false;
     const providers = layer.table.model_providers;
-    return typeof providers === 'object' && providers !== null && id in providers;
+    return typeof providers === 'object' && providers !== null && Object.hasOwn(providers, id);
   });
 }
 

@@ -4,6 +4,7 @@
  * not parse (`-c approval_policy=never`).
  */
 import { parse } from 'smol-toml';
+import { forbiddenKeyPath } from './table.js';
 
 export type OverrideValue = unknown;
 export interface ConfigOverride {
@@ -49,7 +50,14 @@ export function parseOverride(argument: string): ConfigOverride {
   if (key === '' || keyPath.some((segment) => segment === '')) {
     throw new ConfigOverrideError(`Empty key in override: ${argument}`);
   }
-  return { keyPath, value: parseValue(raw) };
+  const value = parseValue(raw);
+  const forbidden = forbiddenKeyPath(keyPath, value);
+  if (forbidden) {
+    throw new ConfigOverrideError(
+      `key \`${forbidden.at(-1)}\` is not allowed in a configuration key (in \`${forbidden.join('.')}\`): ${argument}`,
+    );
+  }
+  return { keyPath, value };
 }
 
 function parseValue(raw: string): unknown {

@@ -91,8 +91,14 @@ export function resolveProvider(
 ): ResolvedProvider {
   const id = config.model_provider ?? DEFAULT_MODEL_PROVIDER;
   // the built-in provider keeps its id; the reference does not let a table replace it
+  const providers = config.model_providers ?? {};
+  // an own key only: `constructor` or `__proto__` must not find Object's own members
   const info =
-    id === DEFAULT_MODEL_PROVIDER ? builtInOpenAi(config, env) : config.model_providers?.[id];
+    id === DEFAULT_MODEL_PROVIDER
+      ? builtInOpenAi(config, env)
+      : Object.hasOwn(providers, id)
+        ? providers[id]
+        : undefined;
   if (!info) {
     throw new ConfigResolveError(`Model provider \`${id}\` not found`);
   }

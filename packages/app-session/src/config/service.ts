@@ -25,6 +25,7 @@ import { type ConfigToml, checkConfig, PROFILE_KEYS } from './schema.js';
 import {
   deepMerge,
   deletePath,
+  forbiddenKeyPath,
   getPath,
   isTable,
   leafPaths,
@@ -378,6 +379,14 @@ export class ConfigService {
         throw writeError('keyPath must not be empty', 'configValidationError');
       }
       const path = splitKeyPath(edit.keyPath);
+      // `__proto__` and the like would reach Object.prototype before the check below ran
+      const forbidden = forbiddenKeyPath(path, edit.value);
+      if (forbidden) {
+        throw writeError(
+          `Invalid configuration: key \`${forbidden.at(-1)}\` is not allowed\nin \`${forbidden.join('.')}\`\n`,
+          'configValidationError',
+        );
+      }
       if (edit.value === null || edit.value === undefined) {
         deletePath(edited, path);
       } else if (
