@@ -75,13 +75,14 @@ export class AuthStore {
 
 /**
  * The key the model client sends for a provider: for OpenAI itself (a provider that requires
- * OpenAI auth) a signed-in key wins over the environment, as in the reference; for another
- * provider its own `env_key` (or bearer token) wins, and a signed-in key is the fallback.
+ * OpenAI auth) a signed-in key wins over the environment, as in the reference. Any other provider
+ * gets only its own `env_key` (or bearer token), never the signed-in OpenAI key: that key must not
+ * reach a third-party server (the reference does not send it there either).
  */
 export function apiKeyFor(
   provider: { apiKey: string | null; requiresOpenaiAuth: boolean },
   store: AuthStore,
 ): string | null {
   if (provider.requiresOpenaiAuth) return store.apiKey() ?? provider.apiKey;
-  return provider.apiKey ?? store.apiKey();
+  return provider.apiKey;
 }
