@@ -108,6 +108,8 @@ export class ResponsesClient {
   private readonly apiKeyHint: string | undefined;
   private readonly onRateLimits: ((snapshots: RateLimitSnapshot[]) => void) | undefined;
   private readonly logger: Logger;
+  /** Why the request headers cannot be sent at all (a key with a line break...), if they cannot. */
+  private readonly headerError: ModelError | undefined;
 
   constructor(config: ModelClientConfig, logger?: Logger) {
     if (typeof config.model !== 'string' || config.model.trim() === '') {
@@ -153,6 +155,7 @@ export class ResponsesClient {
     this.apiKeyHint = config.apiKeyHint || undefined;
     this.onRateLimits = config.onRateLimits;
     this.logger = logger ?? silentLogger();
+    this.headerError = unsendableHeader(this.headers(), this.apiKeyHint);
   }
 
   /**
@@ -171,6 +174,9 @@ export class ResponsesClient {
         { retryable: false, ...(this.apiKeyHint ? { hint: this.apiKeyHint } : {}) },
       );
     }
+    // fetch would refuse these headers before connecting, on every attempt: retrying (as for an
+    // unreachable server, without end) could never succeed, so the turn fails at once instead
+    if (this.headerError) throw this.headerError;
     const body = JSON.stringify(this.requestBody(request));
     let retries = 0;
     let connectionRetries = 0;
@@ -292,6 +298,16 @@ export class ResponsesClient {
       if (error instanceof ModelError) return error;
       if (signal?.aborted) return abortedError(signal.reason);
       if (timedOut !== undefined) return timedOut;
+      // undici reports a network failure as TypeError("fetch failed") with the cause attached; a
+      // TypeError without a cause is a request it refused to build, which no retry can change.
+      // Its own message can quote a header value (the key), so it is kept only as the cause.
+      if (connecting && error instanceof TypeError && error.cause === undefined) {
+        return new ModelError(
+          'invalid_config',
+          `model request not sent: the request to ${this.url} could not be built (check the provider's API key, http_headers and base URL)`,
+          { retryable: false, cause: error },
+        );
+      }
       return connecting
         ? new ModelError(
             'connection_failed',
@@ -407,6 +423,39 @@ export class ResponsesClient {
       else controller.abort();
     }
   }
+}
+
+/**
+ * Why fetch would refuse one of `headers`, naming the setting and never quoting the value (it may
+ * be the key): a header value must be Latin-1 without line breaks or NUL, a name an HTTP token.
+ */
+function unsendableHeader(
+  headers: Record<string, string>,
+  apiKeyHint: string | undefined,
+): ModelError | undefined {
+  for (const [name, value] of Object.entries(headers)) {
+    try {
+      new Headers([[name, value]]);
+      continue;
+    } catch {}
+    const isKey = name.toLowerCase() === 'authorization';
+    // the position is counted in the key itself, as the user wrote it
+    const chars = [...(isKey ? value.replace(/^Bearer /, '') : value)];
+    const bad = chars.findIndex((char) => {
+      const code = char.codePointAt(0) ?? 0;
+      return code > 0xff || code === 0 || code === 0x0a || code === 0x0d;
+    });
+    const code = (chars[bad]?.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+    const why =
+      bad === -1
+        ? 'is not a valid HTTP header'
+        : `contains a character that cannot be sent in an HTTP header (U+${code} at position ${bad + 1}; a line break or a character outside Latin-1)`;
+    const message = isKey
+      ? `model request not sent: the API key ${why}; set a valid key${apiKeyHint ? `. ${apiKeyHint}` : ''}`
+      : `model request not sent: the value of HTTP header \`${name}\` (the provider's http_headers or env_http_headers) ${why}`;
+    return new ModelError('invalid_config', message, { retryable: false });
+  }
+  return undefined;
 }
 
 function nonNegative(value: number | undefined, fallback: number): number {
