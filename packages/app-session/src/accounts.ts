@@ -58,6 +58,21 @@ function needsOpenAiKey(provider: { requiresOpenaiAuth: boolean; baseUrl: string
   }
 }
 
+/**
+ * Where a key has a character an HTTP header cannot carry (a control character such as a line
+ * break, or one outside Latin-1), as "U+000A at position 7"; undefined when it has none.
+ */
+export function unsendableKeyChar(key: string): string | undefined {
+  const chars = [...key];
+  const bad = chars.findIndex((char) => {
+    const code = char.codePointAt(0) ?? 0;
+    return code < 0x20 || code === 0x7f || code > 0xff;
+  });
+  if (bad === -1) return undefined;
+  const code = (chars[bad]?.codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, '0');
+  return `U+${code} at position ${bad + 1}`;
+}
+
 export class Accounts {
   constructor(private readonly options: AccountsOptions) {}
 
@@ -90,6 +105,16 @@ export class Accounts {
     }
     if (params.apiKey.trim() === '') {
       throw new RpcError(invalidRequest('Invalid request: the API key is empty'));
+    }
+    const unsendable = unsendableKeyChar(params.apiKey.trim());
+    if (unsendable) {
+      // a key that cannot go into an Authorization header would make every turn fail; the key
+      // itself is not quoted back
+      throw new RpcError(
+        invalidRequest(
+          `Invalid request: the API key contains a character that cannot be sent in an HTTP header (${unsendable}); paste the key again`,
+        ),
+      );
     }
     this.options.store.save(params.apiKey.trim());
     this.options.logger.info({ file: this.options.store.file }, 'API key stored');
