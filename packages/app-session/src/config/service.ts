@@ -5,9 +5,19 @@
  * format-preserving writes of `config/value/write` and `config/batchWrite`.
  */
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, readFileSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  lstatSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  unlinkSync,
+} from 'node:fs';
 import { open, rm, stat, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseForEdit, patch } from '@decimalturn/toml-patch';
 import { app, internalError, invalidRequest, RpcError } from '@tether/protocol';
@@ -519,8 +529,31 @@ function readLayerFile(file: string): Table | undefined {
   return table;
 }
 
+/**
+ * The file a path ends at: a `config.toml` that is a symlink (into a dotfiles repository, say) is
+ * written where it points, so that the link stays a link. A link to a file not made yet is followed
+ * too.
+ */
+function writeTarget(file: string): string {
+  try {
+    return realpathSync(file);
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) throw error;
+  }
+  try {
+    if (lstatSync(file).isSymbolicLink()) {
+      return writeTarget(resolve(dirname(file), readlinkSync(file)));
+    }
+  } catch (error) {
+    if (!isCode(error, 'ENOENT')) throw error;
+  }
+  return file;
+}
+
 /** Writes through a temporary file and a rename, so that a reader never sees half a file. */
-async function replaceFile(file: string, text: string): Promise<void> {
+async function replaceFile(path: string, text: string): Promise<void> {
+  // the temporary file sits beside the real file: a rename over a symlink would replace the link
+  const file = writeTarget(path);
   const temp = `${file}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`;
   await writeFile(temp, text, { mode: 0o600 });
   try {
