@@ -1004,6 +1004,13 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
       beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),
+      // the compaction before the input failed: the input still joins the conversation
+      inputNotTaken: (turn) => {
+        for (const input of turn.inputs) {
+          const message = userInputMessage(input);
+          if (message) turn.record(message);
+        }
+      },
       compact: async (turn) =>
         (await compactTurn(turn, options, state, 'requested')) ?? { status: 'completed' },
     });

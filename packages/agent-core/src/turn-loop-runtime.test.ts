@@ -1,10 +1,10 @@
-import { silentLogger } from '@tether/protocol';
+import { app, RpcError, silentLogger } from '@tether/protocol';
 import { waitFor } from '@tether/test-kit';
 import { describe, expect, it } from 'vitest';
 import { completeItem } from './items.js';
 import type { ThreadEvent, ThreadSettings } from './runtime.js';
 import { testSettings } from './test-support/settings.js';
-import { type TurnBody, TurnLoopRuntime } from './turn-loop-runtime.js';
+import { type TurnBody, type TurnHooks, TurnLoopRuntime } from './turn-loop-runtime.js';
 
 const settings: ThreadSettings = testSettings({ model: 'm', modelProvider: 'p' });
 const request = (text: string) => ({
@@ -13,10 +13,11 @@ const request = (text: string) => ({
   settings,
 });
 
-function runtime(body: TurnBody) {
+function runtime(body: TurnBody, hooks?: TurnHooks) {
   const rt = new TurnLoopRuntime(
     { threadId: 't1', settings, conversation: [], tokenUsage: null, logger: silentLogger() },
     body,
+    hooks,
   );
   const events: ThreadEvent[] = [];
   const done = (async () => {
@@ -137,6 +138,167 @@ describe('TurnLoopRuntime', () => {
     });
     const statuses = events.flatMap((e) => (e.kind === 'status' ? [e.status] : []));
     expect(statuses.at(-1)).toEqual({ type: 'systemError' });
+    await rt.shutdown();
+    await done;
+  });
+
+  describe('with a compaction', () => {
+    const summary = {
+      type: 'message' as const,
+      role: 'user' as const,
+      content: [{ type: 'input_text' as const, text: 'SUMMARY' }],
+    };
+    /** A compaction that waits for `release` and then replaces the conversation with `summary`. */
+    function compacting(body: TurnBody) {
+      let release!: () => void;
+      const gate = new Promise<void>((r) => {
+        release = r;
+      });
+      let running = 0;
+      let overlapped = false;
+      const enter = () => {
+        running += 1;
+        if (running > 1) overlapped = true;
+      };
+      const made = runtime(
+        async (turn) => {
+          enter();
+          try {
+            return await body(turn);
+          } finally {
+            running -= 1;
+          }
+        },
+        {
+          compact: async (turn) => {
+            enter();
+            const aborted = new Promise<void>((r) =>
+              turn.signal.addEventListener('abort', () => r()),
+            );
+            await Promise.race([gate, aborted]);
+            if (!turn.signal.aborted) turn.replaceConversation([summary]);
+            running -= 1;
+            return { status: 'completed' };
+          },
+        },
+      );
+      return { ...made, release, overlapped: () => overlapped };
+    }
+    const turnEvents = (events: ThreadEvent[]) =>
+      events.flatMap((e) =>
+        e.kind === 'notification' && (e.method === 'turn/started' || e.method === 'turn/completed')
+          ? [`${e.method} ${e.params.turn.id}`]
+          : e.kind === 'notification' &&
+              e.method === 'item/completed' &&
+              app.isKnownThreadItem(e.params.item) &&
+              e.params.item.type === 'userMessage'
+            ? [
+                `userMessage ${JSON.stringify(e.params.item.content.map((c) => c.type === 'text' && c.text))}`,
+              ]
+            : [],
+      );
+
+    it('a turn started right after a compaction runs after it, on the compacted conversation', async () => {
+      const seen: { conversation: unknown[]; inputs: number }[] = [];
+      const { rt, events, done, release, overlapped } = compacting(async (turn) => {
+        seen.push({ conversation: [...turn.conversation], inputs: turn.inputs.length });
+        return { status: 'completed' };
+      });
+      const compaction = await rt.compact(settings);
+      // the compaction takes no input (the reference's refusal and its data)
+      const refusal = await rt.steer(request('x'), compaction.id).catch((e: unknown) => e);
+      expect(refusal).toBeInstanceOf(RpcError);
+      expect(refusal).toMatchObject({
+        code: -32600,
+        message: 'cannot steer a compact turn',
+        data: { codexErrorInfo: { activeTurnNotSteerable: { turnKind: 'compact' } } },
+      });
+      // no pause: before the compaction turn has even started
+      const next = await rt.startTurn(request('after'));
+      expect(next.id).not.toBe(compaction.id);
+      // more input joins the waiting turn, after its own
+      const more = await rt.startTurn(request('more'));
+      expect(more.id).toBe(next.id);
+      release();
+      await waitFor(() => events.filter((e) => label(e) === 'turn/completed').length === 2);
+      expect(overlapped()).toBe(false);
+      expect(turnEvents(events)).toEqual([
+        `turn/started ${compaction.id}`,
+        `turn/completed ${compaction.id}`,
+        `turn/started ${next.id}`,
+        'userMessage ["after"]',
+        'userMessage ["more"]',
+        `turn/completed ${next.id}`,
+      ]);
+      expect(seen).toEqual([{ conversation: [summary], inputs: 2 }]);
+      await rt.shutdown();
+      await done;
+    });
+
+    it('a running compaction can still be interrupted by its id while a turn waits on it', async () => {
+      const { rt, events, done } = compacting(async () => ({ status: 'completed' }));
+      const compaction = await rt.compact(settings);
+      const next = await rt.startTurn(request('after'));
+      await waitFor(() => events.some((e) => label(e) === 'turn/started'));
+      await rt.interrupt(compaction.id);
+      await waitFor(() => events.filter((e) => label(e) === 'turn/completed').length === 2);
+      const completed = events.flatMap((e) =>
+        e.kind === 'notification' && e.method === 'turn/completed'
+          ? [[e.params.turn.id, e.params.turn.status]]
+          : [],
+      );
+      expect(completed).toEqual([
+        [compaction.id, 'interrupted'],
+        [next.id, 'completed'],
+      ]);
+      await rt.shutdown();
+      await done;
+    });
+  });
+
+  it('a turn started while an interrupted one finishes is a new turn that takes its input', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((r) => {
+      release = r;
+    });
+    const seenInputs: number[] = [];
+    const { rt, events, done } = runtime(async (turn) => {
+      seenInputs.push(turn.inputs.length);
+      // the first turn keeps running a moment after its interrupt (a command being killed)
+      if (seenInputs.length === 1) await gate;
+      return { status: 'completed' };
+    });
+    const first = await rt.startTurn(request('one'));
+    await waitFor(() => seenInputs.length === 1);
+    await rt.interrupt(first.id);
+    const second = await rt.startTurn(request('two'));
+    expect(second.id).not.toBe(first.id);
+    release();
+    await waitFor(() => events.filter((e) => label(e) === 'turn/completed').length === 2);
+    expect(seenInputs).toEqual([1, 1]);
+    await rt.shutdown();
+    await done;
+  });
+
+  it('shows the input of a turn that ends before its body runs (the pre-input hook failed)', async () => {
+    const notTaken: number[] = [];
+    const { rt, events, done } = runtime(async () => ({ status: 'completed' }), {
+      beforeInput: async () => ({ status: 'failed', error: { message: 'compaction failed' } }),
+      inputNotTaken: (turn) => notTaken.push(turn.inputs.length),
+    });
+    await rt.startTurn(request('lost?'));
+    await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
+    expect(events.map(label)).toEqual([
+      'status:active[]',
+      'turn/started',
+      'item/started',
+      'item/completed',
+      'turnFinished',
+      'status:systemError',
+      'turn/completed',
+      'cancelServerRequests',
+    ]);
+    expect(notTaken).toEqual([1]);
     await rt.shutdown();
     await done;
   });

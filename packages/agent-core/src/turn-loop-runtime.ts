@@ -85,9 +85,16 @@ export interface TurnHooks {
   beforeInput?: (context: TurnContext) => Promise<TurnOutcome | undefined>;
   /** The body of a turn started by `thread/compact/start` (none: the runtime cannot compact). */
   compact?: TurnBody;
+  /**
+   * The turn ended before its body took its input (`beforeInput` returned an outcome): records
+   * `context.inputs` for the model, as the body would have, so the next turn sees what was said.
+   */
+  inputNotTaken?: (context: TurnContext) => void;
 }
 
 interface ActiveTurn {
+  /** A turn with input, or a compaction (`thread/compact/start`), which takes no input. */
+  kind: 'turn' | 'compact';
   turn: app.Turn;
   inputs: app.UserInput[][];
   controller: AbortController;
@@ -97,6 +104,23 @@ interface ActiveTurn {
   startedAtMs: number;
   /** Items injected while the turn runs, waiting for a point where the conversation is whole. */
   injected: ResponseInputItem[];
+  /**
+   * Input added before the turn showed its own (it waits behind an earlier turn, or in the
+   * pre-input compaction): shown and taken after the turn's first input, in order.
+   */
+  early: TurnRequest[] | undefined;
+}
+
+/** The reference's refusal of input for a compaction turn (`turn/steer`). */
+function notSteerable(): RpcError {
+  const message = 'cannot steer a compact turn';
+  return new RpcError(
+    invalidRequest(message, {
+      message,
+      codexErrorInfo: { activeTurnNotSteerable: { turnKind: 'compact' } },
+      additionalDetails: null,
+    }),
+  );
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -124,7 +148,12 @@ function userMessageItem(input: app.UserInput[], clientId: string | null): app.U
  */
 export class TurnLoopRuntime implements ThreadRuntime {
   private readonly queue = new AsyncQueue<ThreadEvent>();
-  private active: ActiveTurn | undefined;
+  /**
+   * Turns not finished yet, in the order they run: the running one first, then those waiting for
+   * it (a turn started while an interrupted one finishes, a compaction, a turn started during a
+   * compaction). One runs at a time; each runs after the one before it ended.
+   */
+  private readonly turns: ActiveTurn[] = [];
   private currentStatus: app.ThreadStatus = { type: 'idle' };
   private readonly conversation: ResponseInputItem[];
   private lastTokenUsage: app.ThreadTokenUsage | null;
@@ -146,20 +175,23 @@ export class TurnLoopRuntime implements ThreadRuntime {
     return this.queue;
   }
 
+  /** The turn new input goes to: the last one started, unless it was interrupted. */
+  private get active(): ActiveTurn | undefined {
+    const last = this.turns.at(-1);
+    return last && !last.interrupted ? last : undefined;
+  }
+
   async startTurn(request: TurnRequest): Promise<app.Turn> {
     if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
-    if (this.active) {
-      this.addInput(this.active, request);
-      return { ...this.active.turn, items: [], itemsView: 'notLoaded', startedAt: null };
+    const active = this.active;
+    // a compaction takes no input: the new turn runs after it, on the compacted conversation
+    if (active && active.kind === 'turn') {
+      this.addInput(active, request);
+      return { ...active.turn, items: [], itemsView: 'notLoaded', startedAt: null };
     }
-    const { active, context } = this.newTurn(request.settings);
-    this.active = active;
-    // the response to turn/start goes out before the turn's events (the caller answers first)
-    const response = { ...active.turn };
-    this.running = new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
-      this.run(active, context, request),
-    );
-    return response;
+    const { active: next, context } = this.newTurn('turn', request.settings);
+    this.enqueue(next, context, request);
+    return { ...next.turn };
   }
 
   /**
@@ -171,24 +203,31 @@ export class TurnLoopRuntime implements ThreadRuntime {
     if (!this.hooks.compact) {
       throw new RpcError(invalidRequest("this thread's agent cannot compact its context"));
     }
-    const running = this.active;
-    if (running && !running.interrupted) {
-      running.interrupted = true;
-      running.controller.abort(new Error('turn interrupted by compaction'));
+    for (const earlier of this.turns) {
+      if (earlier.interrupted) continue;
+      earlier.interrupted = true;
+      earlier.controller.abort(new Error('turn interrupted by compaction'));
     }
-    const { active, context } = this.newTurn(settings);
-    const previous = this.running;
-    // after the caller's response, and after the interrupted turn has finished
-    this.running = previous
-      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
-      .then(() => {
-        this.active = active;
-        return this.run(active, context, null);
-      });
+    const { active, context } = this.newTurn('compact', settings);
+    this.enqueue(active, context, null);
     return { ...active.turn };
   }
 
-  private newTurn(settings: ThreadSettings): { active: ActiveTurn; context: TurnContext } {
+  /**
+   * Makes the turn the active one at once (input, steer and interrupt see it from now on) and runs
+   * it after the caller's response and after every earlier turn has finished.
+   */
+  private enqueue(active: ActiveTurn, context: TurnContext, request: TurnRequest | null): void {
+    this.turns.push(active);
+    this.running = this.running
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => this.run(active, context, request));
+  }
+
+  private newTurn(
+    kind: ActiveTurn['kind'],
+    settings: ThreadSettings,
+  ): { active: ActiveTurn; context: TurnContext } {
     const turnId = uuidv7();
     const turn: app.Turn = {
       id: turnId,
@@ -203,6 +242,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
     };
     const controller = new AbortController();
     const active: ActiveTurn = {
+      kind,
       turn,
       inputs: [],
       controller,
@@ -211,6 +251,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
       lastAgentMessage: undefined,
       startedAtMs: Date.now(),
       injected: [],
+      early: [],
     };
     return { active, context: this.makeContext(active, settings) };
   }
@@ -226,29 +267,31 @@ export class TurnLoopRuntime implements ThreadRuntime {
         ),
       );
     }
+    if (active.kind === 'compact') throw notSteerable();
     this.addInput(active, request);
     return active.turn.id;
   }
 
   async interrupt(turnId: string): Promise<void> {
     const active = this.active;
-    if (!active || active.interrupted) {
-      throw new RpcError(invalidRequest('no active turn to interrupt'));
-    }
-    if (active.turn.id !== turnId) {
+    if (!active) throw new RpcError(invalidRequest('no active turn to interrupt'));
+    // a running turn that a later one waits on (a compaction that a turn/start queued behind) can
+    // still be interrupted by its id
+    const target = this.turns.find((t) => t.turn.id === turnId && !t.interrupted);
+    if (!target) {
       throw new RpcError(
         invalidRequest(`expected active turn id ${turnId} but found ${active.turn.id}`),
       );
     }
-    active.interrupted = true;
-    active.controller.abort(new Error('turn interrupted'));
+    target.interrupted = true;
+    target.controller.abort(new Error('turn interrupted'));
   }
 
   async shutdown(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    const active = this.active;
-    if (active && !active.interrupted) {
+    for (const active of this.turns) {
+      if (active.interrupted) continue;
       active.interrupted = true;
       active.controller.abort(new Error('thread shutting down'));
     }
@@ -274,7 +317,9 @@ export class TurnLoopRuntime implements ThreadRuntime {
    */
   async injectItems(items: ResponseInputItem[]): Promise<void> {
     if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
-    const active = this.active;
+    // an interrupted turn that is still finishing takes them too (it may be between a call and its
+    // output)
+    const active = this.turns.at(-1);
     if (active) {
       active.injected.push(...items);
       return;
@@ -300,6 +345,11 @@ export class TurnLoopRuntime implements ThreadRuntime {
   }
 
   private addInput(active: ActiveTurn, request: TurnRequest): void {
+    if (active.early) {
+      // the turn has not shown its own input yet: this follows it
+      active.early.push(request);
+      return;
+    }
     active.inputs.push(request.input);
     const item = userMessageItem(request.input, request.clientUserMessageId);
     this.emitItem(active, item);
@@ -394,12 +444,25 @@ export class TurnLoopRuntime implements ThreadRuntime {
     request: TurnRequest | null,
   ): Promise<TurnOutcome> {
     if (request === null) {
-      return this.hooks.compact ? this.hooks.compact(context) : { status: 'completed' };
+      // interrupted while it waited to run: nothing to compact for
+      if (active.interrupted || !this.hooks.compact) return { status: 'completed' };
+      return this.hooks.compact(context);
     }
     active.inputs.push(request.input);
-    const early = await this.hooks.beforeInput?.(context);
-    if (early) return early;
-    this.emitItem(active, userMessageItem(request.input, request.clientUserMessageId));
+    // a turn interrupted while it waited to run skips the hook's work (a compaction's model call)
+    const outcome = active.interrupted ? undefined : await this.hooks.beforeInput?.(context);
+    // the input is shown even when the turn ends here (the hook's compaction failed): the thread's
+    // history keeps what the user said, and `inputNotTaken` records it for the model
+    const shown = [request, ...(active.early ?? [])];
+    active.early = undefined;
+    for (const [index, input] of shown.entries()) {
+      if (index > 0) active.inputs.push(input.input);
+      this.emitItem(active, userMessageItem(input.input, input.clientUserMessageId));
+    }
+    if (outcome) {
+      this.hooks.inputNotTaken?.(context);
+      return outcome;
+    }
     return this.body(context);
   }
 
@@ -448,7 +511,7 @@ export class TurnLoopRuntime implements ThreadRuntime {
     };
     // items injected too late for the model to see in this turn: the next turn's request has them
     this.takeInjected(active);
-    this.active = undefined;
+    this.turns.splice(this.turns.indexOf(active), 1);
     this.emit({ kind: 'turnFinished', turn: finished });
     this.setStatus(status === 'failed' ? { type: 'systemError' } : { type: 'idle' });
     this.notify('turn/completed', { threadId, turn: finished });
