@@ -16,7 +16,8 @@ import {
   statSync,
   unlinkSync,
 } from 'node:fs';
-import { open, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseForEdit, patch } from '@decimalturn/toml-patch';
@@ -464,29 +465,107 @@ export class ConfigService {
   private async withFileLock<T>(fn: () => Promise<T>): Promise<T> {
     const lock = `${this.userFile}.lock`;
     const deadline = Date.now() + (this.options.lockTimeoutMs ?? 5000);
+    const token = randomBytes(8).toString('hex');
     for (;;) {
-      try {
-        const handle = await open(lock, 'wx');
-        await handle.close();
-        break;
-      } catch (error) {
-        if (!isCode(error, 'EEXIST')) throw error;
-        // a lock left by a process that died mid-write is taken over after a while
-        const age = await stat(lock).then(
-          (s) => Date.now() - s.mtimeMs,
-          () => 0,
-        );
-        if (age > 30_000) await rm(lock, { force: true });
-        else if (Date.now() > deadline) {
-          throw new RpcError(internalError(`config file is locked by another writer: ${lock}`));
-        } else await sleep(15);
+      if (await createLock(lock, token)) break;
+      if (await lockIsStale(lock)) {
+        await takeOverStaleLock(lock);
+        continue;
       }
+      if (Date.now() > deadline) {
+        throw new RpcError(internalError(`config file is locked by another writer: ${lock}`));
+      }
+      await sleep(15);
     }
     try {
       return await fn();
     } finally {
-      await rm(lock, { force: true });
+      await releaseLock(lock, token);
     }
+  }
+}
+
+/** A lock older than this is stale even when its holder cannot be checked (another host). */
+const LOCK_STALE_MS = 30_000;
+/** A takeover guard older than this was left by a process that died in the middle of one. */
+const TAKEOVER_STALE_MS = 5_000;
+
+/** The lock file: who holds it (pid and host, to tell a dead holder) and this holding's token. */
+async function createLock(lock: string, token: string): Promise<boolean> {
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(lock, 'wx');
+  } catch (error) {
+    if (isCode(error, 'EEXIST')) return false;
+    throw error;
+  }
+  try {
+    await handle.writeFile(`${process.pid}\n${hostname()}\n${token}\n`);
+  } finally {
+    await handle.close();
+  }
+  return true;
+}
+
+/** Removes the lock if it is still this holding's (a writer that took it over keeps its own). */
+async function releaseLock(lock: string, token: string): Promise<void> {
+  const text = await readFile(lock, 'utf8').catch(() => '');
+  if (text.split('\n')[2] === token) await rm(lock, { force: true });
+}
+
+/**
+ * Whether the lock's holder is gone: a process of this host that no longer runs, or (for one that
+ * cannot be checked) a lock older than any write takes. A lock just made and not yet written
+ * (empty) is young, so it is never stale.
+ */
+async function lockIsStale(lock: string): Promise<boolean> {
+  let age: number;
+  let text: string;
+  try {
+    age = Date.now() - (await stat(lock)).mtimeMs;
+    text = await readFile(lock, 'utf8');
+  } catch (error) {
+    // gone already: not stale, the next exclusive create decides who holds it
+    if (isCode(error, 'ENOENT')) return false;
+    throw error;
+  }
+  if (age > LOCK_STALE_MS) return true;
+  const [pid, host] = text.split('\n');
+  if (host !== hostname() || !pid || !/^\d+$/.test(pid)) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return isCode(error, 'ESRCH');
+  }
+}
+
+/**
+ * Removes a stale lock so that the writers can race for it again with an exclusive create. Two
+ * writers that both saw it stale must not both remove it (the second would remove the lock the
+ * first has just taken): removal happens under `<lock>.takeover`, itself taken exclusively, and
+ * only after checking again that the lock there is still stale.
+ */
+async function takeOverStaleLock(lock: string): Promise<void> {
+  const guard = `${lock}.takeover`;
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(guard, 'wx');
+  } catch (error) {
+    if (!isCode(error, 'EEXIST')) throw error;
+    const age = await stat(guard).then(
+      (s) => Date.now() - s.mtimeMs,
+      () => 0,
+    );
+    if (age > TAKEOVER_STALE_MS) await rm(guard, { force: true });
+    else await sleep(5);
+    return;
+  }
+  try {
+    if (await lockIsStale(lock)) await rm(lock, { force: true });
+  } finally {
+    await handle.close();
+    await rm(guard, { force: true });
   }
 }
 
