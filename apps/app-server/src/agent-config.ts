@@ -102,8 +102,10 @@ export async function agentFromOptions(
   const { provider } = resolved;
   const model = resolved.model;
   const apiKey = provider.apiKey ?? undefined;
+  // the retries a turn announces ("Reconnecting... 1/5"): the reference counts those by the
+  // provider's stream_max_retries (5); its request_max_retries are silent retries underneath
   const retries =
-    flags.modelRetries === undefined ? provider.requestMaxRetries : Number(flags.modelRetries);
+    flags.modelRetries === undefined ? provider.streamMaxRetries : Number(flags.modelRetries);
   if (!Number.isInteger(retries) || retries < 0) {
     throw new Error(
       `invalid value \`${flags.modelRetries}\` for --model-retries; expected a whole number`,

@@ -59,7 +59,8 @@ Options:
                                     default: the provider's wire_api, else responses
   --model-timeout <DURATION>        time to the first byte of a model reply (default 60s)
   --model-retries <N>               retries on 429/5xx and on a stream dropped before its first event
-                                    (default 5); an unreachable model server is retried until it answers
+                                    (default: the provider's stream_max_retries, 5); an unreachable model
+                                    server is retried until it answers
   --model-context-window <TOKENS>   the model's context window, for a model tether's catalogue does not
                                     know (default 272000, capped there for such a model); clients are
                                     told 95% of it and the conversation is compacted at 90%
