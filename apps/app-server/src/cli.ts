@@ -271,6 +271,14 @@ async function main(): Promise<void> {
   // a key a client signs in with, shared by the account methods and the model client
   const authStore = new AuthStore(home);
   const rateLimits = new RateLimitBoard();
+  // the model client's provider is fixed here; the config service reports it until a restart
+  const startup =
+    loaded.snapshot?.resolved ??
+    resolveConfig(v.model ? { model: v.model } : {}, process.env, {
+      baseUrl: v['model-base-url'],
+      envKey: v['api-key-env'],
+    });
+  config.pinProvider(startup.provider);
   let agent: Awaited<ReturnType<typeof agentFromOptions>>;
   try {
     agent = await agentFromOptions(
@@ -279,12 +287,7 @@ async function main(): Promise<void> {
         modelBaseUrl: v['model-base-url'],
         apiKeyEnv: v['api-key-env'],
         wireApi: v['wire-api'],
-        config:
-          loaded.snapshot?.resolved ??
-          resolveConfig(v.model ? { model: v.model } : {}, process.env, {
-            baseUrl: v['model-base-url'],
-            envKey: v['api-key-env'],
-          }),
+        config: startup,
         modelTimeout: v['model-timeout'],
         modelRetries: v['model-retries'],
         applyPatchTool: v['apply-patch-tool'],

@@ -144,6 +144,7 @@ export class ConfigService {
   private readonly env: NodeJS.ProcessEnv;
   private readonly sessionTable: Table;
   private writing: Promise<unknown> = Promise.resolve();
+  private pinned: ResolvedProvider | undefined;
 
   constructor(private readonly options: ConfigServiceOptions) {
     this.userFile = join(resolve(options.home), CONFIG_FILE);
@@ -232,7 +233,18 @@ export class ConfigService {
     } catch (error) {
       throw new ConfigLoadError(error instanceof Error ? error.message : String(error), 'provider');
     }
+    if (this.pinned) resolved = { ...resolved, provider: this.pinned };
     return { layers, effective, config: checked.config, resolved };
+  }
+
+  /**
+   * The provider the model client was built with at startup. Turns keep going to it until the
+   * server restarts, so the selected provider that `thread/start`, `model/list` and
+   * `modelProvider/*` report is this one, not one `config.toml` selects later (the model, the
+   * approval and sandbox settings still apply from the file as it is now).
+   */
+  pinProvider(provider: ResolvedProvider): void {
+    this.pinned = provider;
   }
 
   /**
