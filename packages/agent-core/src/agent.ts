@@ -37,7 +37,7 @@ import {
 } from './environment.js';
 import { messageOf } from './errors.js';
 import { commandEnvironment, execOutputText } from './exec-format.js';
-import { ThreadContext, tetherBaseInstructions } from './instructions/index.js';
+import { renderModelSwitch, ThreadContext, tetherBaseInstructions } from './instructions/index.js';
 import { agentMessageItem, completeItem, startItem } from './items.js';
 import {
   type ModelEvent,
@@ -216,6 +216,8 @@ interface ThreadAgentState {
   instructions: ThreadContext;
   /** Login shell for the thread's first command, its captured environment after that. */
   loginShells: LoginShells;
+  /** The model of the thread's previous turn (none before its first). */
+  previousModel: { model: string | null } | undefined;
 }
 
 /** The shell commands run in unless the model names another. */
@@ -255,7 +257,7 @@ async function runAgentTurn(
     return outcome;
   };
   // what changed since the model was last told (everything, on a thread's first turn)
-  await recordContext(turn, state);
+  await recordContext(turn, options, state);
   // the turn's net file changes, sent again after each response while there are any
   const patchDiff = new TurnDiffTracker(turn.settings.cwd);
   const tools = turnTools(turn, options);
@@ -421,20 +423,49 @@ async function runAgentTurn(
     if (turn.signal.aborted) return aborted({ status: 'completed' });
     // the model has more to do: a full context is compacted before it is asked again
     if (state.context.needsCompaction(turn)) {
-      const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
+      const compaction = await state.context.compact(
+        turn,
+        model,
+        (u) => state.totals.add(u),
+        () => fullContext(turn, state),
+      );
       if (compaction.kind === 'stopped') return compaction.outcome;
-      // the compacted conversation lost the context messages: the model is told them again
-      await recordContext(turn, state);
+      // the compacted conversation has the context messages again (before the last user
+      // message); whatever else changed is told now
+      await recordContext(turn, options, state);
     }
   }
 }
 
-/** Records the context messages the conversation lacks for the turn's settings. */
-async function recordContext(turn: TurnContext, state: ThreadAgentState): Promise<void> {
+/**
+ * Records the context messages the conversation lacks for the turn's settings, led by the
+ * reference's `<model_switch>` message when the turn runs on another model than the previous one.
+ */
+async function recordContext(
+  turn: TurnContext,
+  options: AgentOptions,
+  state: ThreadAgentState,
+): Promise<void> {
+  const previous = state.previousModel;
+  const switched = previous !== undefined && previous.model !== turn.settings.model;
+  state.previousModel = { model: turn.settings.model };
   turn.record(
-    ...(await state.instructions.turnMessages(turn.settings, turn.conversation, (message) =>
-      turn.emit('warning', { threadId: turn.threadId, message }),
+    ...(await state.instructions.turnMessages(
+      turn.settings,
+      turn.conversation,
+      (message) => turn.emit('warning', { threadId: turn.threadId, message }),
+      switched ? renderModelSwitch(systemPrompt(turn, options)) : undefined,
     )),
+  );
+}
+
+/**
+ * The whole context a compacted conversation starts with again (the reference puts it before the
+ * last user message): what a first turn with these settings is told.
+ */
+function fullContext(turn: TurnContext, state: ThreadAgentState): Promise<ResponseMessage[]> {
+  return state.instructions.turnMessages(turn.settings, [], (message) =>
+    turn.emit('warning', { threadId: turn.threadId, message }),
   );
 }
 
@@ -479,7 +510,14 @@ async function compactTurn(
   if (when === 'beforeInput' && !state.context.needsCompaction(turn)) return undefined;
   const model = typeof options.model === 'function' ? options.model() : options.model;
   if ('missing' in model) return fail(turn, model.missing);
-  const compaction = await state.context.compact(turn, model, (u) => state.totals.add(u));
+  // a requested compaction puts the context back in the conversation, as the reference does; the
+  // turn a full context compacts before records it with its input
+  const compaction = await state.context.compact(
+    turn,
+    model,
+    (u) => state.totals.add(u),
+    when === 'requested' ? () => fullContext(turn, state) : undefined,
+  );
   if (compaction.kind === 'stopped') return compaction.outcome;
   return when === 'requested' ? { status: 'completed' } : undefined;
 }
@@ -999,8 +1037,16 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
         projectDocMaxBytes: options.projectDocMaxBytes,
         shell: DEFAULT_SHELL,
         tmpdir: (options.commandEnv ?? process.env).TMPDIR,
+        updatePlanTool: options.updatePlanTool === true,
       }),
       loginShells: new LoginShells(DEFAULT_SHELL),
+      // a thread with a conversation had a turn: on its model unless the loader says otherwise
+      previousModel:
+        context.previousModel !== undefined
+          ? { model: context.previousModel }
+          : context.conversation.length > 0
+            ? { model: context.settings.model }
+            : undefined,
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
       beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),
@@ -1013,6 +1059,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
       },
       compact: async (turn) =>
         (await compactTurn(turn, options, state, 'requested')) ?? { status: 'completed' },
+      instructionSources: async (cwd) => (await state.instructions.agentsMd(cwd)).sources,
     });
   };
 }

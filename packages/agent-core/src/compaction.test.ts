@@ -388,11 +388,17 @@ describe('thread/compact/start', () => {
     expect(compaction.completed.status).toBe('completed');
     // the interrupted turn's input is kept, its interruption note is not
     expect(summarize(mock.requests[1]?.body ?? {}).at(0)).toBe('user: long one');
+    // the context messages come back before the last user message, as the reference puts them
     const replaced = compaction.events.find((e) => e.kind === 'compacted');
     expect(replaced?.kind === 'compacted' && replaced.items.map((i) => i.role)).toEqual([
+      'developer',
+      'user',
       'user',
       'user',
     ]);
+    const items = replaced?.kind === 'compacted' ? replaced.items : [];
+    expect(items.slice(0, 2).every((item) => isContextMessage(item))).toBe(true);
+    expect(lines(items.slice(2))).toEqual(['user: long one', `user: ${SUMMARY_PREFIX}\nSUMMARY`]);
   });
 
   it('fails the compaction turn with an error when the model fails, leaving the conversation as it was', async () => {
@@ -567,10 +573,16 @@ describe('automatic compaction', () => {
       'user: run something',
       `user: ${SUMMARY_PREFIX}\nSUMMARY`,
     ]);
-    // the follow-up of the same turn is told the context again, after the summary
+    // the follow-up of the same turn is told the context again, before the last user message
+    // (where the reference puts it)
     expect(systemPromptOf(followUp)).toBe(SHORT_PROMPT);
     expect(contextMessages(followUp)).toEqual(contextMessages(mock.requests[0]?.body ?? {}));
-    expect(isContextMessage(itemsOf(followUp).at(-1))).toBe(true);
+    const followUpItems = itemsOf(followUp);
+    expect(followUpItems.slice(1, 3).every((item) => isContextMessage(item))).toBe(true);
+    expect(followUpItems.slice(3).map((item) => `${String(item.role)}: ${textOf(item)}`)).toEqual([
+      'user: run something',
+      `user: ${SUMMARY_PREFIX}\nSUMMARY`,
+    ]);
   });
 
   it('a resumed thread counts from its stored usage and compacts on its first turn', async () => {

@@ -138,13 +138,14 @@ const developerMessage = (text: string): ResponseMessage => ({
 
 /**
  * The conversation a compaction leaves: the most recent user messages that fit in `maxTokens`
- * (the oldest one that does not fit cut to what is left), oldest first, then the summary.
- * Assistant messages, tool calls and their outputs are gone: the summary stands for them.
+ * (the oldest one that does not fit cut to what is left), oldest first, then the summary; the
+ * `initialContext` messages go before the last of those user messages. Assistant messages, tool calls and their outputs are gone: the summary stands for them.
  */
 export function buildCompactedHistory(
   userMessages: readonly string[],
   summary: string,
   maxTokens: number = COMPACT_USER_MESSAGE_MAX_TOKENS,
+  initialContext: readonly ResponseMessage[] = [],
 ): ResponseMessage[] {
   const kept: string[] = [];
   let remaining = maxTokens;
@@ -161,7 +162,11 @@ export function buildCompactedHistory(
   }
   kept.reverse();
   const summaryText = summary === '' ? '(no summary available)' : summary;
-  return [...kept.map(userMessage), userMessage(summaryText)];
+  const messages = kept.map(userMessage);
+  // the context goes before the last user message (before the summary when none is kept), where
+  // the reference puts it
+  messages.splice(Math.max(0, messages.length - 1), 0, ...initialContext);
+  return [...messages, userMessage(summaryText)];
 }
 
 /** What a compaction needs besides the turn. */
@@ -179,6 +184,8 @@ export interface CompactionDeps {
   tokensInUse: number;
   /** Adds a response's usage to the thread's totals; returns what to report. */
   addUsage(usage: TokenUsage): { total: app.TokenUsageBreakdown; last: app.TokenUsageBreakdown };
+  /** The context messages the compacted conversation starts with again (none: the next turn's). */
+  initialContext?: () => Promise<ResponseMessage[]>;
 }
 
 /** How a compaction ended: the tokens the new conversation takes, or how the turn ends. */
@@ -283,9 +290,11 @@ export async function runCompaction(
     collectUserMessages(turn.conversation),
     summary,
     deps.userMessageBudget,
+    (await deps.initialContext?.()) ?? [],
   );
   turn.replaceConversation(replacement);
-  // the system prompt as it is sent; the context messages recorded next count as added items
+  // the system prompt as it is sent, and the new conversation (with its context messages, when it
+  // got them back); what is recorded next counts as added items
   const contextTokens = estimateTokens('', [systemPrompt, ...replacement]);
   // the reference's estimate of the new conversation: `last` holds only the token count
   turn.emit('thread/tokenUsage/updated', {
@@ -371,6 +380,7 @@ export class ContextTracker {
     turn: TurnContext,
     model: ModelStreamer,
     addUsage: CompactionDeps['addUsage'],
+    initialContext?: CompactionDeps['initialContext'],
   ): Promise<CompactionResult> {
     const info = this.info(turn);
     const result = await runCompaction(turn, {
@@ -381,6 +391,7 @@ export class ContextTracker {
       contextWindow: info.contextWindow,
       tokensInUse: this.tokensInUse(turn),
       addUsage,
+      ...(initialContext ? { initialContext } : {}),
     });
     if (result.kind === 'compacted') {
       this.tokensAtMark = result.contextTokens;

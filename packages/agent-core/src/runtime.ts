@@ -152,6 +152,12 @@ export interface ThreadRuntime {
   compact(settings: ThreadSettings): Promise<app.Turn>;
   /** The thread's events; read by exactly one consumer until `shutdown` ends it. */
   events(): AsyncIterable<ThreadEvent>;
+  /**
+   * The instruction files (AGENTS.md) the thread's turns give the model for this cwd, as
+   * `instructionSources` lists them; read when asked first (a thread being loaded), and again
+   * when the cwd changes.
+   */
+  instructionSources(cwd: string): Promise<string[]>;
   /** Stops any running turn and ends the event stream. */
   shutdown(): Promise<void>;
 }
@@ -166,6 +172,12 @@ export interface RuntimeContext {
   conversation: readonly ResponseInputItem[];
   /** The last token usage reported for the thread (running totals continue from it). */
   tokenUsage: app.ThreadTokenUsage | null;
+  /**
+   * The model the thread's previous turn ran with, when that was another than `settings.model`
+   * (a thread resumed or forked onto another model): its next turn tells the model of the switch.
+   * By default the thread's model when it has a conversation, and none when it has not.
+   */
+  previousModel?: string | null;
   logger: Logger;
 }
 

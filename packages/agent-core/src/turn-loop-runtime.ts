@@ -90,6 +90,8 @@ export interface TurnHooks {
    * `context.inputs` for the model, as the body would have, so the next turn sees what was said.
    */
   inputNotTaken?: (context: TurnContext) => void;
+  /** The instruction files the turns read for a cwd (none: the runtime reads none). */
+  instructionSources?: (cwd: string) => Promise<string[]>;
 }
 
 interface ActiveTurn {
@@ -173,6 +175,10 @@ export class TurnLoopRuntime implements ThreadRuntime {
 
   events(): AsyncIterable<ThreadEvent> {
     return this.queue;
+  }
+
+  async instructionSources(cwd: string): Promise<string[]> {
+    return (await this.hooks.instructionSources?.(cwd)) ?? [];
   }
 
   /** The turn new input goes to: the last one started, unless it was interrupted. */

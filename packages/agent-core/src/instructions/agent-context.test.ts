@@ -9,6 +9,7 @@ import type { ThreadEvent, ThreadRuntime, ThreadSettings } from '../runtime.js';
 import { childProcessEnvironment } from '../test-support/child-processes.js';
 import { testSettings } from '../test-support/settings.js';
 import { MockResponsesServer, mockReply } from '../testing/index.js';
+import { DEFAULT_MODE_INSTRUCTIONS, PLAN_MODE_INSTRUCTIONS } from './collaboration-mode.js';
 
 /**
  * What the model is sent, request body by request body, with real files: the system prompt first,
@@ -46,6 +47,7 @@ function thread(
   options: Partial<AgentOptions>,
   settings: ThreadSettings,
   conversation: ResponseInputItem[] = [],
+  previousModel?: string | null,
 ) {
   const factory = agentRuntimeFactory({
     model: new ResponsesClient({ model: 'mock-model', baseUrl: mock.baseUrl, maxRetries: 0 }),
@@ -57,6 +59,7 @@ function thread(
     settings,
     conversation,
     tokenUsage: null,
+    ...(previousModel !== undefined ? { previousModel } : {}),
     logger: silentLogger(),
   });
   cleanup.push(() => rt.shutdown());
@@ -259,11 +262,13 @@ describe('the request a thread sends', () => {
     const root = tree({ 'repo/.git/HEAD': '', 'repo/AGENTS.md': 'x'.repeat(200) });
     const mock = await mockModel();
     mock.enqueue(mockReply.text('ok'));
-    const { turn, events } = thread(
+    const { rt, turn, events } = thread(
       mock,
       { projectDocMaxBytes: 64 },
       testSettings({ cwd: join(root, 'repo') }),
     );
+    // the files were read when the thread loaded (for instructionSources): the turn still warns
+    expect(await rt.instructionSources(join(root, 'repo'))).toEqual([join(root, 'repo/AGENTS.md')]);
     await turn('hello');
     const warnings = events.flatMap((e) =>
       e.kind === 'notification' && e.method === 'warning' ? [e.params.message] : [],
@@ -272,6 +277,161 @@ describe('the request a thread sends', () => {
     expect(partsOf(inputOf(mock, 0)[2])[0]).toContain(
       `<INSTRUCTIONS>\n${'x'.repeat(64)}\n</INSTRUCTIONS>`,
     );
+  });
+});
+
+describe('collaboration modes, model switches and instruction sources', () => {
+  const plan: ThreadSettings['collaborationMode'] = {
+    mode: 'plan',
+    settings: { model: 'mock-model', developer_instructions: PLAN_MODE_INSTRUCTIONS },
+  };
+
+  it("tells the model its collaboration mode after the permissions, and again only when the mode's instructions change", async () => {
+    const mock = await mockModel();
+    mock.enqueue(
+      mockReply.text('1'),
+      mockReply.text('2'),
+      mockReply.text('3'),
+      mockReply.text('4'),
+    );
+    const settings = testSettings({ developerInstructions: 'DEV', collaborationMode: plan });
+    const { turn } = thread(mock, {}, settings);
+    await turn('one');
+    await turn('two');
+    const back: ThreadSettings = {
+      ...settings,
+      sandbox: { type: 'readOnly', networkAccess: false },
+      collaborationMode: {
+        mode: 'default',
+        settings: { model: 'mock-model', developer_instructions: DEFAULT_MODE_INSTRUCTIONS },
+      },
+    };
+    await turn('three', back);
+    const custom: ThreadSettings = {
+      ...back,
+      collaborationMode: {
+        mode: 'plan',
+        settings: { model: 'mock-model', developer_instructions: 'CUSTOM PLAN' },
+      },
+    };
+    await turn('four', custom);
+
+    const input = inputOf(mock, 3);
+    expect(shape(input.slice(1))).toEqual([
+      'developer: DEV | <permissions instructions> | <collaboration_mode># Plan Mode (Conversational)',
+      'user: <environment_context>',
+      'user: one',
+      'assistant: 1',
+      'user: two',
+      'assistant: 2',
+      'developer: <permissions instructions> | <collaboration_mode># Collaboration Mode: Default',
+      'user: <environment_context>',
+      'user: three',
+      'assistant: 3',
+      'developer: <collaboration_mode>CUSTOM PLAN</collaboration_mode>',
+      'user: four',
+    ]);
+    // the reference's texts; the part about update_plan only goes with the tool
+    const planPart = partsOf(input[1])[2] ?? '';
+    expect(planPart.startsWith('<collaboration_mode># Plan Mode (Conversational)\n')).toBe(true);
+    expect(planPart.endsWith('unchanged.\n</collaboration_mode>')).toBe(true);
+    expect(planPart).not.toContain('## Plan Mode vs update_plan tool');
+    expect(planPart).toContain('<proposed_plan>');
+    expect(partsOf(input[7])[1]).toBe(
+      `<collaboration_mode>${DEFAULT_MODE_INSTRUCTIONS}</collaboration_mode>`,
+    );
+  });
+
+  it('gives the Plan instructions about update_plan when the tool is offered', async () => {
+    const mock = await mockModel();
+    mock.enqueue(mockReply.text('ok'));
+    const { turn } = thread(
+      mock,
+      { updatePlanTool: true },
+      testSettings({ collaborationMode: plan }),
+    );
+    await turn('plan it');
+    expect(partsOf(inputOf(mock, 0)[1])[1]).toBe(
+      `<collaboration_mode>${PLAN_MODE_INSTRUCTIONS}</collaboration_mode>`,
+    );
+    expect(PLAN_MODE_INSTRUCTIONS).toContain('## Plan Mode vs update_plan tool');
+  });
+
+  it('tells the model of a model switch first, in a message of its own, with the instructions it now runs with, and the mode again', async () => {
+    const mock = await mockModel();
+    mock.enqueue(mockReply.text('1'), mockReply.text('2'), mockReply.text('3'));
+    const settings = testSettings({ model: 'model-a', collaborationMode: plan });
+    const { turn } = thread(mock, {}, settings);
+    await turn('one');
+    const switched: ThreadSettings = {
+      ...settings,
+      model: 'model-b',
+      approvalPolicy: 'untrusted',
+    };
+    await turn('two', switched);
+    await turn('three', switched);
+
+    expect(bodyOf(mock, 1).model).toBe('model-b');
+    const input = inputOf(mock, 2);
+    expect(shape(input.slice(1))).toEqual([
+      'developer: <permissions instructions> | <collaboration_mode># Plan Mode (Conversational)',
+      'user: <environment_context>',
+      'user: one',
+      'assistant: 1',
+      'developer: <model_switch>',
+      'developer: <permissions instructions> | <collaboration_mode># Plan Mode (Conversational)',
+      'user: two',
+      'assistant: 2',
+      'user: three',
+    ]);
+    const prompt = partsOf(input[0])[0] ?? '';
+    expect(partsOf(input[5])).toEqual([
+      `<model_switch>\nThe user was previously using a different model. Please continue the conversation according to the following instructions:\n\n${prompt}\n</model_switch>`,
+    ]);
+  });
+
+  it('a thread loaded onto another model than its last turn ran with is told of the switch on its first turn', async () => {
+    const mock = await mockModel();
+    mock.enqueue(mockReply.text('a'), mockReply.text('b'), mockReply.text('c'));
+    const settings = testSettings({ baseInstructions: 'BASE' });
+    const first = thread(mock, {}, settings);
+    await first.turn('hello');
+    await first.rt.shutdown();
+    // loaded again on the same model: nothing to tell
+    const same = thread(mock, {}, settings, first.recorded);
+    await same.turn('same');
+    expect(shape(inputOf(mock, 1)).slice(-1)).toEqual(['user: same']);
+    await same.rt.shutdown();
+    // resumed onto another one: the switch, with the thread's own base instructions
+    const other = thread(mock, {}, { ...settings, model: 'model-b' }, same.recorded, 'mock-model');
+    await other.turn('moved');
+    const input = inputOf(mock, 2);
+    expect(shape(input.slice(-2))).toEqual(['developer: <model_switch>', 'user: moved']);
+    expect(partsOf(input.at(-2))[0]).toBe(
+      '<model_switch>\nThe user was previously using a different model. Please continue the conversation according to the following instructions:\n\nBASE\n</model_switch>',
+    );
+  });
+
+  it('lists the instruction files a turn reads: the user file first, then the project files from the root down', async () => {
+    const root = tree({
+      'home/AGENTS.md': 'user rules',
+      'repo/.git/HEAD': '',
+      'repo/AGENTS.md': 'root rules',
+      'repo/pkg/AGENTS.override.md': 'override',
+      'repo/pkg/AGENTS.md': 'shadowed',
+      'repo/blank/AGENTS.md': '  \n',
+    });
+    const mock = await mockModel();
+    const { rt } = thread(mock, { home: join(root, 'home') }, testSettings({ cwd: root }));
+    expect(await rt.instructionSources(join(root, 'repo/pkg'))).toEqual([
+      join(root, 'home/AGENTS.md'),
+      join(root, 'repo/AGENTS.md'),
+      join(root, 'repo/pkg/AGENTS.override.md'),
+    ]);
+    expect(await rt.instructionSources(join(root, 'repo/blank'))).toEqual([
+      join(root, 'home/AGENTS.md'),
+      join(root, 'repo/AGENTS.md'),
+    ]);
   });
 });
 

@@ -1,6 +1,7 @@
 import type { ResponseInputItem, ResponseMessage } from '../model/index.js';
 import type { ThreadSettings } from '../runtime.js';
 import { type LoadedAgentsMd, loadAgentsMd, parseAgentsMd, renderAgentsMd } from './agents-md.js';
+import { isCollaborationModeText, renderCollaborationMode } from './collaboration-mode.js';
 import {
   type EnvironmentState,
   environmentState,
@@ -11,10 +12,12 @@ import { isPermissionsText, renderPermissions } from './permissions.js';
 
 /**
  * The context messages of a turn, as the reference sends them: the first turn of a thread gets a
- * developer message (the thread's developer instructions, then the permissions) and a user message
- * (the AGENTS.md instructions, then the environment context) before the user's input; a later turn
- * gets only what changed since (new permissions; replaced or withdrawn AGENTS.md instructions; an
- * environment update), and nothing when nothing did.
+ * developer message (the thread's developer instructions, the permissions, then the collaboration
+ * mode's instructions) and a user message (the AGENTS.md instructions, then the environment
+ * context) before the user's input; a later turn gets only what changed since (a `<model_switch>`
+ * message of its own when the model changed; new permissions and the mode's instructions when they
+ * changed, or the model did; replaced or withdrawn AGENTS.md instructions; an environment
+ * update), and nothing when nothing did.
  *
  * "Since" means since what the conversation already tells the model: the last state is read back
  * from the conversation itself, so it survives a restart, follows a fork, and a conversation that
@@ -26,6 +29,8 @@ export interface ToldContext {
   /** Whether any context was ever sent (else the next turn sends all of it). */
   seen: boolean;
   permissions: string | undefined;
+  /** The last `<collaboration_mode>` part. */
+  collaborationMode: string | undefined;
   agentsMd: { directory: string; text: string } | undefined;
   environment: Partial<EnvironmentState>;
 }
@@ -47,6 +52,7 @@ export function toldContext(conversation: readonly ResponseInputItem[]): ToldCon
   const told: ToldContext = {
     seen: false,
     permissions: undefined,
+    collaborationMode: undefined,
     agentsMd: undefined,
     environment: {},
   };
@@ -57,6 +63,8 @@ export function toldContext(conversation: readonly ResponseInputItem[]): ToldCon
       if (message.role === 'developer' && isPermissionsText(text)) {
         told.seen = true;
         told.permissions = text;
+      } else if (message.role === 'developer' && isCollaborationModeText(text)) {
+        told.collaborationMode = text;
       } else if (message.role === 'user') {
         const agents = parseAgentsMd(text);
         if (agents) {
@@ -86,6 +94,10 @@ export interface ContextFacts {
   agentsMd: { directory: string; text: string };
   environment: EnvironmentState;
   developerInstructions: string | null;
+  /** The `<collaboration_mode>` part of the thread's mode (none without one). */
+  collaborationMode?: string | undefined;
+  /** The `<model_switch>` message, when the model changed since the previous turn. */
+  modelSwitch?: string | undefined;
 }
 
 /** The messages that bring the model from `told` to `current` (none when it already knows). */
@@ -93,13 +105,22 @@ export function contextMessages(told: ToldContext, current: ContextFacts): Respo
   const developer: string[] = [];
   const user: string[] = [];
   const agents = current.agentsMd;
+  const messages: ResponseMessage[] = [];
+  const mode = current.collaborationMode;
   if (!told.seen) {
+    // the switch leads the rest, in the same message
+    if (current.modelSwitch) developer.push(current.modelSwitch);
     if (current.developerInstructions) developer.push(current.developerInstructions);
     developer.push(current.permissions);
+    if (mode) developer.push(mode);
     if (agents.text !== '') user.push(renderAgentsMd(agents.directory, agents.text));
     user.push(renderEnvironmentContext(current.environment) ?? '');
   } else {
+    // a message of its own, before the other changes
+    if (current.modelSwitch) messages.push(message('developer', [current.modelSwitch]));
     if (told.permissions !== current.permissions) developer.push(current.permissions);
+    // the model may read the same instructions differently: a new model is told them again
+    if (mode && (mode !== told.collaborationMode || current.modelSwitch)) developer.push(mode);
     const before = told.agentsMd;
     const hadText = before !== undefined && before.text !== '';
     if (agents.text === '') {
@@ -110,7 +131,6 @@ export function contextMessages(told: ToldContext, current: ContextFacts): Respo
     const environment = renderEnvironmentContext(current.environment, told.environment);
     if (environment !== undefined) user.push(environment);
   }
-  const messages: ResponseMessage[] = [];
   if (developer.length > 0) messages.push(message('developer', developer));
   if (user.length > 0) messages.push(message('user', user));
   return messages;
@@ -125,6 +145,8 @@ export interface ThreadContextOptions {
   shell: string;
   /** `$TMPDIR` of the commands. */
   tmpdir?: string | undefined;
+  /** Whether `update_plan` is offered (the Plan instructions about it are sent only then). */
+  updatePlanTool?: boolean | undefined;
   /** The clock and zone of the environment context (tests pin them). */
   now?: () => Date;
   timezone?: string;
@@ -136,33 +158,47 @@ export interface ThreadContextOptions {
  * starts with.
  */
 export class ThreadContext {
-  private loaded: { cwd: string; value: Promise<LoadedAgentsMd> } | undefined;
+  private loaded:
+    | { cwd: string; value: Promise<LoadedAgentsMd>; warningsPassedOn: boolean }
+    | undefined;
 
   constructor(private readonly options: ThreadContextOptions) {}
 
-  /**
-   * The instructions for a cwd; `fresh` is true when they were read for this call (the caller
-   * then passes on their warnings).
-   */
-  async agentsMd(cwd: string): Promise<{ value: LoadedAgentsMd; fresh: boolean }> {
-    if (this.loaded?.cwd === cwd) return { value: await this.loaded.value, fresh: false };
-    const value = loadAgentsMd({
-      cwd,
-      home: this.options.home,
-      maxBytes: this.options.projectDocMaxBytes,
-    });
-    this.loaded = { cwd, value };
-    return { value: await value, fresh: true };
+  /** The instructions for a cwd, read again only when the cwd changed. */
+  private load(cwd: string) {
+    if (this.loaded?.cwd !== cwd) {
+      const value = loadAgentsMd({
+        cwd,
+        home: this.options.home,
+        maxBytes: this.options.projectDocMaxBytes,
+      });
+      this.loaded = { cwd, value, warningsPassedOn: false };
+    }
+    return this.loaded;
   }
 
-  /** The messages a turn with these settings starts with, given the conversation so far. */
+  /** The instructions for a cwd (read when the thread is loaded, and when its cwd changes). */
+  async agentsMd(cwd: string): Promise<LoadedAgentsMd> {
+    return this.load(cwd).value;
+  }
+
+  /**
+   * The messages a turn with these settings starts with, given the conversation so far;
+   * `modelSwitch` is the `<model_switch>` text when the model changed since the previous turn.
+   */
   async turnMessages(
     settings: ThreadSettings,
     conversation: readonly ResponseInputItem[],
     warn: (message: string) => void,
+    modelSwitch?: string,
   ): Promise<ResponseMessage[]> {
-    const { value, fresh } = await this.agentsMd(settings.cwd);
-    if (fresh) for (const warning of value.warnings) warn(warning);
+    const loaded = this.load(settings.cwd);
+    const value = await loaded.value;
+    // what the budget cut is told once per reading, with the first turn that uses it
+    if (!loaded.warningsPassedOn) {
+      loaded.warningsPassedOn = true;
+      for (const warning of value.warnings) warn(warning);
+    }
     const environment = environmentState(settings, {
       shell: this.options.shell,
       ...(this.options.now ? { now: this.options.now() } : {}),
@@ -178,6 +214,10 @@ export class ThreadContext {
       agentsMd: { directory: value.directory, text: value.text },
       environment,
       developerInstructions: settings.developerInstructions,
+      collaborationMode: renderCollaborationMode(settings.collaborationMode, {
+        updatePlanTool: this.options.updatePlanTool === true,
+      }),
+      modelSwitch,
     });
   }
 }

@@ -11,6 +11,15 @@ export {
 } from './agents-md.js';
 export { tetherBaseInstructions } from './base-instructions.js';
 export {
+  builtInModeInstructions,
+  COLLABORATION_MODE_PRESETS,
+  type CollaborationModePreset,
+  DEFAULT_MODE_INSTRUCTIONS,
+  isCollaborationModeText,
+  PLAN_MODE_INSTRUCTIONS,
+  renderCollaborationMode,
+} from './collaboration-mode.js';
+export {
   type ContextFacts,
   contextMessages,
   ThreadContext,
@@ -27,6 +36,7 @@ export {
   renderEnvironmentContext,
   renderFilesystem,
 } from './environment-context.js';
+export { renderModelSwitch } from './model-switch.js';
 export {
   isPermissionsText,
   type PermissionsFacts,
