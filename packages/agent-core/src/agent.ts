@@ -1042,11 +1042,14 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
       loginShells: new LoginShells(DEFAULT_SHELL),
       // a thread with a conversation had a turn: on its model unless the loader says otherwise
       previousModel:
-        context.previousModel !== undefined
-          ? { model: context.previousModel }
-          : context.conversation.length > 0
-            ? { model: context.settings.model }
-            : undefined,
+        context.conversation.length === 0
+          ? undefined
+          : {
+              model:
+                context.previousModel !== undefined
+                  ? context.previousModel
+                  : context.settings.model,
+            },
     };
     return new TurnLoopRuntime(context, (turn) => runAgentTurn(turn, options, state), {
       beforeInput: (turn) => compactTurn(turn, options, state, 'beforeInput'),

@@ -175,7 +175,7 @@ export interface RuntimeContext {
   /**
    * The model the thread's previous turn ran with, when that was another than `settings.model`
    * (a thread resumed or forked onto another model): its next turn tells the model of the switch.
-   * By default the thread's model when it has a conversation, and none when it has not.
+   * By default `settings.model`; a thread without a conversation had no turn, so no switch.
    */
   previousModel?: string | null;
   logger: Logger;

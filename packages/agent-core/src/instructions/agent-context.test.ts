@@ -392,7 +392,12 @@ describe('collaboration modes, model switches and instruction sources', () => {
 
   it('a thread loaded onto another model than its last turn ran with is told of the switch on its first turn', async () => {
     const mock = await mockModel();
-    mock.enqueue(mockReply.text('a'), mockReply.text('b'), mockReply.text('c'));
+    mock.enqueue(
+      mockReply.text('a'),
+      mockReply.text('b'),
+      mockReply.text('c'),
+      mockReply.text('d'),
+    );
     const settings = testSettings({ baseInstructions: 'BASE' });
     const first = thread(mock, {}, settings);
     await first.turn('hello');
@@ -410,6 +415,11 @@ describe('collaboration modes, model switches and instruction sources', () => {
     expect(partsOf(input.at(-2))[0]).toBe(
       '<model_switch>\nThe user was previously using a different model. Please continue the conversation according to the following instructions:\n\nBASE\n</model_switch>',
     );
+
+    // a thread without a conversation had no turn: nothing switched
+    const fresh = thread(mock, {}, settings, [], 'model-b');
+    await fresh.turn('new');
+    expect(shape(inputOf(mock, 3)).some((line) => line.includes('<model_switch>'))).toBe(false);
   });
 
   it('lists the instruction files a turn reads: the user file first, then the project files from the root down', async () => {
