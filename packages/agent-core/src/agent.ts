@@ -309,11 +309,7 @@ async function runAgentTurn(
         input: normalizeConversation(turn.conversation),
         tools,
         parallelToolCalls: false,
-        reasoning: reasoningParam(
-          turn.settings,
-          options.reasoningDefaults ??
-            (options.catalogue ?? BUILT_IN_CATALOGUE).reasoningDefaults(turn.settings.model),
-        ),
+        reasoning: turnReasoning(turn, options),
         serviceTier: turn.settings.serviceTier,
       };
       request.input = [baseInstructionsMessage(turn, options, request.tools), ...request.input];
@@ -482,6 +478,15 @@ function systemPrompt(
     turn.settings.baseInstructions ??
     options.instructions ??
     tetherBaseInstructions((tools ?? []).map((tool) => tool.name))
+  );
+}
+
+/** The `reasoning` of a turn's requests: its effort and summary, else the model's defaults. */
+function turnReasoning(turn: TurnContext, options: AgentOptions) {
+  return reasoningParam(
+    turn.settings,
+    options.reasoningDefaults ??
+      (options.catalogue ?? BUILT_IN_CATALOGUE).reasoningDefaults(turn.settings.model),
   );
 }
 
@@ -1024,6 +1029,7 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
       totals: new Totals(context.tokenUsage?.total),
       context: new ContextTracker({
         instructions: (turn) => systemPrompt(turn, options),
+        reasoning: (turn) => turnReasoning(turn, options),
         overrides: {
           contextWindow: options.modelContextWindow,
           autoCompactTokenLimit: options.modelAutoCompactTokenLimit,

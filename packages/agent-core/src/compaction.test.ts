@@ -323,6 +323,9 @@ describe('thread/compact/start', () => {
     ]);
     expect(request.stream).toBe(true);
     expect(request.tools).toBeUndefined();
+    // with the turn's reasoning, as the reference sends it
+    expect(request.reasoning).toBeDefined();
+    expect(request.reasoning).toEqual(mock.requests[0]?.body.reasoning);
 
     await turn('third question');
     const next = mock.requests[3]?.body ?? {};
@@ -332,7 +335,7 @@ describe('thread/compact/start', () => {
       `user: ${SUMMARY_PREFIX}\nTHE SUMMARY`,
       'user: third question',
     ]);
-    // the summary replaced the context messages too: the model is told them again
+    // the summary replaced the context messages too: the compaction put them back
     expect(contextMessages(next)).toHaveLength(2);
   });
 

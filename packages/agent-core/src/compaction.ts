@@ -5,6 +5,7 @@ import { normalizeConversation } from './conversation.js';
 import { completeItem, startItem } from './items.js';
 import {
   isModelError,
+  type ReasoningParam,
   type ResponseInputItem,
   type ResponseMessage,
   retryNoticeOf,
@@ -186,6 +187,8 @@ export interface CompactionDeps {
   addUsage(usage: TokenUsage): { total: app.TokenUsageBreakdown; last: app.TokenUsageBreakdown };
   /** The context messages the compacted conversation starts with again (none: the next turn's). */
   initialContext?: () => Promise<ResponseMessage[]>;
+  /** The summary request's `reasoning`, as the turn's requests send it. */
+  reasoning?: ReasoningParam;
 }
 
 /** How a compaction ended: the tokens the new conversation takes, or how the turn ends. */
@@ -246,8 +249,13 @@ export async function runCompaction(
         model: turn.settings.model,
         // the system prompt leads, as in the turn's own requests (the reference's too)
         input: [systemPrompt, ...normalizeConversation(history), prompt],
-        reasoningEffort: turn.settings.reasoningEffort,
-        reasoningSummary: turn.settings.reasoningSummary,
+        // the turn's reasoning (the model's default effort included), as the reference sends it
+        ...(deps.reasoning
+          ? { reasoning: deps.reasoning }
+          : {
+              reasoningEffort: turn.settings.reasoningEffort,
+              reasoningSummary: turn.settings.reasoningSummary,
+            }),
         serviceTier: turn.settings.serviceTier,
       };
       for await (const event of deps.model.stream(request, turn.signal)) {
@@ -322,6 +330,8 @@ export function userMessageBudget(info: ModelContextInfo): number {
 export interface ContextTrackerOptions {
   /** The system prompt the thread's requests start with (the compaction request's too). */
   instructions: (turn: TurnContext) => string;
+  /** The `reasoning` of the thread's requests (the compaction request's too). */
+  reasoning?: (turn: TurnContext) => ReasoningParam;
   /** Window and compaction limit settings that override the model catalogue. */
   overrides?: ModelContextOverrides;
   /** Where the model's window comes from (default: the built-in catalogue). */
@@ -392,6 +402,7 @@ export class ContextTracker {
       tokensInUse: this.tokensInUse(turn),
       addUsage,
       ...(initialContext ? { initialContext } : {}),
+      ...(this.options.reasoning ? { reasoning: this.options.reasoning(turn) } : {}),
     });
     if (result.kind === 'compacted') {
       this.tokensAtMark = result.contextTokens;
