@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { COLLABORATION_MODE_PRESETS } from '@tether/agent-core';
 
 const cwdsOf = (params: { cwds?: string[] | null | undefined } | null | undefined): string[] =>
   params?.cwds?.length ? params.cwds : [process.cwd()];
@@ -13,8 +14,9 @@ export class ClientSupport {
     return { isGovCloud: false, shouldWarn: false };
   }
 
+  /** The reference's presets: Plan (medium effort) and Default. */
   collaborationModes() {
-    return { data: [{ name: 'Default', mode: 'default', model: null, reasoning_effort: null }] };
+    return { data: COLLABORATION_MODE_PRESETS.map((preset) => ({ ...preset })) };
   }
 
   hooks(params: { cwds?: string[] | null } | null | undefined) {

@@ -1,5 +1,6 @@
 import {
   BUILT_IN_PERMISSION_PROFILES,
+  builtInModeInstructions,
   completePolicy,
   isBuiltInPermissionProfile,
   parsePolicy,
@@ -170,6 +171,18 @@ function requestedReasoning(base: ThreadSettings, overrides: Overrides) {
   };
 }
 
+/**
+ * A collaboration mode as a thread keeps it: one named without `developer_instructions` gets its
+ * built-in ones, which clients are then told and the model is given, as in the reference.
+ */
+export function withModeInstructions(mode: app.CollaborationMode): app.CollaborationMode {
+  if (mode.settings.developer_instructions != null) return mode;
+  return {
+    ...mode,
+    settings: { ...mode.settings, developer_instructions: builtInModeInstructions(mode.mode) },
+  };
+}
+
 /** Applies the non-null overrides of a request to a base. */
 export function applyOverrides(base: ThreadSettings, overrides: Overrides): ThreadSettings {
   const sandbox = requestedSandbox(overrides);
@@ -191,7 +204,9 @@ export function applyOverrides(base: ThreadSettings, overrides: Overrides): Thre
     serviceTier: overrides.serviceTier === undefined ? base.serviceTier : overrides.serviceTier,
     baseInstructions: overrides.baseInstructions ?? base.baseInstructions,
     developerInstructions: overrides.developerInstructions ?? base.developerInstructions,
-    collaborationMode: overrides.collaborationMode ?? base.collaborationMode ?? null,
+    collaborationMode: overrides.collaborationMode
+      ? withModeInstructions(overrides.collaborationMode)
+      : (base.collaborationMode ?? null),
   };
 }
 
@@ -278,7 +293,9 @@ export function applyExtraOverrides(
 ): SettingsExtras {
   return {
     approvalsReviewer: overrides.approvalsReviewer ?? extras.approvalsReviewer,
-    collaborationMode: overrides.collaborationMode ?? extras.collaborationMode,
+    collaborationMode: overrides.collaborationMode
+      ? withModeInstructions(overrides.collaborationMode)
+      : extras.collaborationMode,
     personality: overrides.personality ?? extras.personality,
     disabledPluginIds: overrides.disabledPluginIds ?? extras.disabledPluginIds,
   };
@@ -293,7 +310,8 @@ export function extrasFromStored(stored: Record<string, unknown> | undefined): S
   const ids: unknown[] = Array.isArray(s.disabledPluginIds) ? s.disabledPluginIds : [];
   return {
     approvalsReviewer: reviewer.success ? reviewer.data : 'user',
-    collaborationMode: mode.success ? mode.data : null,
+    // a thread stored before modes had their built-in instructions gets them now
+    collaborationMode: mode.success ? withModeInstructions(mode.data) : null,
     personality: personality.success ? personality.data : null,
     disabledPluginIds: ids.filter((id): id is string => typeof id === 'string'),
   };
@@ -304,6 +322,8 @@ export function sessionResult(
   thread: app.Thread,
   settings: ThreadSettings,
   extras: SettingsExtras = DEFAULT_EXTRAS,
+  /** The AGENTS.md files the thread's turns read, as the reference lists them. */
+  instructionSources: string[] = [],
 ) {
   return {
     thread,
@@ -313,7 +333,7 @@ export function sessionResult(
     disabledPluginIds: extras.disabledPluginIds,
     cwd: settings.cwd,
     runtimeWorkspaceRoots: runtimeWorkspaceRoots(settings),
-    instructionSources: [],
+    instructionSources,
     approvalPolicy: settings.approvalPolicy,
     approvalsReviewer: extras.approvalsReviewer,
     sandbox: settings.sandbox,

@@ -7,7 +7,7 @@ import type { AppendRecord, ThreadStore } from '@tether/thread-store';
 import { v7 as uuidv7 } from 'uuid';
 import { serverNotification } from './notify.js';
 import type { AfterReply } from './reply.js';
-import { completeApproval, profilePolicy } from './settings.js';
+import { completeApproval, profilePolicy, withModeInstructions } from './settings.js';
 import { storeError, threadErrors } from './thread-errors.js';
 import { parseThreadId } from './thread-id.js';
 import type { LoadedThread, ThreadManager } from './threads.js';
@@ -170,7 +170,9 @@ export class ThreadEdits {
           ? params.cwd
           : resolve(process.cwd(), params.cwd)
         : loaded.settings.cwd;
-    const mode = params.collaborationMode ?? null;
+    // as on turn/start: a mode's model and effort win over `model` and `effort` (its null effort
+    // clears the thread's), and its instructions are the mode's, not the thread's developer ones
+    const mode = params.collaborationMode ? withModeInstructions(params.collaborationMode) : null;
     loaded.settings = {
       ...loaded.settings,
       cwd,
@@ -180,13 +182,13 @@ export class ThreadEdits {
           ? completeApproval(params.approvalPolicy)
           : loaded.settings.approvalPolicy,
       model: mode?.settings.model ?? params.model ?? loaded.settings.model,
-      reasoningEffort:
-        mode?.settings.reasoning_effort ?? params.effort ?? loaded.settings.reasoningEffort,
+      // a null `effort` keeps the thread's, as the reference keeps it
+      reasoningEffort: mode
+        ? (mode.settings.reasoning_effort ?? null)
+        : (params.effort ?? loaded.settings.reasoningEffort),
       reasoningSummary: params.summary ?? loaded.settings.reasoningSummary,
       serviceTier:
         params.serviceTier === undefined ? loaded.settings.serviceTier : params.serviceTier,
-      developerInstructions:
-        mode?.settings.developer_instructions ?? loaded.settings.developerInstructions,
       collaborationMode: mode ?? loaded.settings.collaborationMode ?? null,
     };
     loaded.extras = {

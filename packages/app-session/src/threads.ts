@@ -104,6 +104,8 @@ interface LoadInput {
   goal: app.ThreadGoal | null;
   queue?: app.QueuedSubmission[];
   unreadable?: readonly UnreadableLine[];
+  /** The model the thread last ran with, when it is loaded onto another (a stored thread's). */
+  previousModel?: string | null;
 }
 
 /**
@@ -215,12 +217,26 @@ export class ThreadManager {
       goal: null,
     });
     this.deps.state.subscribe(loaded.id, connectionId);
+    const sources = await this.instructionSources(loaded);
     reply.afterReply(() =>
       this.deps.router.broadcast(
         serverNotification('thread/started', { thread: this.views.view(loaded, []) }),
       ),
     );
-    return sessionResult(this.views.view(loaded, []), settings, loaded.extras);
+    return sessionResult(this.views.view(loaded, []), settings, loaded.extras, sources);
+  }
+
+  /**
+   * The AGENTS.md files the thread's turns read for its cwd (read now, as the reference reads them
+   * when it loads a thread); none when they cannot be read.
+   */
+  private async instructionSources(loaded: LoadedThread): Promise<string[]> {
+    try {
+      return await loaded.listener.runtime.instructionSources(loaded.settings.cwd);
+    } catch (error) {
+      this.deps.logger.warn({ err: error, threadId: loaded.id }, 'reading AGENTS.md failed');
+      return [];
+    }
   }
 
   async fork(connectionId: number, params: app.ThreadForkParams, reply: AfterReply) {
@@ -273,27 +289,32 @@ export class ThreadManager {
     } catch (error) {
       throw storeError(error, sourceId);
     }
+    const stored = settingsFromStored(forked.settings, forked.thread, this.defaults());
+    // a fork reasons as configured, not with the effort the source was given (the reference's)
     const settings = applyOverrides(
-      settingsFromStored(forked.settings, forked.thread, this.defaults()),
+      { ...stored, reasoningEffort: this.defaults().reasoningEffort ?? null },
       params,
     );
     const loaded = this.load({
       thread: forked.thread,
       settings,
+      previousModel: stored.model,
       ephemeral,
       conversation: forked.conversation,
       tokenUsage: forked.tokenUsage,
       readState: null,
       goal: null,
     });
+    if (persistedForm(settings) !== persistedForm(stored)) this.persistSettings(loaded);
     this.deps.state.subscribe(loaded.id, connectionId);
     const turns = params.excludeTurns ? [] : this.views.fullTurns(loaded);
+    const sources = await this.instructionSources(loaded);
     reply.afterReply(() =>
       this.deps.router.broadcast(
         serverNotification('thread/started', { thread: this.views.view(loaded, []) }),
       ),
     );
-    return sessionResult(this.views.view(loaded, turns), settings, loaded.extras);
+    return sessionResult(this.views.view(loaded, turns), settings, loaded.extras, sources);
   }
 
   /**
@@ -355,6 +376,7 @@ export class ThreadManager {
               );
             }
             const turns = params.excludeTurns ? [] : this.views.fullTurns(current);
+            const sources = await this.instructionSources(current);
             // the thread's events wait behind this task until the answer and what must follow
             // it (usage, goal, the replay of pending approvals) are out
             const followed = new Promise<void>((done) => {
@@ -368,7 +390,12 @@ export class ThreadManager {
               });
             });
             resolve({
-              ...sessionResult(this.views.view(current, turns), current.settings, current.extras),
+              ...sessionResult(
+                this.views.view(current, turns),
+                current.settings,
+                current.extras,
+                sources,
+              ),
               collaborationMode: this.views.collaborationMode(current),
               initialTurnsPage: params.initialTurnsPage
                 ? this.views.initialTurnsPage(current, params.initialTurnsPage)
@@ -456,14 +483,19 @@ export class ThreadManager {
       if (stored.archived) {
         throw new RpcError(invalidRequest(`thread ${threadId} is archived; unarchive it first`));
       }
-      const settings = applyOverrides(
-        settingsFromStored(stored.settings, stored.thread, this.defaults()),
-        params,
-      );
+      const last = settingsFromStored(stored.settings, stored.thread, this.defaults());
+      // resumed with a model named, it reasons as configured; else with the effort it had (the
+      // reference's rule, even when the named model is the one it had)
+      const base =
+        params.model != null
+          ? { ...last, reasoningEffort: this.defaults().reasoningEffort ?? null }
+          : last;
+      const settings = applyOverrides(base, params);
       const goal = app.ThreadGoal.safeParse(stored.goal);
       const loaded = this.load({
         thread: stored.thread,
         settings,
+        previousModel: last.model,
         extras: extrasFromStored(stored.settings),
         ephemeral: false,
         conversation: stored.conversation,
@@ -473,6 +505,8 @@ export class ThreadManager {
         queue: stored.queue,
         unreadable: stored.unreadable,
       });
+      // what the resume changed (another model, cwd, …) is the thread's from now on
+      if (persistedForm(settings) !== persistedForm(last)) this.persistSettings(loaded);
       return { loaded, unreadable: stored.unreadable };
     } catch (error) {
       store.release(threadId);
@@ -554,6 +588,7 @@ export class ThreadManager {
       settings: input.settings,
       conversation: input.conversation,
       tokenUsage: input.tokenUsage?.tokenUsage ?? null,
+      ...(input.previousModel !== undefined ? { previousModel: input.previousModel } : {}),
       logger: logger.child({ threadId: id }),
     });
     const statusHolder: { loaded?: LoadedThread } = {};
@@ -692,10 +727,7 @@ export class ThreadManager {
     const s = loaded.settings;
     this.append(loaded, {
       type: 'thread_settings',
-      cwd: s.cwd,
-      model: s.model,
-      modelProvider: s.modelProvider,
-      reasoningEffort: s.reasoningEffort,
+      ...persistedSettings(s),
       settings: { ...storedSettings(s), ...loaded.extras },
     });
   }
@@ -1186,6 +1218,21 @@ export class ThreadManager {
   async waitForIdle(pollMs = 50): Promise<void> {
     while (this.anyActive()) await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
+}
+
+/** The settings a `thread_settings` record holds besides the extras. */
+function persistedSettings(s: ThreadSettings) {
+  return {
+    cwd: s.cwd,
+    model: s.model,
+    modelProvider: s.modelProvider,
+    reasoningEffort: s.reasoningEffort,
+  };
+}
+
+/** What of the settings is stored, to tell whether they changed. */
+function persistedForm(s: ThreadSettings): string {
+  return JSON.stringify({ ...persistedSettings(s), ...storedSettings(s) });
 }
 
 function storedSettings(settings: ThreadSettings): app.JsonObject {
