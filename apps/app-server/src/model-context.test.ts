@@ -298,4 +298,37 @@ describe('collaboration modes and instructions', () => {
     });
     expect(resumed.model).toBe('other-model');
   });
+
+  it('turn/start during thread/compact/start is refused with the reference error; turn/interrupt ends the compaction, and a turn runs after it', async () => {
+    const mock = await MockResponsesServer.start();
+    mocks.push(mock);
+    const { c } = await serve(tempHome(), mock);
+    const { thread } = await c.request('thread/start', { cwd: '/tmp' });
+    mock.enqueue(mockReply.text('1'), mockReply.hang(), mockReply.text('2'));
+    await runTurn(c, text(thread.id, 'one'));
+    const from = c.notifications.cursor;
+    await c.request('thread/compact/start', { threadId: thread.id });
+    const started = await c.waitForNotification('turn/started', undefined, { from });
+    const compactionId = (started.params as { turn: app.Turn }).turn.id;
+    await mock.waitForRequests(2);
+    const refused = await c.request('turn/start', text(thread.id, 'during')).catch((e) => e);
+    expect(refused).toMatchObject({
+      code: -32603,
+      message: 'failed to submit turn input: ActiveTurnNotSteerable { turn_kind: Compact }',
+    });
+    await c.request('turn/interrupt', { threadId: thread.id, turnId: compactionId });
+    const ended = await c.waitForNotification('turn/completed', undefined, { from });
+    expect((ended.params as { turn: app.Turn }).turn).toMatchObject({
+      id: compactionId,
+      status: 'interrupted',
+    });
+    // the conversation as it was, with the reference's note of the interruption
+    await runTurn(c, text(thread.id, 'after'));
+    expect(shape(inputOf(mock, 2)).slice(-4)).toEqual([
+      'user: one',
+      'assistant: 1',
+      'user: <turn_aborted>',
+      'user: after',
+    ]);
+  });
 });

@@ -1066,8 +1066,14 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
           if (message) turn.record(message);
         }
       },
-      compact: async (turn) =>
-        (await compactTurn(turn, options, state, 'requested')) ?? { status: 'completed' },
+      compact: async (turn) => {
+        const outcome = (await compactTurn(turn, options, state, 'requested')) ?? {
+          status: 'completed',
+        };
+        // an interrupted compaction leaves the reference's note, as an interrupted turn does
+        if (turn.signal.aborted) turn.record(turnAbortedMessage());
+        return outcome;
+      },
       instructionSources: async (cwd) => (await state.instructions.agentsMd(cwd)).sources,
     });
   };

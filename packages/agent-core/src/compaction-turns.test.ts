@@ -1,7 +1,7 @@
 import { silentLogger } from '@tether/protocol';
 import { waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentRuntimeFactory } from './agent.js';
+import { agentRuntimeFactory, TURN_ABORTED_TEXT } from './agent.js';
 import { COMPACTION_PROMPT, SUMMARY_PREFIX } from './compaction.js';
 import { ResponsesClient } from './model/index.js';
 import type { ThreadEvent, ThreadRuntime } from './runtime.js';
@@ -11,7 +11,8 @@ import { conversationOf, MockResponsesServer, mockReply } from './testing/index.
 
 /**
  * Compaction turns beside ordinary ones, with the real agent and a mock model: a turn started
- * during a compaction, and a turn whose compaction before its input failed.
+ * during a compaction, an interrupted compaction, and a turn whose compaction before its input
+ * failed.
  */
 
 const settings = testSettings();
@@ -62,15 +63,20 @@ function said(body: Record<string, unknown> | undefined): string[] {
 }
 
 describe('compaction turns', () => {
-  it('a turn started right after thread/compact/start runs after it, on the compacted conversation', async () => {
+  it('turn/start during thread/compact/start is refused as the reference refuses it; the next turn runs on the compacted conversation', async () => {
     const { mock, rt, events, completed, input } = await thread();
     mock.enqueue(mockReply.text('first reply'), mockReply.text('SUMMARY'), mockReply.text('next'));
     const first = await rt.startTurn(input('first'));
     await completed(first.id);
     const compaction = await rt.compact(settings);
+    const refused = await rt.startTurn(input('during')).catch((e: unknown) => e);
+    expect(refused).toMatchObject({
+      code: -32603,
+      message: 'failed to submit turn input: ActiveTurnNotSteerable { turn_kind: Compact }',
+    });
+    await completed(compaction.id);
     const next = await rt.startTurn(input('after'));
     await completed(next.id);
-    await completed(compaction.id);
     const order = events.flatMap((e) =>
       e.kind === 'notification' && (e.method === 'turn/started' || e.method === 'turn/completed')
         ? [`${e.method} ${e.params.turn.id}`]
@@ -84,9 +90,29 @@ describe('compaction turns', () => {
     ]);
     expect(mock.requests).toHaveLength(3);
     expect(said(mock.requests[1]?.body).at(-1)).toBe(`user: ${COMPACTION_PROMPT}`);
+    // the refused input never reached the conversation
     expect(said(mock.requests[2]?.body)).toEqual([
       'user: first',
       `user: ${SUMMARY_PREFIX}\nSUMMARY`,
+      'user: after',
+    ]);
+  });
+
+  it('an interrupted compaction leaves the conversation as it was, with the note of the interruption', async () => {
+    const { mock, rt, completed, input } = await thread();
+    mock.enqueue(mockReply.text('first reply'), mockReply.hang(), mockReply.text('next'));
+    const first = await rt.startTurn(input('first'));
+    await completed(first.id);
+    const compaction = await rt.compact(settings);
+    await mock.waitForRequests(2);
+    await rt.interrupt(compaction.id);
+    await completed(compaction.id);
+    const next = await rt.startTurn(input('after'));
+    await completed(next.id);
+    expect(said(mock.requests[2]?.body)).toEqual([
+      'user: first',
+      'assistant: first reply',
+      `user: ${TURN_ABORTED_TEXT}`,
       'user: after',
     ]);
   });

@@ -132,8 +132,8 @@ export interface TurnRequest {
 export interface ThreadRuntime {
   /**
    * Starts a turn with the input, or, when a turn is running, adds the input to it (like steer)
-   * and returns the running turn. During a compaction (which takes no input) or while an
-   * interrupted turn finishes, the new turn runs after it.
+   * and returns the running turn. While an interrupted turn finishes, the new turn runs after it;
+   * during a compaction (which takes no input) it is refused with the reference's error.
    */
   startTurn(request: TurnRequest): Promise<app.Turn>;
   /** Adds input to the running turn; `expectedTurnId` must name it. Returns the turn id. */

@@ -198,7 +198,7 @@ describe('TurnLoopRuntime', () => {
             : [],
       );
 
-    it('a turn started right after a compaction runs after it, on the compacted conversation', async () => {
+    it('a turn started during a compaction is refused, as the reference refuses it; one started after runs on the compacted conversation', async () => {
       const seen: { conversation: unknown[]; inputs: number }[] = [];
       const { rt, events, done, release, overlapped } = compacting(async (turn) => {
         seen.push({ conversation: [...turn.conversation], inputs: turn.inputs.length });
@@ -213,13 +213,19 @@ describe('TurnLoopRuntime', () => {
         message: 'cannot steer a compact turn',
         data: { codexErrorInfo: { activeTurnNotSteerable: { turnKind: 'compact' } } },
       });
-      // no pause: before the compaction turn has even started
-      const next = await rt.startTurn(request('after'));
-      expect(next.id).not.toBe(compaction.id);
-      // more input joins the waiting turn, after its own
-      const more = await rt.startTurn(request('more'));
-      expect(more.id).toBe(next.id);
+      // no pause: refused before the compaction turn has even started, and while it runs
+      for (const when of ['before', 'during']) {
+        if (when === 'during') await waitFor(() => events.some((e) => label(e) === 'turn/started'));
+        const started = await rt.startTurn(request('during')).catch((e: unknown) => e);
+        expect(started).toBeInstanceOf(RpcError);
+        expect(started).toMatchObject({
+          code: -32603,
+          message: 'failed to submit turn input: ActiveTurnNotSteerable { turn_kind: Compact }',
+        });
+      }
       release();
+      await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
+      const next = await rt.startTurn(request('after'));
       await waitFor(() => events.filter((e) => label(e) === 'turn/completed').length === 2);
       expect(overlapped()).toBe(false);
       expect(turnEvents(events)).toEqual([
@@ -227,20 +233,20 @@ describe('TurnLoopRuntime', () => {
         `turn/completed ${compaction.id}`,
         `turn/started ${next.id}`,
         'userMessage ["after"]',
-        'userMessage ["more"]',
         `turn/completed ${next.id}`,
       ]);
-      expect(seen).toEqual([{ conversation: [summary], inputs: 2 }]);
+      expect(seen).toEqual([{ conversation: [summary], inputs: 1 }]);
       await rt.shutdown();
       await done;
     });
 
-    it('a running compaction can still be interrupted by its id while a turn waits on it', async () => {
+    it('an interrupted compaction ends as interrupted, and the next turn/start runs a turn', async () => {
       const { rt, events, done } = compacting(async () => ({ status: 'completed' }));
       const compaction = await rt.compact(settings);
-      const next = await rt.startTurn(request('after'));
       await waitFor(() => events.some((e) => label(e) === 'turn/started'));
       await rt.interrupt(compaction.id);
+      await waitFor(() => events.some((e) => label(e) === 'turn/completed'));
+      const next = await rt.startTurn(request('after'));
       await waitFor(() => events.filter((e) => label(e) === 'turn/completed').length === 2);
       const completed = events.flatMap((e) =>
         e.kind === 'notification' && e.method === 'turn/completed'

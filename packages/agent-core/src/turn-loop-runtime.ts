@@ -1,4 +1,4 @@
-import { app, invalidRequest, RpcError } from '@tether/protocol';
+import { app, internalError, invalidRequest, RpcError } from '@tether/protocol';
 import { v7 as uuidv7 } from 'uuid';
 import { AsyncQueue } from './async-queue.js';
 import { normalizeConversation } from './conversation.js';
@@ -125,6 +125,16 @@ function notSteerable(): RpcError {
   );
 }
 
+/**
+ * The reference's refusal of `turn/start` during a compaction: the input would go to the running
+ * turn, which takes none (an internal error, in its words).
+ */
+function compactionRunning(): RpcError {
+  return new RpcError(
+    internalError('failed to submit turn input: ActiveTurnNotSteerable { turn_kind: Compact }'),
+  );
+}
+
 const nowSeconds = () => Math.floor(Date.now() / 1000);
 
 function userMessageItem(input: app.UserInput[], clientId: string | null): app.UserMessageItem {
@@ -152,8 +162,8 @@ export class TurnLoopRuntime implements ThreadRuntime {
   private readonly queue = new AsyncQueue<ThreadEvent>();
   /**
    * Turns not finished yet, in the order they run: the running one first, then those waiting for
-   * it (a turn started while an interrupted one finishes, a compaction, a turn started during a
-   * compaction). One runs at a time; each runs after the one before it ended.
+   * it (a turn started while an interrupted one finishes, a compaction that interrupted a turn).
+   * One runs at a time; each runs after the one before it ended.
    */
   private readonly turns: ActiveTurn[] = [];
   private currentStatus: app.ThreadStatus = { type: 'idle' };
@@ -190,8 +200,9 @@ export class TurnLoopRuntime implements ThreadRuntime {
   async startTurn(request: TurnRequest): Promise<app.Turn> {
     if (this.stopped) throw new RpcError(invalidRequest('thread is shutting down'));
     const active = this.active;
-    // a compaction takes no input: the new turn runs after it, on the compacted conversation
-    if (active && active.kind === 'turn') {
+    // a compaction takes no input, and no turn starts until it ended, as in the reference
+    if (active?.kind === 'compact') throw compactionRunning();
+    if (active) {
       this.addInput(active, request);
       return { ...active.turn, items: [], itemsView: 'notLoaded', startedAt: null };
     }
@@ -281,8 +292,8 @@ export class TurnLoopRuntime implements ThreadRuntime {
   async interrupt(turnId: string): Promise<void> {
     const active = this.active;
     if (!active) throw new RpcError(invalidRequest('no active turn to interrupt'));
-    // a running turn that a later one waits on (a compaction that a turn/start queued behind) can
-    // still be interrupted by its id
+    // the turn named, wherever it is in the line (the running one, or one waiting on an
+    // interrupted turn's end)
     const target = this.turns.find((t) => t.turn.id === turnId && !t.interrupted);
     if (!target) {
       throw new RpcError(
