@@ -15,7 +15,8 @@ export interface PatchFileSystem {
   removeFile(path: string): Promise<void>;
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// the BOM is kept as U+FEFF (TextDecoder drops it by default): a file keeps it when written back
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /** Reads a file as UTF-8 text; a file that is not UTF-8 fails as it does on the reference. */
 export async function readText(files: PatchFileSystem, path: string): Promise<string> {
