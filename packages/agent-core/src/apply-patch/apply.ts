@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
 import { type PatchFileSystem, readText } from './files.js';
 import type { ParsedPatch, UpdateChunk } from './parser.js';
-import { seekSequence } from './seek.js';
+import { LineSeeker } from './seek.js';
 import { type Replacement, TextFile } from './text-file.js';
 
 /** One file operation of a verified patch, with the contents before and after it. */
@@ -169,11 +169,12 @@ export function applyChunks(
 ): string {
   const file = TextFile.parse(contents);
   const lines = file.texts();
+  const seeker = new LineSeeker(lines);
   const replacements: Replacement[] = [];
   let from = 0;
   for (const chunk of chunks) {
     if (chunk.context !== undefined) {
-      const at = seekSequence(lines, [chunk.context], from, false);
+      const at = seeker.seek([chunk.context], from, false);
       if (at === undefined) {
         throw new PatchVerificationError(`Failed to find context '${chunk.context}' in ${path}`);
       }
@@ -186,12 +187,12 @@ export function applyChunks(
     }
     let pattern = chunk.oldLines;
     let replacement = chunk.newLines;
-    let at = seekSequence(lines, pattern, from, chunk.endOfFile);
+    let at = seeker.seek(pattern, from, chunk.endOfFile);
     if (at === undefined && pattern.at(-1) === '') {
       // a trailing empty line often stands for the file's final newline: retry without it
       pattern = pattern.slice(0, -1);
       if (replacement.at(-1) === '') replacement = replacement.slice(0, -1);
-      at = seekSequence(lines, pattern, from, chunk.endOfFile);
+      at = seeker.seek(pattern, from, chunk.endOfFile);
     }
     if (at === undefined) {
       throw new PatchVerificationError(

@@ -24,7 +24,7 @@ export {
   patchWritableRoots,
   READ_ONLY_REASON,
 } from './safety.js';
-export { seekSequence } from './seek.js';
+export { LineSeeker, seekSequence } from './seek.js';
 export {
   APPLY_PATCH_FREEFORM_TOOL,
   APPLY_PATCH_FUNCTION_TOOL,
