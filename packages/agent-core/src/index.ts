@@ -22,6 +22,8 @@ export {
   decidePatch,
   diffHunks,
   type FileChange,
+  type FileMetadata,
+  type FileWriteOptions,
   gitFileDiff,
   LineSeeker,
   PATCH_DECLINED_OUTPUT,

@@ -8,7 +8,12 @@ export {
   type VerifiedPatch,
   verifyPatch,
 } from './apply.js';
-export { type PatchFileSystem, readText } from './files.js';
+export {
+  type FileMetadata,
+  type FileWriteOptions,
+  type PatchFileSystem,
+  readText,
+} from './files.js';
 export {
   type ParsedPatch,
   type PatchHunk,
