@@ -28,6 +28,7 @@ export {
   patchStaysInRoots,
   patchWritableRoots,
   READ_ONLY_REASON,
+  type ResolvePath,
 } from './safety.js';
 export { LineSeeker, seekSequence } from './seek.js';
 export {
