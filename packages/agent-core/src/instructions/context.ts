@@ -1,6 +1,12 @@
 import type { ResponseInputItem, ResponseMessage } from '../model/index.js';
 import type { ThreadSettings } from '../runtime.js';
-import { type LoadedAgentsMd, loadAgentsMd, parseAgentsMd, renderAgentsMd } from './agents-md.js';
+import {
+  type InstructionFiles,
+  type LoadedAgentsMd,
+  loadAgentsMd,
+  parseAgentsMd,
+  renderAgentsMd,
+} from './agents-md.js';
 import {
   type EnvironmentState,
   environmentState,
@@ -121,6 +127,11 @@ export interface ThreadContextOptions {
   home?: string | undefined;
   /** Budget of the project's AGENTS.md files (32 KiB). */
   projectDocMaxBytes?: number | undefined;
+  /**
+   * Where the project's AGENTS.md files are read: the files of the environment the thread's
+   * commands run in (undefined: this machine's). Asked when the instructions are read.
+   */
+  files?: () => Promise<InstructionFiles | undefined>;
   /** The shell commands run in (`/bin/bash`). */
   shell: string;
   /** `$TMPDIR` of the commands. */
@@ -136,7 +147,9 @@ export interface ThreadContextOptions {
  * starts with.
  */
 export class ThreadContext {
-  private loaded: { cwd: string; value: Promise<LoadedAgentsMd> } | undefined;
+  private loaded:
+    | { cwd: string; value: Promise<{ value: LoadedAgentsMd; retry: boolean }> }
+    | undefined;
 
   constructor(private readonly options: ThreadContextOptions) {}
 
@@ -145,14 +158,37 @@ export class ThreadContext {
    * then passes on their warnings).
    */
   async agentsMd(cwd: string): Promise<{ value: LoadedAgentsMd; fresh: boolean }> {
-    if (this.loaded?.cwd === cwd) return { value: await this.loaded.value, fresh: false };
-    const value = loadAgentsMd({
+    if (this.loaded?.cwd === cwd) return { value: (await this.loaded.value).value, fresh: false };
+    const loaded = { cwd, value: this.read(cwd) };
+    this.loaded = loaded;
+    const { value, retry } = await loaded.value;
+    // the environment could not be reached: its files are looked for again next turn
+    if (retry && this.loaded === loaded) this.loaded = undefined;
+    return { value, fresh: true };
+  }
+
+  private async read(cwd: string): Promise<{ value: LoadedAgentsMd; retry: boolean }> {
+    let files: InstructionFiles | undefined;
+    let problem: string | undefined;
+    try {
+      files = this.options.files ? await this.options.files() : undefined;
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+      // nothing of the project's can be read: none of it is given
+      files = {
+        readFile: () => Promise.reject(new Error(problem)),
+        getMetadata: () => Promise.reject(new Error(problem)),
+      };
+    }
+    const value = await loadAgentsMd({
       cwd,
       home: this.options.home,
       maxBytes: this.options.projectDocMaxBytes,
+      files,
     });
-    this.loaded = { cwd, value };
-    return { value: await value, fresh: true };
+    if (problem === undefined) return { value, retry: false };
+    value.warnings.push(`The project's AGENTS.md files could not be read: ${problem}`);
+    return { value, retry: true };
   }
 
   /** The messages a turn with these settings starts with, given the conversation so far. */
