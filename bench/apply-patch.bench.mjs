@@ -16,12 +16,20 @@
 //   diff bytes    size of the `turn/diff/updated` diff the client received (3 times per turn).
 //
 // WARMUP turns first (JIT, the first rollout writes), then TURNS measured turns; p50 and p99.
+//
+// Then, in this process, the inputs that used to go quadratic (each run once after one warm-up):
+//   patch, 1000 hunks      applyChunks on a 50,000-line file, 1,000 `@@` chunks (exact, and with
+//                          every file line carrying trailing spaces so each chunk matches fuzzily)
+//   seek, repeated lines   a 5,001-line pattern (5,000 `x` then `y`) sought in 50,000 `x` lines
+//   diff, 2 x 5 MB          diffHunks of two 100,000-line files that share no line
+//   diff, 2000 edits       diffHunks of a 100,000-line file and itself with every 50th line edited
 // Environment: PATCH_BENCH_TURNS (20), PATCH_BENCH_HUNKS (200), PATCH_BENCH_VERBOSE=1,
 // PATCH_BENCH_CPU_PROF=<dir> (the server runs under `node --cpu-prof --cpu-prof-dir=<dir>`).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { applyChunks, diffHunks, LineSeeker, parsePatch } from '@tether/agent-core';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import { AppServerClient } from '@tether/client';
 import { fmt, nowMs, quantile, withTimeout } from './support/common.mjs';
@@ -181,4 +189,59 @@ async function main() {
   );
 }
 
+/**
+ * Wall time of `work` in ms, after one warm-up run (`warm`, by default `work` itself; the diffs
+ * warm up on other texts, since the last pair diffed is remembered).
+ */
+function timed(work, warm = work) {
+  warm();
+  const started = nowMs();
+  work();
+  return nowMs() - started;
+}
+
+function pathological() {
+  const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} of the file`);
+  let patchText = '*** Begin Patch\n*** Update File: big.txt\n';
+  for (let h = 0; h < 1000; h++) {
+    const at = h * 50 + 5;
+    patchText += '@@\n';
+    for (let i = at - 3; i < at; i++) patchText += ` ${lines[i]}\n`;
+    patchText += `-${lines[at]}\n+${lines[at]} (edited)\n`;
+  }
+  const chunks = parsePatch(`${patchText}*** End Patch`).hunks[0].chunks;
+  const exact = `${lines.join('\n')}\n`;
+  const padded = `${lines.map((line) => `${line}  `).join('\n')}\n`;
+  const repeated = Array.from({ length: 50_000 }, () => 'x');
+  const pattern = [...Array.from({ length: 5_000 }, () => 'x'), 'y'];
+  const big = Array.from({ length: 100_000 }, (_, i) => `old line ${i} with some text`);
+  const oldText = `${big.join('\n')}\n`;
+  const newText = `${big.map((line) => line.replace('old', 'new')).join('\n')}\n`;
+  const edited = `${big.map((line, i) => (i % 50 === 5 ? `${line} (edited)` : line)).join('\n')}\n`;
+  const rows = [
+    ['patch, 1000 hunks, exact', timed(() => applyChunks(exact, chunks, 'big.txt'))],
+    ['patch, 1000 hunks, fuzzy', timed(() => applyChunks(padded, chunks, 'big.txt'))],
+    ['seek, repeated lines', timed(() => new LineSeeker(repeated).seek(pattern, 0, false))],
+    [
+      'diff, 2 x 5 MB, nothing shared',
+      timed(
+        () => diffHunks(oldText, newText, 3),
+        () => diffHunks(`${oldText}warm-up\n`, newText, 3),
+      ),
+    ],
+    [
+      'diff, 2000 edits in 100,000 lines',
+      timed(
+        () => diffHunks(oldText, edited, 3),
+        () => diffHunks(`${oldText}warm-up\n`, edited, 3),
+      ),
+    ],
+  ];
+  console.log('\nlarge and pathological inputs, in process:');
+  console.log('| input | time |');
+  console.log('| :--- | ---: |');
+  for (const [name, ms] of rows) console.log(`| ${name} | ${fmt(ms, 1)} ms |`);
+}
+
 await main();
+pathological();

@@ -1,4 +1,4 @@
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Socket, connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import { agentRuntimeFactory, type Environment, ResponsesClient } from '@tether/agent-core';
@@ -6,7 +6,7 @@ import { conversationOf, MockResponsesServer, mockReply } from '@tether/agent-co
 import { type AppServerClient, remoteEnvironment } from '@tether/client';
 import { localEnvironment } from '@tether/exec-session';
 import { app } from '@tether/protocol';
-import { launchExecServer, tempHome, tempHomeOutsideTmp } from '@tether/test-kit';
+import { launchExecServer, launchServer, tempHome, tempHomeOutsideTmp } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
 import { client, startServer } from './test-support/harness.js';
@@ -527,6 +527,52 @@ describe('agent turns', () => {
     } finally {
       await (await environment).close().catch(() => undefined);
       await execServer.stop();
+    }
+  });
+
+  it("reads the project's AGENTS.md on the remote exec-server, where the thread runs", async () => {
+    // the exec-server sees its own files at the thread's cwd (a bind mount in a namespace of its
+    // own): the project and its AGENTS.md exist there, and not on this host
+    const root = tempHome('tether-remote-agents-');
+    const cwd = join(root, 'project');
+    const remoteView = join(root, 'remote-view');
+    mkdirSync(cwd);
+    mkdirSync(join(remoteView, '.git'), { recursive: true });
+    writeFileSync(join(remoteView, 'AGENTS.md'), 'only on the remote machine\n');
+    await using execServer = launchServer({
+      command: 'bwrap',
+      args: [
+        '--dev-bind',
+        '/',
+        '/',
+        '--bind',
+        remoteView,
+        cwd,
+        '--die-with-parent',
+        process.execPath,
+        execServerCli,
+        '--listen',
+        'ws://127.0.0.1:0',
+        '--log-level',
+        'warn',
+      ],
+      banner: { stream: 'stdout', pattern: /^(\S+)\n/ },
+    });
+    const environment = remoteEnvironment(await execServer.url);
+    try {
+      const { a, mock } = await setup({ environment });
+      mock.enqueue(mockReply.text(['ok']));
+      const { thread } = await a.request('thread/start', { cwd, approvalPolicy: 'never' });
+      const { turnId, from } = await turn(a, thread.id, 'hello');
+      await completion(a, turnId, from);
+      expect(existsSync(join(cwd, 'AGENTS.md'))).toBe(false);
+      const sent = JSON.stringify(mock.requests[0]?.body.input);
+      expect(sent).toContain(`# AGENTS.md instructions for ${cwd}`);
+      expect(sent).toContain('only on the remote machine');
+    } finally {
+      await (await environment).close();
+      await execServer.stop('SIGTERM');
+      rmSync(root, { recursive: true, force: true });
     }
   });
 });

@@ -19,7 +19,7 @@ afterEach(async () => {
 /**
  * An app-server whose agent edits files on this machine (the local environment, through the
  * exec-session fs methods), a mock model and a workspace; file-change approvals are answered with
- * `decisions` in order.
+ * `decisions` in order (`wait`: never answered).
  */
 async function serve(decisions: string[]) {
   const mock = await MockResponsesServer.start();
@@ -38,7 +38,10 @@ async function serve(decisions: string[]) {
   const asked: unknown[] = [];
   c.onServerRequest((request) => {
     asked.push({ id: request.id, method: request.method, params: request.params });
-    return { decision: decisions.shift() ?? 'decline' };
+    const decision = decisions.shift() ?? 'decline';
+    // 'wait': the question stays open (the test interrupts the turn)
+    if (decision === 'wait') return new Promise(() => undefined);
+    return { decision };
   });
   const cwd = await mkdtemp(join(tmpdir(), 'tether-file-edits-'));
   cleanup.push(() => rm(cwd, { recursive: true, force: true }));
@@ -160,5 +163,94 @@ describe('file edits over the wire', () => {
       call_id: 'call_bad',
       output: `apply_patch verification failed: Failed to read file to update ${join(cwd, 'missing.txt')}: No such file or directory (os error 2)`,
     });
+  });
+});
+
+/** The thread's status changes and the file-change events, in the order a client saw them. */
+const statusOrder = (notifications: Array<{ method: string; params: unknown }>) =>
+  notifications
+    .filter(
+      (n) =>
+        n.method === 'thread/status/changed' ||
+        n.method === 'serverRequest/resolved' ||
+        n.method === 'turn/completed' ||
+        ((n.method === 'item/started' || n.method === 'item/completed') &&
+          (n.params as { item: { type: string } }).item.type === 'fileChange'),
+    )
+    .map((n) => {
+      if (n.method === 'thread/status/changed') {
+        const status = (n.params as { status: { type: string; activeFlags?: string[] } }).status;
+        return `status:${status.type}${JSON.stringify(status.activeFlags ?? [])}`;
+      }
+      if (n.method.startsWith('item/')) {
+        return `${n.method}:${(n.params as { item: app.FileChangeItem }).item.status}`;
+      }
+      return n.method;
+    });
+
+describe('the waitingOnApproval flag of a patch approval', () => {
+  it('is cleared when the patch is declined or cancelled, and when the turn is interrupted while it waits', async () => {
+    const { mock, c, threadId, turn } = await serve(['decline', 'cancel', 'wait']);
+    const patch = (callId: string) =>
+      mockReply.customToolCall({
+        name: 'apply_patch',
+        callId,
+        input: '*** Begin Patch\n*** Add File: b.txt\n+b\n*** End Patch',
+      });
+    mock.enqueue(
+      patch('call_decline'),
+      mockReply.text('ok'),
+      patch('call_cancel'),
+      patch('call_wait'),
+    );
+    // the reference's order: the flag is cleared, then the item completes
+    expect(statusOrder(await turn('edit'))).toEqual([
+      'status:active[]',
+      'item/started:inProgress',
+      'status:active["waitingOnApproval"]',
+      'serverRequest/resolved',
+      'status:active[]',
+      'item/completed:declined',
+      'status:idle[]',
+      'turn/completed',
+    ]);
+    expect(statusOrder(await turn('edit again'))).toEqual([
+      'status:active[]',
+      'item/started:inProgress',
+      'status:active["waitingOnApproval"]',
+      'serverRequest/resolved',
+      'status:active[]',
+      'status:idle[]',
+      'turn/completed',
+    ]);
+
+    const from = c.notifications.cursor;
+    const { turn: started } = await c.request('turn/start', {
+      threadId,
+      input: [{ type: 'text', text: 'edit, then be interrupted' }],
+    });
+    await c.waitForNotification(
+      'thread/status/changed',
+      (p) =>
+        ((p.status as { activeFlags?: string[] }).activeFlags ?? []).includes('waitingOnApproval'),
+      { from },
+    );
+    await c.request('turn/interrupt', { threadId, turnId: started.id });
+    await c.waitForNotification('turn/completed', (p) => (p.turn as app.Turn).id === started.id, {
+      from,
+    });
+    await c.waitForNotification('serverRequest/resolved', () => true, { from });
+    // the reference's order: straight from waiting to idle, the item left open, the question
+    // withdrawn after the turn completed
+    expect(statusOrder(c.notifications.since(from))).toEqual([
+      'status:active[]',
+      'item/started:inProgress',
+      'status:active["waitingOnApproval"]',
+      'status:idle[]',
+      'turn/completed',
+      'serverRequest/resolved',
+    ]);
+    const read = await c.request('thread/read', { threadId });
+    expect(read.thread.status).toEqual({ type: 'idle' });
   });
 });

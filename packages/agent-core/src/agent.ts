@@ -1041,6 +1041,8 @@ export function agentRuntimeFactory(options: AgentOptions): RuntimeFactory {
       instructions: new ThreadContext({
         home: options.home,
         projectDocMaxBytes: options.projectDocMaxBytes,
+        // the project's AGENTS.md is read where the thread's commands run
+        files: async () => (await options.environment()).files,
         shell: DEFAULT_SHELL,
         tmpdir: (options.commandEnv ?? process.env).TMPDIR,
         updatePlanTool: options.updatePlanTool === true,

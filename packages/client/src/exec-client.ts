@@ -387,23 +387,46 @@ export class ExecServerClient {
       this.request('fs/readFile', { path: exec.pathToFileUri(path) }).then((r) =>
         Buffer.from(r.dataBase64, 'base64'),
       ),
-    writeFile: (path: string, data: Buffer | string): Promise<void> =>
+    /** With `sandbox`, the server refuses the write as that sandbox would (EROFS outside its roots). */
+    writeFile: (
+      path: string,
+      data: Buffer | string,
+      options: { sandbox?: exec.SandboxContext | undefined } = {},
+    ): Promise<void> =>
       this.request('fs/writeFile', {
         path: exec.pathToFileUri(path),
         dataBase64: (typeof data === 'string' ? Buffer.from(data) : data).toString('base64'),
+        ...(options.sandbox ? { sandbox: options.sandbox } : {}),
       }).then(() => undefined),
-    createDirectory: (path: string, recursive = true): Promise<void> =>
-      this.request('fs/createDirectory', { path: exec.pathToFileUri(path), recursive }).then(
-        () => undefined,
-      ),
+    createDirectory: (
+      path: string,
+      recursive = true,
+      options: { sandbox?: exec.SandboxContext | undefined } = {},
+    ): Promise<void> =>
+      this.request('fs/createDirectory', {
+        path: exec.pathToFileUri(path),
+        recursive,
+        ...(options.sandbox ? { sandbox: options.sandbox } : {}),
+      }).then(() => undefined),
     getMetadata: (path: string) =>
       this.request('fs/getMetadata', { path: exec.pathToFileUri(path) }),
     readDirectory: (path: string) =>
       this.request('fs/readDirectory', { path: exec.pathToFileUri(path) }).then((r) => r.entries),
-    remove: (path: string, options: { recursive?: boolean; force?: boolean } = {}): Promise<void> =>
-      this.request('fs/remove', { path: exec.pathToFileUri(path), ...options }).then(
-        () => undefined,
-      ),
+    remove: (
+      path: string,
+      options: {
+        recursive?: boolean;
+        force?: boolean;
+        sandbox?: exec.SandboxContext | undefined;
+      } = {},
+    ): Promise<void> => {
+      const { sandbox, ...rest } = options;
+      return this.request('fs/remove', {
+        path: exec.pathToFileUri(path),
+        ...rest,
+        ...(sandbox ? { sandbox } : {}),
+      }).then(() => undefined);
+    },
     copy: (source: string, destination: string, recursive = false): Promise<void> =>
       this.request('fs/copy', {
         sourcePath: exec.pathToFileUri(source),

@@ -1,7 +1,16 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import {
+  mkdir,
+  mkdtemp,
+  readdir,
+  readFile,
+  realpath,
+  rm,
+  symlink,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { applyVerifiedPatch, parsePatch, verifyPatch } from '@tether/agent-core';
+import { applyVerifiedPatch, parsePatch, sandboxContextFor, verifyPatch } from '@tether/agent-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { remoteEnvironment } from './remote-environment.js';
 import { startTestExecServer } from './test-support/exec-server.js';
@@ -36,5 +45,49 @@ describe("a remote environment's files", () => {
     await expect(verifyPatch(missing, dir, files)).rejects.toThrow(
       `Failed to read ${join(dir, 'nope.txt')}: No such file or directory (os error 2)`,
     );
+  });
+
+  it('resolve symlinks on the server, and carry the sandbox context so the server refuses a write a link leads out', async () => {
+    const server = await startTestExecServer();
+    cleanup.push(() => server.close());
+    const environment = await remoteEnvironment(server.url);
+    cleanup.push(() => environment.close());
+    const files = environment.files;
+    if (!files) throw new Error('a remote environment edits files');
+    const cwd = await mkdtemp(join(tmpdir(), 'tether-remote-links-'));
+    cleanup.push(() => rm(cwd, { recursive: true, force: true }));
+    const outside = await mkdtemp(join(tmpdir(), 'tether-remote-outside-'));
+    cleanup.push(() => rm(outside, { recursive: true, force: true }));
+    await symlink(outside, join(cwd, 'out'));
+    await mkdir(join(cwd, 'sub'));
+
+    expect(await files.resolvePath(join(cwd, 'out/new/x.txt'))).toBe(
+      join(await realpath(outside), 'new/x.txt'),
+    );
+    expect(await files.resolvePath(join(cwd, 'sub/../sub/y.txt'))).toBe(
+      join(await realpath(cwd), 'sub/y.txt'),
+    );
+    expect(await files.getMetadata(join(cwd, 'out'))).toEqual({ isFile: false, isDirectory: true });
+    await expect(files.getMetadata(join(cwd, 'nope'))).rejects.toThrow(
+      'No such file or directory (os error 2)',
+    );
+
+    const sandbox = sandboxContextFor(
+      {
+        type: 'workspaceWrite',
+        writableRoots: [],
+        networkAccess: false,
+        excludeTmpdirEnvVar: true,
+        excludeSlashTmp: true,
+      },
+      cwd,
+    );
+    await expect(
+      files.writeFile(join(cwd, 'out/x.txt'), Buffer.from('x'), { sandbox }),
+    ).rejects.toThrow('Read-only file system (os error 30)');
+    await expect(files.removeFile(join(cwd, 'out'), { sandbox })).resolves.toBeUndefined();
+    expect(await readdir(outside)).toEqual([]);
+    await files.writeFile(join(cwd, 'sub/in.txt'), Buffer.from('in'), { sandbox });
+    expect(await readFile(join(cwd, 'sub/in.txt'), 'utf8')).toBe('in');
   });
 });

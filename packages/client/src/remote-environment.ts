@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { basename, dirname, join, resolve } from 'node:path';
 // types only: an app or exec client never loads the agent (its turn loop, its shell parser)
 import type {
   CommandOutput,
@@ -16,6 +17,25 @@ export interface RemoteEnvironmentOptions {
   token?: string;
   /** Told once when the session is lost for good (every command then fails with this error). */
   onError?: (error: Error) => void;
+}
+
+/**
+ * Where `path` leads on the exec-server: `fs/canonicalize` of the longest part of it that exists,
+ * the rest kept as written (so every symlink that exists is resolved, as the server resolves a
+ * path before checking it against a sandbox). A final symlink that points nowhere cannot be seen
+ * this way; the server's own check, with the sandbox context, still refuses a write through it.
+ */
+async function resolveRemote(client: ExecServerClient, path: string): Promise<string> {
+  const absolute = resolve(path);
+  const missing: string[] = [];
+  for (let at = absolute; ; at = dirname(at)) {
+    try {
+      return join(await client.fs.canonicalize(at), ...missing.reverse());
+    } catch (error) {
+      if (dirname(at) === at) throw error;
+      missing.push(basename(at));
+    }
+  }
 }
 
 /**
@@ -52,14 +72,25 @@ export async function remoteEnvironment(
     }
   };
   void watch();
-  // the exec-server's fs/* methods: a patch is read and written where the commands run
+  // the exec-server's fs/* methods: a patch is read and written where the commands run, and
+  // checked there against the sandbox context it is written under
+  const live = <T>(work: () => Promise<T>): Promise<T> => (lost ? Promise.reject(lost) : work());
   const files: PatchFileSystem = {
-    readFile: (path) => (lost ? Promise.reject(lost) : client.fs.readFile(path)),
-    writeFile: (path, data) => (lost ? Promise.reject(lost) : client.fs.writeFile(path, data)),
-    createDirectory: (path) =>
-      lost ? Promise.reject(lost) : client.fs.createDirectory(path, true),
-    removeFile: (path) =>
-      lost ? Promise.reject(lost) : client.fs.remove(path, { recursive: false, force: false }),
+    readFile: (path) => live(() => client.fs.readFile(path)),
+    writeFile: (path, data, options) =>
+      live(() => client.fs.writeFile(path, data, { sandbox: options?.sandbox })),
+    createDirectory: (path, options) =>
+      live(() => client.fs.createDirectory(path, true, { sandbox: options?.sandbox })),
+    removeFile: (path, options) =>
+      live(() =>
+        client.fs.remove(path, { recursive: false, force: false, sandbox: options?.sandbox }),
+      ),
+    getMetadata: (path) =>
+      live(async () => {
+        const { isFile, isDirectory } = await client.fs.getMetadata(path);
+        return { isFile, isDirectory };
+      }),
+    resolvePath: (path) => live(() => resolveRemote(client, path)),
   };
   return {
     id: 'remote',

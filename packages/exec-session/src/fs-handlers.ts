@@ -14,36 +14,42 @@ import {
 import { walkMethod } from './fs-walk.js';
 import { fsFailure } from './os-error.js';
 import { checkAccess } from './sandbox.js';
-import { sandboxLayout } from './session.js';
+import { type SandboxSettings, sandboxLayout } from './session.js';
 
 type Access = 'read' | 'write' | 'remove';
 
 /**
- * Runs a filesystem method under its sandbox context: each path is checked as a command in that
- * sandbox would meet it (EROFS for a write outside its writable roots, EACCES for a hidden path),
- * before anything is touched.
+ * Checks paths against a sandbox context as a command in that sandbox would meet them (EROFS for a
+ * write outside its writable roots, EACCES for a hidden path; symlinks resolved on the host first),
+ * throwing the method's error. No context: nothing to check.
  */
+export function checkSandboxAccess(
+  settings: SandboxSettings,
+  context: exec.SandboxContext | null | undefined,
+  paths: Array<[uri: string, access: Access]>,
+): void {
+  if (!context) return;
+  const layout = sandboxLayout(context);
+  if (!layout) return;
+  for (const [uri, access] of paths) {
+    try {
+      const path = uriToPath(uri);
+      if (access === 'remove') checkAccess(layout, path, 'write', settings, false);
+      else checkAccess(layout, path, access, settings);
+    } catch (error) {
+      throw fsFailure(error);
+    }
+  }
+}
+
+/** Runs a filesystem method under its sandbox context (see `checkSandboxAccess`). */
 function guarded<T>(
   connection: ExecContext,
   context: exec.SandboxContext | null | undefined,
   paths: Array<[uri: string, access: Access]>,
   work: () => T,
 ): T {
-  if (context) {
-    const layout = sandboxLayout(context);
-    if (layout) {
-      const settings = connection.host.sandboxSettings;
-      for (const [uri, access] of paths) {
-        try {
-          const path = uriToPath(uri);
-          if (access === 'remove') checkAccess(layout, path, 'write', settings, false);
-          else checkAccess(layout, path, access, settings);
-        } catch (error) {
-          throw fsFailure(error);
-        }
-      }
-    }
-  }
+  checkSandboxAccess(connection.host.sandboxSettings, context, paths);
   return work();
 }
 

@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import type { Stats } from 'node:fs';
 import {
   copyFile,
   cp,
@@ -6,15 +8,17 @@ import {
   open,
   opendir,
   realpath,
+  rename,
   rm,
   rmdir,
   stat,
   unlink,
   writeFile,
 } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { exec, internalError, invalidRequest, RpcError } from '@tether/protocol';
-import { fsFailure } from './os-error.js';
+import { errorCode, fsFailure } from './os-error.js';
+import { hostPath } from './sandbox.js';
 
 /** The local path a `file://` URI names; a URI naming another host is an invalid request. */
 export function uriToPath(uri: string): string {
@@ -114,6 +118,45 @@ export function writeFileMethod(params: exec.FsWriteFileParams): Promise<exec.Fs
     await writeFile(path, Buffer.from(params.dataBase64, 'base64'));
     return {};
   });
+}
+
+/**
+ * Replaces a file's contents so that no reader, and no crash, ever sees half of them: the data
+ * goes to a new file beside the real target (a symlink is followed, and stays a symlink), which
+ * takes the target's mode bits (and, for root, its owner), is flushed, then renamed over it. A
+ * path that is not a regular file (a device, a FIFO) is written in place, as `fs/writeFile` does.
+ * Costs of the rename: hard links to the old file keep the old contents, and the directory must be
+ * writable.
+ */
+export async function writeFileAtomically(path: string, data: Buffer): Promise<void> {
+  const target = hostPath(path);
+  let existing: Stats | undefined;
+  try {
+    existing = await stat(target);
+  } catch (error) {
+    if (errorCode(error) !== 'ENOENT') throw error;
+  }
+  if (existing && !existing.isFile()) {
+    await writeFile(path, data);
+    return;
+  }
+  const temp = join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.tmp`);
+  const file = await open(temp, 'wx', existing ? existing.mode & 0o7777 : 0o666);
+  try {
+    await file.writeFile(data);
+    if (existing) {
+      // the umask applied when the file was created: the old bits exactly
+      await file.chmod(existing.mode & 0o7777);
+      if (process.getuid?.() === 0) await file.chown(existing.uid, existing.gid);
+    }
+    await file.sync();
+    await file.close();
+    await rename(temp, target);
+  } catch (error) {
+    await file.close().catch(() => undefined);
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
 }
 
 export function createDirectoryMethod(

@@ -9,6 +9,10 @@ import type {
 } from '@tether/agent-core';
 import { exec, type Message, type NotificationMessage, RpcError } from '@tether/protocol';
 import { type ExecConnection, ExecService } from './connection.js';
+import { checkSandboxAccess } from './fs-handlers.js';
+import { writeFileAtomically } from './fs-methods.js';
+import { fsFailure } from './os-error.js';
+import { hostPath } from './sandbox.js';
 import type { SandboxSettings } from './session.js';
 
 export interface LocalEnvironmentOptions {
@@ -144,23 +148,44 @@ export class LocalEnvironment implements Environment {
 
   /**
    * This machine's files through the same `fs/*` methods a remote exec-server serves, so a patch
-   * meets the same errors (`No such file or directory (os error 2)`) wherever it applies.
+   * meets the same errors (`No such file or directory (os error 2)`) and the same sandbox checks
+   * wherever it applies. A write replaces the file atomically (see `writeFileAtomically`), after
+   * the same sandbox check `fs/writeFile` makes.
    */
   readonly files: PatchFileSystem = {
     readFile: async (path) => {
       const answer = await this.send('fs/readFile', { path: exec.pathToFileUri(path) });
       return Buffer.from(exec.FsReadFileResult.parse(answer).dataBase64, 'base64');
     },
-    writeFile: async (path, data) => {
-      await this.call('fs/writeFile', {
-        path: exec.pathToFileUri(path),
-        dataBase64: data.toString('base64'),
-      });
+    writeFile: async (path, data, options) => {
+      const uri = exec.pathToFileUri(path);
+      checkSandboxAccess(this.service.sandboxSettings, options?.sandbox, [[uri, 'write']]);
+      try {
+        await writeFileAtomically(path, data);
+      } catch (error) {
+        throw fsFailure(error);
+      }
     },
-    createDirectory: (path) =>
-      this.call('fs/createDirectory', { path: exec.pathToFileUri(path), recursive: true }),
-    removeFile: (path) =>
-      this.call('fs/remove', { path: exec.pathToFileUri(path), recursive: false, force: false }),
+    createDirectory: (path, options) =>
+      this.call('fs/createDirectory', {
+        path: exec.pathToFileUri(path),
+        recursive: true,
+        ...(options?.sandbox ? { sandbox: options.sandbox } : {}),
+      }),
+    removeFile: (path, options) =>
+      this.call('fs/remove', {
+        path: exec.pathToFileUri(path),
+        recursive: false,
+        force: false,
+        ...(options?.sandbox ? { sandbox: options.sandbox } : {}),
+      }),
+    getMetadata: async (path) => {
+      const answer = await this.send('fs/getMetadata', { path: exec.pathToFileUri(path) });
+      const { isFile, isDirectory } = exec.FsGetMetadataResult.parse(answer);
+      return { isFile, isDirectory };
+    },
+    // as the fs methods resolve a path before checking it against a sandbox
+    resolvePath: async (path) => hostPath(path),
   };
 
   /** Ends the session: its processes are killed with the service. */

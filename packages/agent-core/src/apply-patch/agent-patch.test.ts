@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type app, silentLogger } from '@tether/protocol';
@@ -32,11 +32,13 @@ afterEach(async () => {
 });
 
 type Decision = 'accept' | 'acceptForSession' | 'decline' | 'cancel';
+/** An answer, or what to do while the question is open before answering. */
+type Answer = Decision | (() => Promise<Decision>);
 
 /** A thread with the agent, a mock model and a workspace; approvals answered with `decisions`. */
 async function setup(
   overrides: Partial<ThreadSettings>,
-  decisions: Decision[] = [],
+  decisions: Answer[] = [],
   options: { applyPatchTool?: 'freeform' | 'function' } = {},
 ) {
   const cwd = await mkdtemp(join(tmpdir(), 'tether-patch-turn-'));
@@ -63,7 +65,9 @@ async function setup(
       events.push(event);
       if (event.kind === 'serverRequest' && event.method === 'item/fileChange/requestApproval') {
         asked.push(event.params);
-        event.reply({ kind: 'result', result: { decision: decisions.shift() ?? 'decline' } });
+        const answer = decisions.shift() ?? 'decline';
+        const decision = typeof answer === 'function' ? await answer() : answer;
+        event.reply({ kind: 'result', result: { decision } });
       }
     }
   })();
@@ -341,6 +345,110 @@ describe('apply_patch in a turn', () => {
     await onRequest.turn('edit');
     expect(onRequest.asked).toHaveLength(1);
     expect(await readFile(join(outside, 'x.txt'), 'utf8')).toBe('x\n');
+  });
+
+  it('a path inside the cwd that leads out through a symlink is judged by where it really writes', async () => {
+    const outside = await mkdtemp(join(tmpdir(), 'tether-outside-'));
+    cleanup.push(() => rm(outside, { recursive: true, force: true }));
+    await writeFile(join(outside, 'target.txt'), 'old\n');
+    const sandbox: app.SandboxPolicy = {
+      type: 'workspaceWrite',
+      writableRoots: [],
+      networkAccess: false,
+      excludeTmpdirEnvVar: true,
+      excludeSlashTmp: true,
+    };
+    // a directory link, and a file link, both inside the cwd and pointing out of it
+    const links = async (cwd: string) => {
+      await symlink(outside, join(cwd, 'out'));
+      await symlink(join(outside, 'target.txt'), join(cwd, 'file-link.txt'));
+    };
+    const through = '*** Begin Patch\n*** Add File: out/new.txt\n+x\n*** End Patch';
+    const fileLink =
+      '*** Begin Patch\n*** Update File: file-link.txt\n@@\n-old\n+new\n*** End Patch';
+
+    const never = await setup({ model: 'gpt-5.5', approvalPolicy: 'never', sandbox });
+    await links(never.cwd);
+    never.mock.enqueue(
+      mockReply.customToolCall({ name: 'apply_patch', callId: 's1', input: through }),
+      mockReply.text('ok'),
+      mockReply.customToolCall({ name: 'apply_patch', callId: 's2', input: fileLink }),
+      mockReply.text('ok'),
+    );
+    const first = await never.turn('edit through the link');
+    expect(fileChanges(first.notifications)).toEqual([]);
+    expect(outputSent(never.mock, 1)?.output).toBe(
+      'patch rejected: writing outside of the project; rejected by user approval settings',
+    );
+    await never.turn('edit the linked file');
+    expect(outputSent(never.mock, 3)?.output).toBe(
+      'patch rejected: writing outside of the project; rejected by user approval settings',
+    );
+    expect(existsSync(join(outside, 'new.txt'))).toBe(false);
+    expect(await readFile(join(outside, 'target.txt'), 'utf8')).toBe('old\n');
+
+    const onRequest = await setup({ model: 'gpt-5.5', approvalPolicy: 'on-request', sandbox }, [
+      'decline',
+    ]);
+    await links(onRequest.cwd);
+    onRequest.mock.enqueue(
+      mockReply.customToolCall({ name: 'apply_patch', callId: 's3', input: through }),
+      mockReply.text('ok'),
+    );
+    await onRequest.turn('edit through the link');
+    expect(onRequest.asked).toHaveLength(1);
+    expect(existsSync(join(outside, 'new.txt'))).toBe(false);
+  });
+
+  it('a patch is verified again once accepted: if the file changed so it no longer applies, nothing is written', async () => {
+    const { cwd, mock, turn, asked } = await setup(
+      { model: 'gpt-5.5', approvalPolicy: 'untrusted' },
+      [
+        async () => {
+          // the file changes while the question is open
+          await writeFile(join(cwd, 'a.txt'), 'one\nchanged\n');
+          return 'accept';
+        },
+        async () => {
+          // a change the patch still applies to: applied to the file as it is now
+          await writeFile(join(cwd, 'a.txt'), 'zero\none\ntwo\n');
+          return 'accept';
+        },
+      ],
+    );
+    await writeFile(join(cwd, 'a.txt'), 'one\ntwo\n');
+    const patch =
+      '*** Begin Patch\n*** Add File: new.txt\n+n\n*** Update File: a.txt\n@@\n one\n-two\n+TWO\n*** End Patch';
+    mock.enqueue(
+      mockReply.customToolCall({ name: 'apply_patch', callId: 'r1', input: patch }),
+      mockReply.text('ok'),
+    );
+    const first = await turn('edit');
+    expect(asked).toHaveLength(1);
+    expect(outputSent(mock, 1)?.output).toBe(
+      `apply_patch verification failed: Failed to find expected lines in ${join(cwd, 'a.txt')}:\none\ntwo`,
+    );
+    expect(fileChanges(first.notifications).map((c) => [c.method, c.item.status])).toEqual([
+      ['item/started', 'inProgress'],
+      ['item/completed', 'failed'],
+    ]);
+    expect(methods(first.notifications)).not.toContain('turn/diff/updated');
+    // all or nothing: the add before the failing hunk was not written either
+    expect(existsSync(join(cwd, 'new.txt'))).toBe(false);
+    expect(await readFile(join(cwd, 'a.txt'), 'utf8')).toBe('one\nchanged\n');
+
+    await writeFile(join(cwd, 'a.txt'), 'one\ntwo\n');
+    mock.enqueue(
+      mockReply.customToolCall({ name: 'apply_patch', callId: 'r2', input: patch }),
+      mockReply.text('ok'),
+    );
+    const second = await turn('again');
+    expect(await readFile(join(cwd, 'a.txt'), 'utf8')).toBe('zero\none\nTWO\n');
+    // the completed item shows what was written
+    expect(fileChanges(second.notifications).at(-1)?.item).toMatchObject({
+      status: 'completed',
+      changes: [expect.anything(), { diff: '@@ -2,2 +2,2 @@\n one\n-two\n+TWO\n' }],
+    });
   });
 
   it('an empty patch is rejected as the reference rejects it', async () => {

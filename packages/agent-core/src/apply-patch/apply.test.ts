@@ -1,12 +1,13 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nodeFiles } from '../test-support/node-files.js';
 import { applyVerifiedPatch, PatchApplyError, patchSummary, verifyPatch } from './apply.js';
 import type { PatchFileSystem } from './files.js';
 import { parsePatch } from './parser.js';
-import { seekSequence } from './seek.js';
+import { LineSeeker, seekSequence } from './seek.js';
 
 const dirs: string[] = [];
 afterEach(async () => {
@@ -32,6 +33,52 @@ describe('seekSequence', () => {
     expect(seekSequence(['a'], ['a', 'b'], 0, false)).toBeUndefined();
     expect(seekSequence(['a'], [], 1, false)).toBe(1);
   });
+
+  it('finds what a line-by-line scan of each pass finds', () => {
+    // the scan the reference does: pass by pass, every start position, every line compared
+    const passes = [
+      (line: string) => line,
+      (line: string) => line.trimEnd(),
+      (line: string) => line.trim(),
+      (line: string) => line.trim().replace(/\u2013/g, '-'),
+    ];
+    const naive = (lines: string[], pattern: string[], start: number, eof: boolean) => {
+      if (pattern.length === 0) return start;
+      if (pattern.length > lines.length) return undefined;
+      const last = lines.length - pattern.length;
+      for (const normalize of passes) {
+        for (let at = eof ? last : start; at <= last; at++) {
+          if (pattern.every((line, i) => normalize(lines[at + i] ?? '') === normalize(line))) {
+            return at;
+          }
+        }
+      }
+      return undefined;
+    };
+    const line = fc.constantFrom('a', 'a ', ' a', 'b', 'b\u2013', 'b-', '');
+    fc.assert(
+      fc.property(
+        fc.array(line, { maxLength: 30 }),
+        fc.array(line, { maxLength: 5 }),
+        fc.nat({ max: 32 }),
+        fc.boolean(),
+        (lines, pattern, start, eof) => {
+          const seeker = new LineSeeker(lines);
+          expect(seeker.seek(pattern, start, eof)).toBe(naive(lines, pattern, start, eof));
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('stays linear on a file of repeated lines (a line-by-line scan took over 30 s here)', () => {
+    const lines = Array.from({ length: 50_000 }, () => 'x');
+    const pattern = [...Array.from({ length: 5_000 }, () => 'x'), 'y'];
+    const started = performance.now();
+    expect(seekSequence(lines, pattern, 0, false)).toBeUndefined();
+    expect(seekSequence([...lines, 'y '], pattern, 0, false)).toBe(45_000);
+    expect(performance.now() - started).toBeLessThan(5_000);
+  }, 20_000);
 });
 
 describe('applying a verified patch', () => {

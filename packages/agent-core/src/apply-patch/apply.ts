@@ -1,7 +1,7 @@
 import { dirname, resolve } from 'node:path';
-import { type PatchFileSystem, readText } from './files.js';
+import { type FileWriteOptions, type PatchFileSystem, readText } from './files.js';
 import type { ParsedPatch, UpdateChunk } from './parser.js';
-import { seekSequence } from './seek.js';
+import { LineSeeker } from './seek.js';
 import { type Replacement, TextFile } from './text-file.js';
 
 /** One file operation of a verified patch, with the contents before and after it. */
@@ -169,11 +169,12 @@ export function applyChunks(
 ): string {
   const file = TextFile.parse(contents);
   const lines = file.texts();
+  const seeker = new LineSeeker(lines);
   const replacements: Replacement[] = [];
   let from = 0;
   for (const chunk of chunks) {
     if (chunk.context !== undefined) {
-      const at = seekSequence(lines, [chunk.context], from, false);
+      const at = seeker.seek([chunk.context], from, false);
       if (at === undefined) {
         throw new PatchVerificationError(`Failed to find context '${chunk.context}' in ${path}`);
       }
@@ -186,12 +187,12 @@ export function applyChunks(
     }
     let pattern = chunk.oldLines;
     let replacement = chunk.newLines;
-    let at = seekSequence(lines, pattern, from, chunk.endOfFile);
+    let at = seeker.seek(pattern, from, chunk.endOfFile);
     if (at === undefined && pattern.at(-1) === '') {
       // a trailing empty line often stands for the file's final newline: retry without it
       pattern = pattern.slice(0, -1);
       if (replacement.at(-1) === '') replacement = replacement.slice(0, -1);
-      at = seekSequence(lines, pattern, from, chunk.endOfFile);
+      at = seeker.seek(pattern, from, chunk.endOfFile);
     }
     if (at === undefined) {
       throw new PatchVerificationError(
@@ -209,18 +210,20 @@ export function applyChunks(
 /**
  * Writes a verified patch. If a write fails, what the earlier writes changed is put back (files
  * the patch created are removed, files it changed or removed get their old contents), so a patch
- * applies whole or not at all; the error says which write failed.
+ * applies whole or not at all; the error says which write failed. With a `sandbox` context, every
+ * write (and every undo) is checked by the environment against that sandbox where it happens.
  */
 export async function applyVerifiedPatch(
   patch: VerifiedPatch,
   files: PatchFileSystem,
+  options: FileWriteOptions = {},
 ): Promise<void> {
   // how to undo each write, newest last
   const undo: Array<() => Promise<void>> = [];
   const write = async (path: string, contents: string, before: string | undefined) => {
     try {
-      await files.createDirectory(dirname(path));
-      await files.writeFile(path, Buffer.from(contents, 'utf8'));
+      await files.createDirectory(dirname(path), options);
+      await files.writeFile(path, Buffer.from(contents, 'utf8'), options);
     } catch (error) {
       throw new PatchApplyError(`Failed to write file ${path}`, {
         cause: error,
@@ -228,19 +231,19 @@ export async function applyVerifiedPatch(
     }
     undo.push(() =>
       before === undefined
-        ? files.removeFile(path)
-        : files.writeFile(path, Buffer.from(before, 'utf8')),
+        ? files.removeFile(path, options)
+        : files.writeFile(path, Buffer.from(before, 'utf8'), options),
     );
   };
   const remove = async (path: string, before: string) => {
     try {
-      await files.removeFile(path);
+      await files.removeFile(path, options);
     } catch (error) {
       throw new PatchApplyError(`Failed to delete file ${path}`, {
         cause: error,
       });
     }
-    undo.push(() => files.writeFile(path, Buffer.from(before, 'utf8')));
+    undo.push(() => files.writeFile(path, Buffer.from(before, 'utf8'), options));
   };
   // what each path holds as the writes go (a later hunk may touch a file an earlier one wrote)
   const current = new Map<string, string | undefined>();

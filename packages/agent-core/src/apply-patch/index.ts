@@ -8,7 +8,12 @@ export {
   type VerifiedPatch,
   verifyPatch,
 } from './apply.js';
-export { type PatchFileSystem, readText } from './files.js';
+export {
+  type FileMetadata,
+  type FileWriteOptions,
+  type PatchFileSystem,
+  readText,
+} from './files.js';
 export {
   type ParsedPatch,
   type PatchHunk,
@@ -23,8 +28,9 @@ export {
   patchStaysInRoots,
   patchWritableRoots,
   READ_ONLY_REASON,
+  type ResolvePath,
 } from './safety.js';
-export { seekSequence } from './seek.js';
+export { LineSeeker, seekSequence } from './seek.js';
 export {
   APPLY_PATCH_FREEFORM_TOOL,
   APPLY_PATCH_FUNCTION_TOOL,

@@ -1,4 +1,4 @@
-import { isAbsolute, relative, resolve, sep } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { app } from '@tether/protocol';
 import { writableRoots } from '../sandbox-policy.js';
 import type { VerifiedPatch } from './apply.js';
@@ -43,20 +43,50 @@ function inside(path: string, root: string): boolean {
   return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
-/** True when every path the patch writes or removes lies in a writable root (not in a protected name). */
-export function patchStaysInRoots(patch: VerifiedPatch, roots: readonly string[]): boolean {
-  const writable = (path: string) => {
-    const full = resolve(patch.cwd, path);
-    return roots.some(
-      (root) =>
-        inside(full, root) && !PROTECTED_NAMES.some((name) => inside(full, resolve(root, name))),
-    );
-  };
-  return patch.changes.every(
-    (change) =>
-      writable(change.path) &&
-      (change.kind !== 'update' || change.movePath === undefined || writable(change.movePath)),
+/** Where a path really leads (see `PatchFileSystem.resolvePath`). */
+export type ResolvePath = (path: string) => Promise<string>;
+
+/**
+ * True when every path the patch writes or removes lies in a writable root and not in a protected
+ * name, judged by where it really leads, as the exec-server judges a write against a sandbox: the
+ * roots and the paths are resolved with `resolvePath` (a symlink inside the cwd that points out of
+ * it leads out), a file a patch writes is followed through a final symlink, one it removes is not
+ * (removing a link removes the link). A path that cannot be resolved does not stay in the roots.
+ * Without `resolvePath` the paths are taken as written.
+ */
+export async function patchStaysInRoots(
+  patch: VerifiedPatch,
+  roots: readonly string[],
+  resolvePath: ResolvePath = async (path) => path,
+): Promise<boolean> {
+  const realRoots = await Promise.all(
+    roots.map((root) => resolvePath(root).catch(() => resolve(root))),
   );
+  const allRoots = [...roots, ...realRoots];
+  const isProtected = (path: string) =>
+    allRoots.some((root) => PROTECTED_NAMES.some((name) => inside(path, resolve(root, name))));
+  const writable = async (path: string, follow: boolean): Promise<boolean> => {
+    const full = resolve(patch.cwd, path);
+    let real: string;
+    try {
+      real = follow
+        ? await resolvePath(full)
+        : join(await resolvePath(dirname(full)), basename(full));
+    } catch {
+      return false;
+    }
+    return realRoots.some((root) => inside(real, root)) && !isProtected(full) && !isProtected(real);
+  };
+  for (const change of patch.changes) {
+    const moved =
+      change.kind === 'update' && change.movePath !== undefined && change.movePath !== change.path;
+    const removes = change.kind === 'delete' || moved;
+    if (!(await writable(change.path, !removes))) return false;
+    if (moved && change.movePath !== undefined && !(await writable(change.movePath, true))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 /**

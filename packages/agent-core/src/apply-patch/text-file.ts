@@ -3,8 +3,12 @@
  * (and a file with mixed endings keeps each untouched line's ending), as the reference does:
  * matching sees the lines without their endings; lines a patch adds take the file's preferred
  * ending (that of its first line break, LF for a file without one); and after an update every line
- * ends with a line break, a last line that had none included.
+ * ends with a line break, a last line that had none included. A UTF-8 byte order mark stays in
+ * front of the file and out of its first line (so it is matched without it, and kept when that line
+ * is replaced).
  */
+
+const BOM = '\uFEFF';
 
 type Ending = '\n' | '\r\n';
 
@@ -24,9 +28,12 @@ export class TextFile {
   private constructor(
     private lines: Line[],
     private readonly preferred: Ending,
+    private readonly bom: boolean,
   ) {}
 
-  static parse(contents: string): TextFile {
+  static parse(text: string): TextFile {
+    const bom = text.startsWith(BOM);
+    const contents = bom ? text.slice(BOM.length) : text;
     const lines: Line[] = [];
     let preferred: Ending | undefined;
     let from = 0;
@@ -40,7 +47,7 @@ export class TextFile {
       from = newline + 1;
     }
     if (from < contents.length) lines.push({ text: contents.slice(from), ending: undefined });
-    return new TextFile(lines, preferred ?? '\n');
+    return new TextFile(lines, preferred ?? '\n', bom);
   }
 
   /** The lines without their endings, as patches are matched against them. */
@@ -69,7 +76,7 @@ export class TextFile {
   }
 
   toString(): string {
-    let contents = '';
+    let contents = this.bom ? BOM : '';
     for (const line of this.lines) contents += line.text + (line.ending ?? '');
     return contents;
   }

@@ -1,17 +1,19 @@
 import type { app } from '@tether/protocol';
 import { messageOf } from '../errors.js';
 import { completeItem, startItem } from '../items.js';
+import { sandboxContextFor } from '../sandbox-policy.js';
 import type { TurnContext, TurnOutcome } from '../turn-loop-runtime.js';
 import {
   applyVerifiedPatch,
   type FileChange,
+  PatchVerificationError,
   patchSummary,
   type VerifiedPatch,
   verifyPatch,
 } from './apply.js';
-import type { PatchFileSystem } from './files.js';
+import type { FileWriteOptions, PatchFileSystem } from './files.js';
 import { type ParsedPatch, parsePatch } from './parser.js';
-import { decidePatch, patchStaysInRoots, patchWritableRoots } from './safety.js';
+import { decidePatch, patchStaysInRoots, patchWritableRoots, type ResolvePath } from './safety.js';
 import type { TurnDiffTracker } from './turn-diff.js';
 import { diffHunks } from './unified-diff.js';
 
@@ -72,6 +74,24 @@ function touchedPaths(patch: VerifiedPatch): string[] {
   );
 }
 
+/** Where each path leads (undefined: it cannot be resolved). */
+function realPaths(
+  paths: readonly string[],
+  resolvePath: ResolvePath,
+): Promise<Array<string | undefined>> {
+  return Promise.all(paths.map((path) => resolvePath(path).catch(() => undefined)));
+}
+
+/** The first path that leads elsewhere than it did (a symlink made or changed meanwhile). */
+async function movedSince(
+  paths: readonly string[],
+  before: ReadonlyArray<string | undefined>,
+  resolvePath: ResolvePath,
+): Promise<string | undefined> {
+  const now = await realPaths(paths, resolvePath);
+  return paths.find((_, i) => now[i] !== before[i]);
+}
+
 /**
  * Runs one `apply_patch` call as the reference does:
  * - a patch that does not parse or does not match the files is answered `apply_patch verification
@@ -80,7 +100,12 @@ function touchedPaths(patch: VerifiedPatch): string[] {
  * - otherwise a `fileChange` item starts; when the policy asks (see `decidePatch`), the thread's
  *   clients get `item/fileChange/requestApproval` (`reason` and `grantRoot` null); `decline`
  *   completes the item `declined` and tells the model `patch rejected by user`, `cancel`
- *   interrupts the turn;
+ *   interrupts the turn; an accepted patch is verified again against the files as they are then
+ *   (one that no longer applies fails the item and is answered `apply_patch verification
+ *   failed: …`, nothing written);
+ * - whether a path stays in the writable roots is judged by where it really leads (symlinks
+ *   resolved by the environment), and a patch written without asking is written inside the
+ *   thread's sandbox, so the environment refuses a write that would leave it;
  * - the patch is written whole or not at all; the item completes `completed` (then
  *   `turn/diff/updated` with the turn's diff) or `failed`.
  */
@@ -111,18 +136,23 @@ export async function runApplyPatchCall(
   }
   const { settings } = turn;
   const roots = patchWritableRoots(settings.sandbox, settings.cwd, context.tmpdir);
+  const resolvePath = (path: string) => files.resolvePath(path);
   const paths = touchedPaths(patch);
-  let decision = decidePatch(
+  const judged = decidePatch(
     settings.approvalPolicy,
     settings.sandbox,
-    patchStaysInRoots(patch, roots),
+    await patchStaysInRoots(patch, roots, resolvePath),
   );
-  if (decision.kind === 'ask' && paths.every((path) => context.approvedPaths.has(path))) {
-    decision = { kind: 'apply' };
-  }
-  if (decision.kind === 'reject') return { output: `patch rejected: ${decision.reason}` };
+  if (judged.kind === 'reject') return { output: `patch rejected: ${judged.reason}` };
+  const approvedBefore = paths.every((path) => context.approvedPaths.has(path));
+  const ask = judged.kind === 'ask' && !approvedBefore;
+  // what the policy lets through without asking is written inside the thread's sandbox, checked
+  // where the write happens (so a path that changes into a symlink meanwhile cannot lead out);
+  // what the user accepted is written as accepted
+  const writeOptions: FileWriteOptions =
+    judged.kind === 'apply' ? { sandbox: sandboxContextFor(settings.sandbox, settings.cwd) } : {};
 
-  const item: app.FileChangeItem = {
+  let item: app.FileChangeItem = {
     type: 'fileChange',
     id: callId,
     changes: patch.changes.map(fileUpdateChange),
@@ -131,7 +161,8 @@ export async function runApplyPatchCall(
     completedAtMs: null,
   };
   startItem(turn, item, startedAtMs);
-  if (decision.kind === 'ask') {
+  if (ask) {
+    const leadsTo = await realPaths(paths, resolvePath);
     turn.setWaitingOnApproval(true);
     const outcome = await turn.request('item/fileChange/requestApproval', {
       threadId: turn.threadId,
@@ -152,11 +183,26 @@ export async function runApplyPatchCall(
       completeItem(turn, { ...item, status: 'declined' });
       return { output: PATCH_DECLINED_OUTPUT };
     }
+    // the files may have changed while the question was open: the patch is verified again against
+    // them as they are now, and written only if it still applies, where it led when it was asked
+    try {
+      patch = await verifyPatch(parsed, settings.cwd, files);
+      const moved = await movedSince(paths, leadsTo, resolvePath);
+      if (moved !== undefined) {
+        throw new PatchVerificationError(
+          `${moved} no longer leads where it did when the patch was approved`,
+        );
+      }
+    } catch (error) {
+      completeItem(turn, { ...item, status: 'failed' });
+      return failed(error);
+    }
+    item = { ...item, changes: patch.changes.map(fileUpdateChange) };
     if (answer === 'acceptForSession') for (const path of paths) context.approvedPaths.add(path);
   }
 
   try {
-    await applyVerifiedPatch(patch, files);
+    await applyVerifiedPatch(patch, files, writeOptions);
   } catch (error) {
     completeItem(turn, { ...item, status: 'failed' });
     return { output: execOutput(1, startedAtMs, `${messageOf(error)}\n`) };

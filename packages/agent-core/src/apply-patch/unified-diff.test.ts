@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { diffHunks, gitBlobId, gitFileDiff } from './unified-diff.js';
+import {
+  anchoredDiff,
+  diffHunks,
+  gitBlobId,
+  gitFileDiff,
+  lineDiff,
+  MAX_EDIT_LENGTH,
+} from './unified-diff.js';
 
 const ten = 'one\ntwo\nthree\nfour\nfive\nsix\nseven\neight\nnine\nten\n';
 const tenEdited = 'one\nTWO\nthree\nfour\nfive\nsix\nseven\nEIGHT\nnine\nten\n';
@@ -55,5 +62,77 @@ describe('unified diffs as the reference prints them', () => {
   it('blob ids are git hash-object ids', () => {
     // `printf 'hello\n' | git hash-object --stdin`
     expect(gitBlobId('hello\n')).toBe('ce013625030ba8dba906f756967f9e9ca394464a');
+  });
+});
+
+/** What a line diff says each side held. */
+function sides(lines: ReturnType<typeof lineDiff>): { before: string; after: string } {
+  let before = '';
+  let after = '';
+  for (const line of lines) {
+    const text = line.text + (line.unterminated ? '' : '\n');
+    if (line.mark !== '+') before += text;
+    if (line.mark !== '-') after += text;
+  }
+  return { before, after };
+}
+
+/** `count` lines of pseudo-random words from a small vocabulary (so lines repeat), seeded. */
+function randomText(seed: number, count: number, vocabulary: number): string {
+  let state = seed;
+  const next = () => {
+    state = (state * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return state;
+  };
+  const lines: string[] = [];
+  for (let i = 0; i < count; i++) lines.push(`w${next() % vocabulary} w${next() % vocabulary}`);
+  return `${lines.join('\n')}${next() % 2 === 0 ? '\n' : ''}`;
+}
+
+describe('large line diffs', () => {
+  it('two different 5 MB files are diffed in about a second, not hours', () => {
+    const lines = 100_000;
+    const before = Array.from({ length: lines }, (_, i) => `old line ${i} with some text`);
+    const after = Array.from({ length: lines }, (_, i) => `new line ${i} with some text`);
+    const a = `${before.join('\n')}\n`;
+    const b = `${after.join('\n')}\n`;
+    expect(a.length + b.length).toBeGreaterThan(5_000_000);
+    const started = performance.now();
+    const hunks = diffHunks(a, b, 3);
+    expect(hunks.startsWith(`@@ -1,${lines} +1,${lines} @@\n-old line 0 with some text\n`)).toBe(
+      true,
+    );
+    expect(sides(lineDiff(a, b))).toEqual({ before: a, after: b });
+    // the Myers diff alone took over 20 s for a tenth of this
+    expect(performance.now() - started).toBeLessThan(10_000);
+  }, 30_000);
+
+  it('scattered edits past the Myers bound still come out line by line', () => {
+    const lines = Array.from({ length: 50_000 }, (_, i) => `line ${i} of the file`);
+    const a = `${lines.join('\n')}\n`;
+    // 2,000 edits: 4,000 edit steps, past MAX_EDIT_LENGTH
+    const edited = lines.map((line, i) => (i % 25 === 5 ? `${line} (edited)` : line));
+    const b = `${edited.join('\n')}\n`;
+    const diff = lineDiff(a, b);
+    expect(sides(diff)).toEqual({ before: a, after: b });
+    expect(diff.filter((line) => line.mark === '-')).toHaveLength(2_000);
+    expect(diff.filter((line) => line.mark === '+')).toHaveLength(2_000);
+    expect(diffHunks(a, b, 1).split('\n')[0]).toBe('@@ -5,3 +5,3 @@');
+    expect(MAX_EDIT_LENGTH).toBeLessThan(4_000);
+  });
+
+  it('the anchored diff gives back both sides, whatever the texts', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      // few distinct lines (no anchors), some, and many (most lines unique)
+      const vocabulary = [2, 40, 5_000][seed % 3] ?? 2;
+      const a = randomText(seed, 500 + seed * 37, vocabulary);
+      const b = randomText(seed * 7 + 3, 400 + seed * 53, vocabulary);
+      expect(sides(anchoredDiff(a, b))).toEqual({ before: a, after: b });
+    }
+    expect(anchoredDiff('a\nb', 'a\nb\n')).toEqual([
+      { mark: ' ', text: 'a', unterminated: false },
+      { mark: '-', text: 'b', unterminated: true },
+      { mark: '+', text: 'b', unterminated: false },
+    ]);
   });
 });

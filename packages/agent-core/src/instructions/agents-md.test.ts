@@ -2,6 +2,8 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeFiles } from '../test-support/node-files.js';
+import { testSettings } from '../test-support/settings.js';
 import {
   AGENTS_MD_REMOVED_NOTICE,
   AGENTS_MD_REPLACED_NOTICE,
@@ -10,6 +12,7 @@ import {
   parseAgentsMd,
   renderAgentsMd,
 } from './agents-md.js';
+import { ThreadContext } from './context.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -137,5 +140,36 @@ describe('the AGENTS.md message part', () => {
       text: '',
     });
     expect(parseAgentsMd('# AGENTS.md is great')).toBeUndefined();
+  });
+});
+
+describe("a thread's AGENTS.md through its environment", () => {
+  it('are read through the files given; an environment that cannot be reached is warned about and asked again', async () => {
+    const root = tree({ 'repo/.git/HEAD': '', 'repo/AGENTS.md': 'repo rules' });
+    const cwd = join(root, 'repo');
+    let reachable = false;
+    let asked = 0;
+    const context = new ThreadContext({
+      shell: '/bin/bash',
+      files: async () => {
+        asked++;
+        if (!reachable) throw new Error('exec-server unreachable');
+        return nodeFiles;
+      },
+    });
+    const warnings: string[] = [];
+    const settings = testSettings({ cwd });
+    const first = await context.turnMessages(settings, [], (w) => warnings.push(w));
+    expect(JSON.stringify(first)).not.toContain('repo rules');
+    expect(warnings).toEqual([
+      "The project's AGENTS.md files could not be read: exec-server unreachable",
+    ]);
+    reachable = true;
+    const second = await context.turnMessages(settings, [], (w) => warnings.push(w));
+    expect(JSON.stringify(second)).toContain('repo rules');
+    // read once it worked: not again for the same cwd
+    await context.turnMessages(settings, [], (w) => warnings.push(w));
+    expect(asked).toBe(2);
+    expect(warnings).toHaveLength(1);
   });
 });

@@ -1,5 +1,6 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import type { PatchFileSystem } from '../apply-patch/files.js';
 
 /**
  * AGENTS.md discovery, as the reference reads it: the user's own file from the state directory,
@@ -7,6 +8,8 @@ import { dirname, join } from 'node:path';
  * `.git`) down to the cwd, one per directory (`AGENTS.override.md` wins over `AGENTS.md`).
  * Project files share a byte budget (`project_doc_max_bytes`, 32 KiB by default): the file that
  * crosses it is cut, later ones are left out; the user's file does not count against it.
+ * The project's files are read where the thread's commands run (its environment's files: on a
+ * remote exec-server, through its `fs/*` methods); the user's from this machine.
  */
 
 /** The reference's default `project_doc_max_bytes`. */
@@ -29,25 +32,39 @@ export interface LoadedAgentsMd {
   warnings: string[];
 }
 
+/** What reading instructions needs of a filesystem (an environment's `files`, or this machine's). */
+export type InstructionFiles = Pick<PatchFileSystem, 'readFile' | 'getMetadata'>;
+
+/** This machine's files. */
+export const hostFiles: InstructionFiles = {
+  readFile: (path) => readFile(path),
+  getMetadata: async (path) => {
+    const info = await stat(path);
+    return { isFile: info.isFile(), isDirectory: info.isDirectory() };
+  },
+};
+
 export interface AgentsMdOptions {
   cwd: string;
+  /** Where the project's files are read (default: this machine). */
+  files?: InstructionFiles | undefined;
   /** The state directory holding the user's own `AGENTS.md` (tether's `TETHER_HOME`). */
   home?: string | undefined;
   /** Budget of the project files; 0 reads none. */
   maxBytes?: number | undefined;
 }
 
-const isFile = async (path: string): Promise<boolean> => {
+const isFile = async (files: InstructionFiles, path: string): Promise<boolean> => {
   try {
-    return (await stat(path)).isFile();
+    return (await files.getMetadata(path)).isFile;
   } catch {
     return false;
   }
 };
 
-const exists = async (path: string): Promise<boolean> => {
+const exists = async (files: InstructionFiles, path: string): Promise<boolean> => {
   try {
-    await stat(path);
+    await files.getMetadata(path);
     return true;
   } catch {
     return false;
@@ -55,21 +72,24 @@ const exists = async (path: string): Promise<boolean> => {
 };
 
 /** The first instructions file of a directory, by preference. */
-async function instructionsFileIn(dir: string): Promise<string | undefined> {
+async function instructionsFileIn(
+  files: InstructionFiles,
+  dir: string,
+): Promise<string | undefined> {
   for (const name of AGENTS_MD_FILENAMES) {
     const candidate = join(dir, name);
-    if (await isFile(candidate)) return candidate;
+    if (await isFile(files, candidate)) return candidate;
   }
   return undefined;
 }
 
 /** The directories searched: root to cwd when a project root is found, else the cwd alone. */
-async function searchDirectories(cwd: string): Promise<string[]> {
+async function searchDirectories(files: InstructionFiles, cwd: string): Promise<string[]> {
   const chain: string[] = [];
   for (let dir = cwd; ; dir = dirname(dir)) {
     chain.push(dir);
     for (const marker of PROJECT_ROOT_MARKERS) {
-      if (await exists(join(dir, marker))) return chain.reverse();
+      if (await exists(files, join(dir, marker))) return chain.reverse();
     }
     if (dirname(dir) === dir) return [cwd];
   }
@@ -78,9 +98,9 @@ async function searchDirectories(cwd: string): Promise<string[]> {
 /** Decodes bytes as the reference does (invalid UTF-8, a cut character included, becomes U+FFFD). */
 const decode = (bytes: Uint8Array): string => new TextDecoder('utf-8').decode(bytes);
 
-async function readBytes(path: string): Promise<Buffer | undefined> {
+async function readBytes(files: InstructionFiles, path: string): Promise<Buffer | undefined> {
   try {
-    return await readFile(path);
+    return await files.readFile(path);
   } catch {
     // unreadable or gone since it was found: as if it were not there
     return undefined;
@@ -94,8 +114,8 @@ export async function loadAgentsMd(options: AgentsMdOptions): Promise<LoadedAgen
   const warnings: string[] = [];
   let userText: string | undefined;
   if (options.home !== undefined) {
-    const path = await instructionsFileIn(options.home);
-    const bytes = path === undefined ? undefined : await readBytes(path);
+    const path = await instructionsFileIn(hostFiles, options.home);
+    const bytes = path === undefined ? undefined : await readBytes(hostFiles, path);
     if (path !== undefined && bytes !== undefined) {
       const text = decode(bytes);
       if (text.trim() !== '') {
@@ -106,10 +126,11 @@ export async function loadAgentsMd(options: AgentsMdOptions): Promise<LoadedAgen
   }
 
   const projectTexts: string[] = [];
+  const files = options.files ?? hostFiles;
   if (maxBytes > 0) {
     let remaining = maxBytes;
-    for (const dir of await searchDirectories(options.cwd)) {
-      const path = await instructionsFileIn(dir);
+    for (const dir of await searchDirectories(files, options.cwd)) {
+      const path = await instructionsFileIn(files, dir);
       if (path === undefined) continue;
       if (remaining === 0) {
         warnings.push(
@@ -117,7 +138,7 @@ export async function loadAgentsMd(options: AgentsMdOptions): Promise<LoadedAgen
         );
         continue;
       }
-      const bytes = await readBytes(path);
+      const bytes = await readBytes(files, path);
       if (bytes === undefined) continue;
       const kept = bytes.length > remaining ? bytes.subarray(0, remaining) : bytes;
       const text = decode(kept);

@@ -1,6 +1,12 @@
 import type { ResponseInputItem, ResponseMessage } from '../model/index.js';
 import type { ThreadSettings } from '../runtime.js';
-import { type LoadedAgentsMd, loadAgentsMd, parseAgentsMd, renderAgentsMd } from './agents-md.js';
+import {
+  type InstructionFiles,
+  type LoadedAgentsMd,
+  loadAgentsMd,
+  parseAgentsMd,
+  renderAgentsMd,
+} from './agents-md.js';
 import { isCollaborationModeText, renderCollaborationMode } from './collaboration-mode.js';
 import {
   type EnvironmentState,
@@ -141,6 +147,11 @@ export interface ThreadContextOptions {
   home?: string | undefined;
   /** Budget of the project's AGENTS.md files (32 KiB). */
   projectDocMaxBytes?: number | undefined;
+  /**
+   * Where the project's AGENTS.md files are read: the files of the environment the thread's
+   * commands run in (undefined: this machine's). Asked when the instructions are read.
+   */
+  files?: () => Promise<InstructionFiles | undefined>;
   /** The shell commands run in (`/bin/bash`). */
   shell: string;
   /** `$TMPDIR` of the commands. */
@@ -159,27 +170,57 @@ export interface ThreadContextOptions {
  */
 export class ThreadContext {
   private loaded:
-    | { cwd: string; value: Promise<LoadedAgentsMd>; warningsPassedOn: boolean }
+    | {
+        cwd: string;
+        value: Promise<{ value: LoadedAgentsMd; retry: boolean }>;
+        warningsPassedOn: boolean;
+      }
     | undefined;
 
   constructor(private readonly options: ThreadContextOptions) {}
 
-  /** The instructions for a cwd, read again only when the cwd changed. */
-  private load(cwd: string) {
-    if (this.loaded?.cwd !== cwd) {
-      const value = loadAgentsMd({
-        cwd,
-        home: this.options.home,
-        maxBytes: this.options.projectDocMaxBytes,
-      });
-      this.loaded = { cwd, value, warningsPassedOn: false };
+  /**
+   * The instructions for a cwd, read again only when the cwd changed, or on the next call when the
+   * environment could not be reached (its files are then looked for again).
+   */
+  private async load(cwd: string) {
+    let loaded = this.loaded;
+    if (loaded?.cwd !== cwd) {
+      loaded = { cwd, value: this.read(cwd), warningsPassedOn: false };
+      this.loaded = loaded;
     }
-    return this.loaded;
+    const { value, retry } = await loaded.value;
+    if (retry && this.loaded === loaded) this.loaded = undefined;
+    return { loaded, value };
+  }
+
+  private async read(cwd: string): Promise<{ value: LoadedAgentsMd; retry: boolean }> {
+    let files: InstructionFiles | undefined;
+    let problem: string | undefined;
+    try {
+      files = this.options.files ? await this.options.files() : undefined;
+    } catch (error) {
+      problem = error instanceof Error ? error.message : String(error);
+      // nothing of the project's can be read: none of it is given
+      files = {
+        readFile: () => Promise.reject(new Error(problem)),
+        getMetadata: () => Promise.reject(new Error(problem)),
+      };
+    }
+    const value = await loadAgentsMd({
+      cwd,
+      home: this.options.home,
+      maxBytes: this.options.projectDocMaxBytes,
+      files,
+    });
+    if (problem === undefined) return { value, retry: false };
+    value.warnings.push(`The project's AGENTS.md files could not be read: ${problem}`);
+    return { value, retry: true };
   }
 
   /** The instructions for a cwd (read when the thread is loaded, and when its cwd changes). */
   async agentsMd(cwd: string): Promise<LoadedAgentsMd> {
-    return this.load(cwd).value;
+    return (await this.load(cwd)).value;
   }
 
   /**
@@ -192,8 +233,7 @@ export class ThreadContext {
     warn: (message: string) => void,
     modelSwitch?: string,
   ): Promise<ResponseMessage[]> {
-    const loaded = this.load(settings.cwd);
-    const value = await loaded.value;
+    const { loaded, value } = await this.load(settings.cwd);
     // what the budget cut is told once per reading, with the first turn that uses it
     if (!loaded.warningsPassedOn) {
       loaded.warningsPassedOn = true;

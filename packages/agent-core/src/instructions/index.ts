@@ -4,6 +4,8 @@ export {
   AGENTS_MD_REPLACED_NOTICE,
   type AgentsMdOptions,
   DEFAULT_PROJECT_DOC_MAX_BYTES,
+  hostFiles,
+  type InstructionFiles,
   type LoadedAgentsMd,
   loadAgentsMd,
   parseAgentsMd,
