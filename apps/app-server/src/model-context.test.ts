@@ -8,6 +8,7 @@ import {
 } from '@tether/agent-core';
 import { MockResponsesServer, mockReply } from '@tether/agent-core/testing';
 import type { AppServerClient } from '@tether/client';
+import { localEnvironment } from '@tether/exec-session';
 import type { app } from '@tether/protocol';
 import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -33,14 +34,14 @@ async function serve(
   mock: MockResponsesServer,
   defaults: AppServerOptions['defaults'] = {},
 ) {
+  const environment = localEnvironment();
   const s = await startServer(async () => ({ status: 'completed' }), {
     home,
     defaults,
     runtimeFactory: agentRuntimeFactory({
       model: new ResponsesClient({ model: 'mock-model', baseUrl: mock.baseUrl, maxRetries: 0 }),
-      environment: async () => {
-        throw new Error('these turns run no commands');
-      },
+      // the project's AGENTS.md files are read through the thread's environment
+      environment: () => environment,
       // the user's own AGENTS.md lives in the server's home, as in the app
       home,
     }),
