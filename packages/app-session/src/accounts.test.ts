@@ -1,12 +1,12 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
-import { type Message, silentLogger } from '@tether/protocol';
-import { tempHome, waitFor } from '@tether/test-kit';
+import { silentLogger } from '@tether/protocol';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigService } from './config/index.js';
 import { AppService } from './service.js';
-import { sinkConnection } from './sink-connection.js';
+import { inProcessClient } from './test-support/in-process-client.js';
 
 const services: AppService[] = [];
 afterEach(async () => {
@@ -22,19 +22,7 @@ async function start() {
     config: new ConfigService({ home, systemFile: null, env: {} }),
   });
   services.push(service);
-  const received: Message[] = [];
-  const handler = service.connect(sinkConnection({ send: (message) => received.push(message) }));
-  let nextId = 1;
-  const call = async (method: string, params?: unknown) => {
-    const id = nextId++;
-    await handler.handle({ kind: 'request', id, method, params });
-    return waitFor(
-      () => received.find((m) => (m.kind === 'response' || m.kind === 'error') && m.id === id),
-      { what: `an answer to ${method}` },
-    );
-  };
-  await call('initialize', { clientInfo: { name: 'accounts', version: '1' } });
-  await handler.handle({ kind: 'notification', method: 'initialized' });
+  const { call } = await inProcessClient(service, 'accounts');
   return { call, home };
 }
 

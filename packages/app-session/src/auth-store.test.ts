@@ -2,13 +2,13 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
 import { MockResponsesServer } from '@tether/agent-core/testing';
-import { type Message, silentLogger } from '@tether/protocol';
-import { tempHome, waitFor } from '@tether/test-kit';
+import { silentLogger } from '@tether/protocol';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AuthStore, apiKeyFor } from './auth-store.js';
 import { ConfigService } from './config/index.js';
 import { AppService } from './service.js';
-import { sinkConnection } from './sink-connection.js';
+import { inProcessClient } from './test-support/in-process-client.js';
 
 const services: AppService[] = [];
 const mocks: MockResponsesServer[] = [];
@@ -28,19 +28,7 @@ async function start(config: string, env: NodeJS.ProcessEnv = {}) {
     servedModels: { failureTtlMs: 0, timeoutMs: 2000 },
   });
   services.push(service);
-  const received: Message[] = [];
-  const handler = service.connect(sinkConnection({ send: (message) => received.push(message) }));
-  let nextId = 1;
-  const call = async (method: string, params?: unknown) => {
-    const id = nextId++;
-    await handler.handle({ kind: 'request', id, method, params });
-    return waitFor(
-      () => received.find((m) => (m.kind === 'response' || m.kind === 'error') && m.id === id),
-      { what: `an answer to ${method}` },
-    );
-  };
-  await call('initialize', { clientInfo: { name: 'auth-store', version: '1' } });
-  await handler.handle({ kind: 'notification', method: 'initialized' });
+  const { call } = await inProcessClient(service, 'auth-store');
   return { call, home };
 }
 

@@ -1,11 +1,11 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
-import { type Message, silentLogger } from '@tether/protocol';
-import { tempHome, waitFor } from '@tether/test-kit';
+import { silentLogger } from '@tether/protocol';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppService } from '../service.js';
-import { sinkConnection } from '../sink-connection.js';
+import { inProcessClient } from '../test-support/in-process-client.js';
 import { ConfigOverrideError, parseOverride } from './overrides.js';
 import { ConfigService } from './service.js';
 
@@ -27,19 +27,7 @@ async function start() {
     config: new ConfigService({ home, systemFile: null, env: {} }),
   });
   services.push(service);
-  const received: Message[] = [];
-  const handler = service.connect(sinkConnection({ send: (message) => received.push(message) }));
-  let nextId = 1;
-  const call = async (method: string, params?: unknown) => {
-    const id = nextId++;
-    await handler.handle({ kind: 'request', id, method, params });
-    return waitFor(
-      () => received.find((m) => (m.kind === 'response' || m.kind === 'error') && m.id === id),
-      { what: `an answer to ${method}` },
-    );
-  };
-  await call('initialize', { clientInfo: { name: 'forbidden-keys', version: '1' } });
-  await handler.handle({ kind: 'notification', method: 'initialized' });
+  const { call } = await inProcessClient(service, 'forbidden-keys');
   return { call, file };
 }
 

@@ -2,11 +2,11 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
 import { MockResponsesServer } from '@tether/agent-core/testing';
-import { type Message, silentLogger } from '@tether/protocol';
-import { tempHome, waitFor } from '@tether/test-kit';
+import { silentLogger } from '@tether/protocol';
+import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AppService } from '../service.js';
-import { sinkConnection } from '../sink-connection.js';
+import { inProcessClient } from '../test-support/in-process-client.js';
 import { ConfigService } from './service.js';
 
 const services: AppService[] = [];
@@ -38,21 +38,12 @@ describe('the provider the model client was started with', () => {
       servedModels: { failureTtlMs: 0, timeoutMs: 2000 },
     });
     services.push(service);
-    const received: Message[] = [];
-    const handler = service.connect(sinkConnection({ send: (message) => received.push(message) }));
-    let nextId = 1;
+    const connection = await inProcessClient(service, 'pinned');
     const call = async (method: string, params?: unknown) => {
-      const id = nextId++;
-      await handler.handle({ kind: 'request', id, method, params });
-      const answer = await waitFor(
-        () => received.find((m) => (m.kind === 'response' || m.kind === 'error') && m.id === id),
-        { what: `an answer to ${method}` },
-      );
+      const answer = await connection.call(method, params);
       if (answer.kind !== 'response') throw new Error(`${method} failed`);
       return answer.result as Record<string, unknown>;
     };
-    await call('initialize', { clientInfo: { name: 'pinned', version: '1' } });
-    await handler.handle({ kind: 'notification', method: 'initialized' });
 
     // a hand edit (or config/value/write) selects provider b while the server runs
     writeFileSync(

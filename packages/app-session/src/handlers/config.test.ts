@@ -1,13 +1,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { turnLoopRuntimeFactory } from '@tether/agent-core';
-import { type Message, silentLogger } from '@tether/protocol';
+import { silentLogger } from '@tether/protocol';
 import { expectReferenceShape, expectWireShape, tempHome, waitFor } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ConfigService } from '../config/index.js';
 import { parseOverride } from '../config/overrides.js';
 import { AppService } from '../service.js';
-import { sinkConnection } from '../sink-connection.js';
+import { inProcessClient } from '../test-support/in-process-client.js';
 
 const services: AppService[] = [];
 afterEach(async () => {
@@ -34,24 +34,15 @@ function start(configText: string | undefined, overrides: string[] = []) {
 
 /** An initialized client of the service. */
 async function client(service: AppService) {
-  const received: Message[] = [];
-  const handler = service.connect(sinkConnection({ send: (message) => received.push(message) }));
-  let nextId = 1;
+  const connection = await inProcessClient(service, 'config-test');
   const call = async (method: string, params?: unknown) => {
-    const id = nextId++;
-    await handler.handle({ kind: 'request', id, method, params });
-    const answer = await waitFor(
-      () => received.find((m) => (m.kind === 'response' || m.kind === 'error') && m.id === id),
-      { what: `an answer to ${method}` },
-    );
+    const answer = await connection.call(method, params);
     if (answer.kind === 'response') return { result: answer.result, error: undefined };
     if (answer.kind === 'error') return { result: undefined, error: answer.error };
     throw new Error('not an answer');
   };
-  await call('initialize', { clientInfo: { name: 'config-test', version: '1' } });
-  await handler.handle({ kind: 'notification', method: 'initialized' });
   const notifications = () =>
-    received.flatMap((m) =>
+    connection.received.flatMap((m) =>
       m.kind === 'notification' ? [{ method: m.method, params: m.params }] : [],
     );
   return { call, notifications };
