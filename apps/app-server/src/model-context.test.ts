@@ -13,7 +13,7 @@ import type { app } from '@tether/protocol';
 import { tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer, AppServerOptions } from './server.js';
-import { client, startServer } from './test-support/harness.js';
+import { client, runTurn, startServer } from './test-support/harness.js';
 
 /**
  * What the reference sends the model around collaboration modes, model switches and instructions,
@@ -50,16 +50,6 @@ async function serve(
   const c = await client(s, 'context', { experimentalApi: true });
   clients.push(c);
   return { s, c };
-}
-
-async function runTurn(c: AppServerClient, params: app.TurnStartParams) {
-  const from = c.notifications.cursor;
-  const { turn } = await c.request('turn/start', params);
-  await c.waitForNotification('turn/completed', (p) => (p.turn as app.Turn).id === turn.id, {
-    from,
-    timeoutMs: 20_000,
-  });
-  return from;
 }
 
 /** The model and the effort of each request. */

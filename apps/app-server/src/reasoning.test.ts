@@ -5,7 +5,7 @@ import { app } from '@tether/protocol';
 import { expectWireShape, sleep, tempHome } from '@tether/test-kit';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AppServer } from './server.js';
-import { client, startServer } from './test-support/harness.js';
+import { client, runTurn, startServer } from './test-support/harness.js';
 
 const servers: AppServer[] = [];
 const clients: AppServerClient[] = [];
@@ -30,16 +30,6 @@ async function serve(home: string, mock: MockResponsesServer, experimentalApi = 
   const c = await client(s, 'reasoning', { experimentalApi });
   clients.push(c);
   return { s, c };
-}
-
-async function runTurn(c: AppServerClient, params: app.TurnStartParams) {
-  const from = c.notifications.cursor;
-  const { turn } = await c.request('turn/start', params);
-  await c.waitForNotification('turn/completed', (p) => (p.turn as app.Turn).id === turn.id, {
-    from,
-    timeoutMs: 20_000,
-  });
-  return from;
 }
 
 const text = (threadId: string, value: string): app.TurnStartParams => ({

@@ -6,6 +6,7 @@ import {
   turnLoopRuntimeFactory,
 } from '@tether/agent-core';
 import { AppServerClient } from '@tether/client';
+import type { app } from '@tether/protocol';
 import { sleep, tempHome } from '@tether/test-kit';
 import { silentLogger } from '@tether/transport';
 import { AppServer, type AppServerOptions } from '../server.js';
@@ -59,4 +60,15 @@ export function replyBody(deltas: string[], delayMs = 0, yieldEvery = 0): TurnBo
     completeItem(turn, agentMessage(itemId, deltas.join(''), started));
     return { status: 'completed' };
   };
+}
+
+/** Starts a turn and waits for its completion; resolves with the notification cursor before it. */
+export async function runTurn(c: AppServerClient, params: app.TurnStartParams) {
+  const from = c.notifications.cursor;
+  const { turn } = await c.request('turn/start', params);
+  await c.waitForNotification('turn/completed', (p) => (p.turn as app.Turn).id === turn.id, {
+    from,
+    timeoutMs: 20_000,
+  });
+  return from;
 }
